@@ -1,0 +1,272 @@
+"""The syntax tree of smtql: small immutable nodes, built right after parsing.
+
+Every node carries the source span it came from (`span`), which takes no part
+in equality, so two queries that mean the same compare equal whatever their
+layout. Nothing past the parser sees a Lark tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a node stands in the program text (lines and columns from 1)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start: int  # character offsets
+    end: int
+
+
+def _span():
+    return field(default=None, compare=False, repr=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Node:
+    span: Span | None = _span()
+
+
+# ------------------------------------------------------------------ values
+
+@dataclass(frozen=True)
+class Const(Node):
+    """A literal, already read as the kind the left side of its comparison
+    needs: str, int, float, bool, None, tuple (a list), datetime.date,
+    `Period` (a span of time) or a duration in seconds (float)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Var(Node):
+    """`$name`: a `let` binding or a value set from outside."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class ListOf(Node):
+    """A list literal whose items are still to be resolved (it holds a `$var`
+    or a relative date)."""
+
+    items: tuple["Value", ...]
+
+
+@dataclass(frozen=True)
+class Token(Node):
+    """A literal kept as written because its reading depends on context
+    (`2020` is a year after `after`, a number after `seed =`) or on the
+    moment the program runs (`3 days ago`, `today`)."""
+
+    kind: str  # NUMBER, DATE, LABEL, DURATION, STRING, AGO, TODAY, ...
+    text: str
+
+
+Value = Union[Const, Var, ListOf, Token]
+
+
+# ------------------------------------------------------------------ keys
+
+@dataclass(frozen=True)
+class Field(Node):
+    """A record field, by its canonical name (`main_file` for `script`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Param(Node):
+    """A parameter key: segments are str, or int for a bare number segment."""
+
+    path: tuple[str | int, ...]
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(_segment_text(s) for s in self.path)
+
+
+def _segment_text(segment) -> str:
+    text = str(segment)
+    if isinstance(segment, int) or text.isidentifier():
+        return text
+    return f"`{text}`"
+
+
+Key = Union[Field, Param]
+
+
+# ------------------------------------------------------------------ filters
+
+@dataclass(frozen=True)
+class All(Node):
+    pass
+
+
+@dataclass(frozen=True)
+class And(Node):
+    items: tuple["Filter", ...]
+
+
+@dataclass(frozen=True)
+class Or(Node):
+    items: tuple["Filter", ...]
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    item: "Filter"
+
+
+@dataclass(frozen=True)
+class HasTags(Node):
+    """Every listed tag is on the record (status words also match `_word_`)."""
+
+    tags: tuple[Union[str, Var], ...]
+
+
+@dataclass(frozen=True)
+class TagLike(Node):
+    pattern: str
+
+
+@dataclass(frozen=True)
+class Status(Node):
+    word: str
+
+
+@dataclass(frozen=True)
+class TimeRange(Node):
+    """`after D` (op `>=`), `before D` (`<`) or `on D` (`on`)."""
+
+    op: str
+    date: Value
+
+
+@dataclass(frozen=True)
+class Compare(Node):
+    key: Key
+    op: str  # = != < <= > >= ~= in contains startswith endswith matches
+    value: Value
+
+
+@dataclass(frozen=True)
+class Exists(Node):
+    key: Param
+
+
+@dataclass(frozen=True)
+class Match(Node):
+    ref: "Ref"
+    keys: tuple[Param, ...]
+
+
+@dataclass(frozen=True)
+class FilterVar(Node):
+    name: str
+
+
+Filter = Union[All, And, Or, Not, HasTags, TagLike, Status, TimeRange, Compare,
+               Exists, Match, FilterVar]
+
+
+# ------------------------------------------------------------------ statements
+
+@dataclass(frozen=True)
+class Ref(Node):
+    """A record: by label, or `latest` / `earliest` (kind), or `$var`."""
+
+    kind: str  # "label", "latest", "earliest", "var"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class OrderKey(Node):
+    key: Key
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Limit(Node):
+    """`limit N`, `latest [N]` or `earliest [N]` (N an int or a `$var`)."""
+
+    kind: str
+    count: Union[int, Var, None] = None
+
+
+@dataclass(frozen=True)
+class Find(Node):
+    filter: Filter
+    show: tuple[Union[Key, str], ...] | None = None  # "default" expands later
+    order: tuple[OrderKey, ...] = ()
+    limit: Limit | None = None
+    merged: bool = False
+
+
+@dataclass(frozen=True)
+class Count(Node):
+    filter: Filter
+
+
+@dataclass(frozen=True)
+class Describe(Node):
+    ref: Ref
+
+
+@dataclass(frozen=True)
+class Diff(Node):
+    refs: tuple[Ref, ...] = ()
+    where: Filter | None = None
+    depth: Union[int, Var, None] = None
+    ignore: tuple[Param, ...] = ()
+    raw: bool = False
+
+
+@dataclass(frozen=True)
+class Keys(Node):
+    filter: Filter
+
+
+@dataclass(frozen=True)
+class TagWrite(Node):
+    op: str  # "tag" or "untag"
+    tags: tuple[Union[str, Var], ...]
+    filter: Filter
+
+
+@dataclass(frozen=True)
+class Export(Node):
+    filter: Filter
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Let(Node):
+    name: str
+    filter: Filter
+
+
+@dataclass(frozen=True)
+class Undo(Node):
+    pass
+
+
+@dataclass(frozen=True)
+class Explain(Node):
+    statement: "Statement"
+
+
+Statement = Union[Find, Count, Describe, Diff, Keys, TagWrite, Export, Let,
+                  Undo, Explain]
+
+
+@dataclass(frozen=True)
+class Program(Node):
+    statements: tuple[Statement, ...]
+    source: str = field(default="", compare=False, repr=False)
+    filename: str | None = field(default=None, compare=False, repr=False)

@@ -1,0 +1,101 @@
+"""Errors as data: each carries where it happened, what was expected and a
+suggestion, and each front end renders it its own way (`render()` gives the
+plain-text form the CLI and REPL print)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SmtqlError(Exception):
+    """Something wrong with a program; the CLI exits with `exit_status`."""
+
+    message: str
+    line: int | None = None
+    column: int | None = None
+    width: int = 1  # how many characters the caret underlines
+    source_line: str | None = None
+    expected: tuple[str, ...] = ()
+    suggestion: str | None = None
+    filename: str | None = None
+    exit_status: int = field(default=1, repr=False)
+
+    def __post_init__(self):
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def at(self, source: str, start: int | None, end: int | None = None,
+           filename: str | None = None) -> "SmtqlError":
+        """Attach the position of characters [start, end) of `source`."""
+        if start is not None and self.line is None:
+            start = min(start, len(source))
+            self.line = source.count("\n", 0, start) + 1
+            line_start = source.rfind("\n", 0, start) + 1
+            self.column = start - line_start + 1
+            line_end = source.find("\n", start)
+            self.source_line = source[line_start: line_end if line_end >= 0 else len(source)]
+            if end is not None and end > start:
+                self.width = max(1, min(end, line_start + len(self.source_line)) - start)
+        if filename and not self.filename:
+            self.filename = filename
+        return self
+
+    def render(self) -> str:
+        where = ""
+        if self.filename:
+            where = f"{self.filename}:{self.line}:{self.column}: " if self.line else f"{self.filename}: "
+        elif self.line is not None:
+            where = f"line {self.line}, column {self.column}: "
+        lines = [f"{where}{self.message}"]
+        if self.source_line is not None and self.column is not None:
+            lines.append("  " + self.source_line)
+            lines.append("  " + " " * (self.column - 1) + "^" * self.width)
+        if self.expected:
+            lines.append("expected " + _words(self.expected))
+        if self.suggestion:
+            lines.append(f"did you mean {self.suggestion}?")
+        return "\n".join(lines)
+
+
+class QuerySyntaxError(SmtqlError):
+    """The program does not parse."""
+
+
+class QueryError(SmtqlError):
+    """The program parses but means nothing: a bad date, an unset variable,
+    a status word that does not exist, a reference to no record."""
+
+
+class NotAvailable(SmtqlError):
+    """A statement of the language that this version cannot run yet."""
+
+
+class StoreError(SmtqlError):
+    """The record store could not be found, opened or read."""
+
+    def __init__(self, message: str, **kwargs):
+        kwargs.setdefault("exit_status", 3)
+        super().__init__(message, **kwargs)
+
+
+def _words(items: tuple[str, ...]) -> str:
+    items = tuple(dict.fromkeys(items))
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def closest(word: str, candidates, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The candidates a misspelt `word` most likely meant, best first."""
+    candidates = list(dict.fromkeys(candidates))
+    lowered = {c.lower(): c for c in candidates}
+    found = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=cutoff)
+    return [lowered[f] for f in found]
+
+
+def quoted_choices(words: list[str]) -> str:
+    return " or ".join(f"'{w}'" for w in words)

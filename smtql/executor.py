@@ -1,0 +1,359 @@
+"""The executor: runs bound statements against a store and returns results.
+
+For a `find`: plan the filter, let the store return candidates for the
+pre-filter, decide the post-filter in Python, then sort, merge, limit and
+pick columns. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from statistics import mean
+from typing import Any, Iterator
+
+from . import ast, fields, planner, values
+from .bind import Context, bind_statement
+from .errors import NotAvailable, QueryError, SmtqlError, closest
+from .evaluate import compile_filter, tag_alternatives
+from .params import folded, leaves, dotted
+from .result import CountResult, RecordResult, Result, Table, TextResult
+from .unparse import filter_text, key_text
+from .values import MISSING, sort_key
+
+_LATER = {ast.Diff: "diff", ast.TagWrite: None, ast.Export: "export", ast.Undo: "undo"}
+
+
+@dataclass
+class Executor:
+    store: Any
+    variables: dict = field(default_factory=dict)
+    now: datetime | None = None
+
+    def run(self, program: ast.Program) -> Iterator[Result]:
+        """Run each statement in turn, yielding its result. `now` is fixed
+        once per program, so `3 days ago` means one instant throughout."""
+        ctx = Context(variables=self.variables,
+                      now=self.now or datetime.now(timezone.utc),
+                      source=program.source, filename=program.filename,
+                      resolve_ref=self._resolve_ref)
+        for stmt in program.statements:
+            try:
+                yield self.run_statement(stmt, ctx)
+            except SmtqlError as err:
+                if program.filename and not err.filename:
+                    err.filename = program.filename
+                raise
+
+    def run_statement(self, stmt, ctx: Context) -> Result:
+        self._ctx = ctx
+        if type(stmt) in _LATER:
+            word = _LATER[type(stmt)] or stmt.op
+            raise self._error(NotAvailable(
+                f"'{word}' is part of the smtql language but this version cannot run it yet"),
+                stmt)
+        bound = bind_statement(stmt, ctx)
+        return getattr(self, "_" + type(bound).__name__.lower())(bound)
+
+    def _error(self, err: SmtqlError, node) -> SmtqlError:
+        span = getattr(node, "span", None)
+        if span is not None and err.line is None:
+            err.at(self._ctx.source, span.start, span.end)
+        return err
+
+    # ------------------------------------------------------------------ statements
+    def _let(self, stmt: ast.Let) -> Result:
+        return TextResult(f"${stmt.name} = {filter_text(stmt.filter)}", silent=True)
+
+    def _count(self, stmt: ast.Count) -> Result:
+        rows = self.select(stmt.filter)
+        return CountResult(len(rows), notes=self.notes(stmt.filter))
+
+    def _find(self, stmt: ast.Find) -> Result:
+        rows = self.select(stmt.filter)
+        rows = sort_rows(rows, stmt.order)
+        columns = expand_columns(stmt.show)
+        groups = merge_groups(rows) if stmt.merged else [[r] for r in rows]
+        kept = apply_limit(groups, stmt.limit)
+        table_rows = [table_row(g, columns, merged=stmt.merged) for g in kept]
+        names = (["# records"] if stmt.merged else []) + [column_name(c) for c in columns]
+        extra = [c for c in columns if not isinstance(c, ast.Field)]
+        return Table(names, table_rows, source_rows=kept, store=self.store,
+                     hidden=len(groups) - len(kept),
+                     notes=self.notes(stmt.filter, extra + [o.key for o in stmt.order]))
+
+    def _keys(self, stmt: ast.Keys) -> Result:
+        rows = self.select(stmt.filter)
+        counts, examples = Counter(), {}
+        for row in rows:
+            for path, value in leaves(folded(row.params)):
+                name = dotted(path)
+                counts[name] += 1
+                seen = examples.setdefault(name, [])
+                if len(seen) < 3 and not any(values.equal(value, s) for s in seen):
+                    seen.append(value)
+        table_rows = [{"key": k, "records": n, "examples": examples[k]}
+                      for k, n in sorted(counts.items())]
+        return Table(["key", "records", "examples"], table_rows, store=self.store,
+                     kind="keys", notes=self.notes(stmt.filter))
+
+    def _describe(self, stmt: ast.Describe) -> Result:
+        row = self._resolve_ref(stmt.ref)
+        record = self.store.records([row])[0]
+        return RecordResult(row.label, describe_record(record, row), row=row, store=self.store)
+
+    def _explain(self, stmt: ast.Explain) -> Result:
+        inner = stmt.statement
+        f = getattr(inner, "filter", None) or getattr(inner, "where", None)
+        if f is None:
+            return TextResult(f"{type(inner).__name__.lower()}: no filter to plan")
+        return explain_plan(planner.plan(f, self.store), self.store)
+
+    # ------------------------------------------------------------------ helpers
+    def select(self, f) -> list:
+        """The rows the filter selects: store pre-filter, then post-filter."""
+        plan = planner.plan(f, self.store)
+        keep = compile_filter(plan.post)
+        return [row for row in self.store.scan(plan) if keep(row)]
+
+    def _resolve_ref(self, ref: ast.Ref):
+        try:
+            return self.store.get_row(ref)
+        except SmtqlError as err:
+            raise self._error(err, ref) from None
+
+    def notes(self, f, keys=()) -> list[str]:
+        """What the answer should say about the question: tags and keys that
+        no record has, with the closest ones that exist."""
+        notes = []
+        tags = [t for t in _walk(f, ast.HasTags) for t in t.tags]
+        if tags:
+            present = self.store.tag_counts()
+            for tag in dict.fromkeys(tags):
+                if not any(present.get(a) for a in tag_alternatives(tag)):
+                    near = closest(tag, list(present) + list(fields.STATUS_WORDS))
+                    notes.append(f"no record has tag '{tag}'"
+                                 + (f"; closest: {', '.join(near)}" if near else ""))
+        params = [c.key for c in _walk(f, (ast.Compare, ast.Exists))
+                  if isinstance(c.key, ast.Param)]
+        params += [k for k in keys if isinstance(k, ast.Param) and k.path != ("params",)]
+        if params:
+            known = None
+            for key in {p.path: p for p in params}.values():
+                if known is None:
+                    known = self.store.param_keys()
+                if key.dotted in known or self.store.has_param(key.path):
+                    continue
+                near = closest(key.dotted, list(known), cutoff=0.5)
+                field_near = closest(key.dotted, fields.FIELDS)
+                hint = near + [f"{n} (a field)" for n in field_near]
+                notes.append(f"no record has parameter '{key.dotted}'"
+                             + (f"; closest: {', '.join(hint)}" if hint else ""))
+        return notes
+
+
+def _walk(f, kinds) -> Iterator:
+    if isinstance(f, kinds):
+        yield f
+    for child in getattr(f, "items", ()):
+        yield from _walk(child, kinds)
+    if isinstance(f, ast.Not):
+        yield from _walk(f.item, kinds)
+
+
+# ------------------------------------------------------------------ rows → table
+
+def column_name(col) -> str:
+    if isinstance(col, ast.Field):
+        return col.name
+    return "params" if col.path == ("params",) else key_text(col)
+
+
+def expand_columns(show) -> list:
+    if show is None:
+        show = ("default",)
+    columns = []
+    for col in show:
+        if col == "default":
+            columns.extend(ast.Field(n) for n in fields.DEFAULT_COLUMNS)
+        else:
+            columns.append(col)
+    return list({column_name(c): c for c in columns}.values())
+
+
+def cell(row, col):
+    if isinstance(col, ast.Field):
+        return row.value_of(col.name)
+    if col.path == ("params",):
+        return row.params  # the whole set; renderers show a digest
+    return row.param(col.path)
+
+
+def key_value(row, key):
+    """The value an `order by` key sorts on; None for a null field."""
+    value = cell(row, key)
+    return MISSING if value is None and isinstance(key, ast.Field) else value
+
+
+class _Desc:
+    """Reverses the order of a sort key, for `desc`."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key):
+        self.key = key
+
+    def __lt__(self, other):
+        return other.key < self.key
+
+    def __eq__(self, other):
+        return self.key == other.key
+
+
+def sort_rows(rows: list, order=()) -> list:
+    """Newest first; `order by` keys first, records lacking a key after the
+    others; ties by timestamp (newest first), then label."""
+    def key(row):
+        parts = []
+        for o in order:
+            value = key_value(row, o.key)
+            k = sort_key(value)
+            parts.append((value is MISSING, _Desc(k) if o.descending else k))
+        parts.append(-row.timestamp.timestamp())
+        parts.append(row.label)
+        return parts
+    return sorted(rows, key=key)
+
+
+_TIMESTAMP_PART = re.compile(r"^(\d{8}-\d{6})(?:_|$)")
+
+
+def merge_key(label: str) -> str:
+    m = _TIMESTAMP_PART.match(label)
+    return m.group(1) if m else label
+
+
+def merge_groups(rows: list) -> list[list]:
+    groups: dict[str, list] = {}
+    for row in rows:
+        groups.setdefault(merge_key(row.label), []).append(row)
+    return list(groups.values())
+
+
+def apply_limit(groups: list, limit) -> list:
+    if limit is None:
+        return groups
+    n = limit.count
+    if limit.kind == "limit":
+        return groups[:n]
+    n = 1 if n is None else n
+    newest = sorted(groups, key=lambda g: max(r.timestamp for r in g),
+                    reverse=limit.kind == "latest")[:n]
+    chosen = {id(g) for g in newest}
+    return [g for g in groups if id(g) in chosen]
+
+
+def table_row(group: list, columns: list, merged: bool) -> dict:
+    if not merged:
+        return {column_name(c): cell(group[0], c) for c in columns}
+    out = {"# records": len(group)}
+    for col in columns:
+        name = column_name(col)
+        cells = [cell(r, col) for r in group]
+        if name == "label":
+            out[name] = merge_key(group[0].label) if len(group) > 1 else group[0].label
+        elif name == "timestamp":
+            out[name] = max(cells)
+        elif name == "duration":
+            known = [c for c in cells if c is not None]
+            out[name] = mean(known) if known else None
+        elif name == "tags":
+            out[name] = tuple(sorted({t for c in cells for t in c}))
+        else:
+            out[name] = join_distinct(cells)
+    return out
+
+
+def join_distinct(cells: list):
+    distinct = []
+    for c in cells:
+        if not any(values.equal(c, d) for d in distinct):
+            distinct.append(c)
+    if len(distinct) == 1:
+        return distinct[0]
+    if all(isinstance(d, str) for d in distinct):
+        return "; ".join(distinct)
+    return tuple(distinct)
+
+
+# ------------------------------------------------------------------ describe
+
+def describe_record(record, row) -> dict:
+    """Every field of a Sumatra record, in the order `smt list -l` shows."""
+    def text(obj):
+        return "" if obj is None else str(obj)
+    return {
+        "label": record.label,
+        "timestamp": row.timestamp,
+        "tags": tuple(sorted(record.tags)),
+        "reason": row.reason,
+        "outcome": row.outcome,
+        "duration": record.duration,
+        "main_file": row.main_file,
+        "version": row.version,
+        "user": row.user,
+        "script_arguments": row.script_arguments,
+        "executable": _executable(record.executable),
+        "repository": text(getattr(record.repository, "url", None)),
+        "launch_mode": text(record.launch_mode),
+        "datastore": text(record.datastore),
+        "input_data": [f"{k.path} ({k.digest[:8]})" for k in record.input_data or ()],
+        "output_data": [f"{k.path} ({k.digest[:8]})" for k in record.output_data or ()],
+        "dependencies": [f"{d.name} {d.version}" for d in record.dependencies or ()],
+        "platforms": [f"{p.system_name} {p.release} {p.machine} ({p.network_name})"
+                      for p in record.platforms or ()],
+        "repeats": record.repeats,
+        "stdout_stderr": row.stdout_stderr,
+        "parameters": row.params,
+    }
+
+
+def _executable(ex) -> str:
+    if ex is None:
+        return ""
+    return " ".join(p for p in (getattr(ex, "name", ""), getattr(ex, "version", ""),
+                                f"({ex.path})" if getattr(ex, "path", "") else "") if p)
+
+
+def digest(params) -> str:
+    """A short, stable digest of a whole parameter set."""
+    if params is None:
+        return "(none)"
+    text = json.dumps(params, sort_keys=True, default=str, ensure_ascii=False)
+    n = sum(1 for _ in leaves(params))
+    return f"{hashlib.sha1(text.encode()).hexdigest()[:8]} ({n} keys)"
+
+
+# ------------------------------------------------------------------ explain
+
+def explain_plan(plan, store) -> TextResult:
+    candidates = sum(1 for _ in store.scan(plan))
+    keep = compile_filter(plan.post)
+    answer = sum(1 for row in store.scan(plan) if keep(row))
+    lines = [
+        f"store:       {store.describe()}",
+        f"filter:      {filter_text(plan.filter)}",
+        f"pre-filter:  {filter_text(plan.pre)}   (run by the store)",
+        f"post-filter: {filter_text(plan.post)}   (run in Python)",
+    ]
+    sql = getattr(store, "last_sql", None)
+    if sql:
+        lines.append("sql:\n" + "\n".join("  " + l for l in sql.splitlines()))
+    lines.append(f"candidates:  {candidates} from the store, {answer} after the post-filter")
+    return TextResult("\n".join(lines), data={
+        "filter": filter_text(plan.filter), "pre": filter_text(plan.pre),
+        "post": filter_text(plan.post), "candidates": candidates, "answer": answer})

@@ -1,0 +1,105 @@
+"""AST → smtql text: how `explain` shows a filter, and how a write prints
+its inverse statement. Parsing the output gives the same AST back."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from . import ast
+from .dates import Period
+
+
+def filter_text(f, parent: str = "") -> str:
+    if isinstance(f, ast.All):
+        return "all"
+    if isinstance(f, (ast.And, ast.Or)):
+        word = " and " if isinstance(f, ast.And) else " or "
+        kind = "and" if isinstance(f, ast.And) else "or"
+        text = word.join(filter_text(i, kind) for i in f.items)
+        return f"({text})" if parent and parent != kind else text
+    if isinstance(f, ast.Not):
+        return "not " + filter_text(f.item, "not")
+    if isinstance(f, ast.HasTags):
+        return "tag " + ", ".join(_word(t) for t in f.tags)
+    if isinstance(f, ast.TagLike):
+        return f"tag like {_string(f.pattern)}"
+    if isinstance(f, ast.Status):
+        return f"status {f.word}"
+    if isinstance(f, ast.TimeRange):
+        word = {">=": "after", "<": "before", "on": "on"}[f.op]
+        return f"{word} {value_text(f.date)}"
+    if isinstance(f, ast.Compare):
+        return f"{key_text(f.key)} {f.op} {value_text(f.value)}"
+    if isinstance(f, ast.Exists):
+        return f"exists {key_text(f.key)}"
+    if isinstance(f, ast.Match):
+        return f"match {ref_text(f.ref)} on " + ", ".join(key_text(k) for k in f.keys)
+    if isinstance(f, ast.FilterVar):
+        return f"${f.name}"
+    raise AssertionError(f)
+
+
+def key_text(key) -> str:
+    if isinstance(key, ast.Field):
+        return key.name
+    from . import fields
+    text = key.dotted
+    first = key.path[0] if key.path else ""
+    if isinstance(first, str) and (fields.field_named(first) and len(key.path) == 1
+                                   or first == "params" or first.lower() in _KEYWORDS):
+        text = "params." + text
+    return text
+
+
+_KEYWORDS = {"find", "count", "describe", "diff", "keys", "tag", "untag", "export", "let",
+             "undo", "explain", "all", "and", "or", "not", "status", "after", "before", "on",
+             "between", "exists", "match"}
+
+
+def value_text(value) -> str:
+    if isinstance(value, ast.Var):
+        return f"${value.name}"
+    if isinstance(value, ast.Token):
+        return value.text if value.kind != "AGO" else value.text + " ago"
+    if isinstance(value, ast.ListOf):
+        return "[" + ", ".join(value_text(v) for v in value.items) + "]"
+    if isinstance(value, ast.Const):
+        return literal_text(value.value)
+    return literal_text(value)
+
+
+def literal_text(v) -> str:
+    if isinstance(v, Period):
+        return v.text or v.start.isoformat()
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return _string(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(literal_text(x) for x in v) + "]"
+    if isinstance(v, (date, datetime)):
+        return v.isoformat()
+    return _string(str(v))
+
+
+def ref_text(ref: ast.Ref) -> str:
+    if ref.kind in ("latest", "earliest"):
+        return ref.kind
+    if ref.kind == "var":
+        return f"${ref.text}"
+    return _string(ref.text)
+
+
+def _string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _word(tag) -> str:
+    if isinstance(tag, ast.Var):
+        return f"${tag.name}"
+    import re
+    return tag if re.fullmatch(r"[\w][\w\-.]*", tag) and tag.lower() not in ("like",) else _string(tag)
