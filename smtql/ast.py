@@ -270,3 +270,25 @@ class Program(Node):
     statements: tuple[Statement, ...]
     source: str = field(default="", compare=False, repr=False)
     filename: str | None = field(default=None, compare=False, repr=False)
+
+
+def dump(node) -> str:
+    """A compact, stable text of a node: `Type(field=value, …)` with fields
+    at their defaults left out. Golden-file tests compare this."""
+    import dataclasses
+    if isinstance(node, Node):
+        parts = []
+        for f in dataclasses.fields(node):
+            if not f.compare:
+                continue
+            value = getattr(node, f.name)
+            if f.default is not dataclasses.MISSING and value == f.default:
+                continue
+            parts.append(f"{f.name}={dump(value)}")
+        return f"{type(node).__name__}({', '.join(parts)})"
+    if isinstance(node, tuple):
+        return "(" + ", ".join(dump(v) for v in node) + ("," if len(node) == 1 else "") + ")"
+    if type(node).__name__ == "Period":
+        span = f"{node.start:%Y-%m-%dT%H:%M:%S}..{node.end:%Y-%m-%dT%H:%M:%S}"
+        return f"Period({node.text!r}, {span})"
+    return repr(node)

@@ -147,8 +147,8 @@ class _ToAst(Transformer):
         for name, node, value in clauses:
             group = "limit" if name in ("limit", "latest", "earliest") else name
             if group in seen:
-                raise self._error(f"'{name}' may appear only once in a find "
-                                  f"(already given as '{seen[group]}')", node)
+                also = f" (already given as '{seen[group]}')" if seen[group] != name else ""
+                raise self._error(f"'{name}' may appear only once in a find{also}", node)
             seen[group] = name
             options[group] = value
         return ast.Find(filter_, show=options.get("show"), order=options.get("order", ()),
@@ -437,11 +437,25 @@ def _keyword_names(expected) -> list[str]:
     return out
 
 
+def _acceptable(err) -> set:
+    """The tokens that can really come next. LALR merges states, so the
+    lookahead set Lark reports can name tokens from elsewhere (a `diff`
+    option after a `find`); trying each on a copy of the parser weeds them
+    out."""
+    parser = getattr(err, "interactive_parser", None)
+    if parser is not None:
+        try:
+            return set(parser.accepts())
+        except Exception:  # a parser state Lark cannot replay: fall back
+            pass
+    return set(getattr(err, "expected", None) or ())
+
+
 def _describe_token(tok) -> str:
     if tok.type == "$END":
         return "the end of the program"
     word = _TOKEN_WORDS.get(tok.type)
-    if word and tok.type not in ("OP", "_SEMI", "TEXT_OP"):
+    if word and not word.startswith("'") and tok.type not in ("OP", "_SEMI", "TEXT_OP"):
         return f"'{tok}' ({word})"
     return f"'{tok}'"
 
@@ -451,11 +465,14 @@ def _syntax_error(err: UnexpectedInput, source: str, filename: str | None) -> Qu
         expected = err.allowed or set()
         char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
         message = f"unexpected character '{char}'"
+        if char in "\"'":
+            message = f"a string that never ends: no closing {char} on this line"
+            expected = set()
         start, end = err.pos_in_stream, err.pos_in_stream + 1
         previous = None
     else:  # UnexpectedToken, or UnexpectedEOF
         tok = err.token
-        expected = err.expected if isinstance(err, UnexpectedToken) else set(err.expected)
+        expected = _acceptable(err)
         if tok.type == "$END":
             message = "the program ends too early"
             start = end = len(source.rstrip())
@@ -472,7 +489,7 @@ def _syntax_error(err: UnexpectedInput, source: str, filename: str | None) -> Qu
     return error.at(source, start, end, filename=filename)
 
 
-def _trim(words: tuple[str, ...], most: int = 10) -> tuple[str, ...]:
+def _trim(words: tuple[str, ...], most: int = 14) -> tuple[str, ...]:
     return words if len(words) <= most else words[:most] + ("…",)
 
 
@@ -497,7 +514,8 @@ def _suggest(err, expected, previous, source) -> str | None:
         near = closest(word, candidates) if word else []
         if near:
             return quoted_choices(near)
-    if (tok is not None and tok.type == "OP" and previous is not None
+    if (tok is not None and str(tok) in ("=", "!=", "<", "<=", ">", ">=", "~=")
+            and previous is not None
             and str(previous).isidentifier() and previous.type not in ("KEY", "NAME")):
         # `count = 3`: a parameter named like a keyword needs `params.`
         return f"params.{previous} (a parameter named '{previous}')"

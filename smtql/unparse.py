@@ -16,7 +16,7 @@ def filter_text(f, parent: str = "") -> str:
         word = " and " if isinstance(f, ast.And) else " or "
         kind = "and" if isinstance(f, ast.And) else "or"
         text = word.join(filter_text(i, kind) for i in f.items)
-        return f"({text})" if parent and parent != kind else text
+        return f"({text})" if parent else text
     if isinstance(f, ast.Not):
         return "not " + filter_text(f.item, "not")
     if isinstance(f, ast.HasTags):
