@@ -12,3 +12,8 @@ from .errors import QueryError, QuerySyntaxError, SmtqlError, StoreError
 __version__ = "0.1.0"
 __all__ = ["connect", "load", "Connection", "SmtqlError", "QuerySyntaxError", "QueryError",
            "StoreError"]
+
+
+def load_ipython_extension(ip):  # `%load_ext smtql`; IPython is imported only then
+    from .magic import load_ipython_extension as load
+    load(ip)

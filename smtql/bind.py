@@ -157,6 +157,11 @@ def _python_value(value, target: str, node, ctx: Context):
         return tuple(_python_value(v, target, node, ctx) for v in value)
     if target == fields.DURATION and hasattr(value, "total_seconds"):
         return value.total_seconds()
+    if target == fields.DURATION and isinstance(value, str):  # "5m", as --set reads it
+        try:
+            return values.read_literal("TEXT", value, target)
+        except dates.DateError as err:
+            raise ctx.error(str(err), node) from None
     return value
 
 

@@ -20,7 +20,7 @@ from .errors import SmtqlError
 
 EXIT_OK, EXIT_PROGRAM, EXIT_USAGE, EXIT_STORE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 COMMANDS = ("run", "demo", "repl", "undo")
-FORMATS = ("table", "csv", "json", "markdown", "labels")
+FORMATS = ("table", "csv", "json", "markdown", "labels", "html")
 
 
 class UsageError(Exception):
@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cut table cells to N characters (default 40)")
     p.add_argument("--max-lines", type=int, default=None, metavar="N",
                    help="keep N lines of multi-line cells (default 1)")
+    p.add_argument("--vertical", action="store_true",
+                   help="one field per line (tables turn vertical by themselves when too wide)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="set $NAME (read as an smtql literal); may repeat")
     p.add_argument("--yes", action="store_true", help="confirm writes without asking")
@@ -119,8 +121,10 @@ def _command_demo(args, rest) -> int:
 
 
 def _command_repl(args, rest) -> int:
-    raise UsageError("the interactive REPL is not available in this version yet; "
-                     "give a PROGRAM, or pipe one on standard input")
+    if rest:
+        raise UsageError("usage: smtql repl [options] (type programs at the prompt)")
+    from .repl import run_repl
+    return run_repl(args)
 
 
 def _command_undo(args, rest) -> int:
@@ -165,9 +169,19 @@ def emit(result, args, out=None) -> None:
         options["max_chars"] = args.max_chars
     if args.max_lines is not None:
         options["max_lines"] = args.max_lines
+    if args.format == "table":
+        options["vertical"] = getattr(args, "vertical", False)
+        options["color"] = _is_terminal(out) and "NO_COLOR" not in os.environ
     text = result.render(args.format, **options)
     if text:
         print(text, file=out)
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 if __name__ == "__main__":  # pragma: no cover

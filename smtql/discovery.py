@@ -100,8 +100,19 @@ def choose_project(location: StoreLocation, requested: str | None, available: li
                      f"({', '.join(sorted(available))}); choose one with --project NAME")
 
 
-def open_store(directory=None, store: str | None = None, project: str | None = None):
-    """The Store for a project directory or a bare store."""
+def open_store(directory=None, store: str | None = None, project: str | None = None,
+               engine: str | None = None):
+    """The Store for a project directory or a bare store. Sumatra's Django
+    stores (SQLite files, postgres://, mysql://) are read with SQL; shelve
+    stores through Sumatra's API. `engine="api"` (or the environment
+    variable SMTQL_ENGINE=api) reads a Django store through Sumatra's API
+    too, the slow reference path."""
     location = locate(directory, store)
+    engine = engine or os.environ.get("SMTQL_ENGINE") or "sql"
+    if engine not in ("sql", "api"):
+        raise StoreError(f"unknown engine '{engine}' (choose sql or api)")
+    if location.kind == DJANGO and engine == "sql":
+        from .stores.django_sql import open_sql_store
+        return open_sql_store(location, project)
     from .stores.sumatra_api import open_api_store
     return open_api_store(location, project)

@@ -113,11 +113,22 @@ def value_test(op: str, literal) -> Callable[[object], bool]:
 
 def _time_test(op: str, literal) -> Callable:
     """timestamp against a period: `=` within, `>=`/`<` its start, `>`/`<=`
-    its end."""
+    its end. An instant (`3 days ago`, a datetime set from Python) is a
+    moment: `<=` includes it, `>` excludes it, `=` is that moment."""
     if op == "in":
         periods = literal
-        return lambda t: any(p.start <= t < p.end for p in periods)
+        return lambda t: any(_within(p, t) for p in periods)
     p = literal
+    if p.is_instant:  # `N days ago`, a datetime from Python: compare as a moment
+        m = p.start
+        return {
+            "=": lambda t: t == m,
+            "!=": lambda t: t != m,
+            ">=": lambda t: t >= m,
+            "<": lambda t: t < m,
+            ">": lambda t: t > m,
+            "<=": lambda t: t <= m,
+        }[op]
     return {
         "=": lambda t: p.start <= t < p.end,
         "!=": lambda t: not (p.start <= t < p.end),
@@ -126,6 +137,10 @@ def _time_test(op: str, literal) -> Callable:
         ">": lambda t: t >= p.end,
         "<=": lambda t: t < p.end,
     }[op]
+
+
+def _within(p, t) -> bool:
+    return t == p.start if p.is_instant else p.start <= t < p.end
 
 
 def _compare(f):

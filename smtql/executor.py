@@ -7,13 +7,10 @@ pick columns. Nothing here prints.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from statistics import mean
 from typing import Any, Iterator
 
 from . import ast, fields, planner, values
@@ -21,11 +18,11 @@ from .bind import Context, bind_statement
 from .errors import NotAvailable, QueryError, SmtqlError, closest
 from .evaluate import compile_filter, tag_alternatives
 from .params import folded, leaves, dotted
-from .result import CountResult, RecordResult, Result, Table, TextResult
+from .result import CountResult, Distinct, RecordResult, Result, Table, TextResult
 from .unparse import filter_text, key_text
 from .values import MISSING, sort_key
 
-_LATER = {ast.Diff: "diff", ast.TagWrite: None, ast.Export: "export", ast.Undo: "undo"}
+_LATER = {ast.TagWrite: None, ast.Export: "export", ast.Undo: "undo"}
 
 
 @dataclass
@@ -56,6 +53,9 @@ class Executor:
             raise self._error(NotAvailable(
                 f"'{word}' is part of the smtql language but this version cannot run it yet"),
                 stmt)
+        started = getattr(self.store, "statement_started", None)
+        if started is not None:
+            started()
         bound = bind_statement(stmt, ctx)
         return getattr(self, "_" + type(bound).__name__.lower())(bound)
 
@@ -70,24 +70,41 @@ class Executor:
         return TextResult(f"${stmt.name} = {filter_text(stmt.filter)}", silent=True)
 
     def _count(self, stmt: ast.Count) -> Result:
-        rows = self.select(stmt.filter)
-        return CountResult(len(rows), notes=self.notes(stmt.filter))
+        plan = planner.plan(stmt.filter, self.store, fields=())
+        count = getattr(self.store, "count", None)
+        if plan.post_is_trivial and count is not None:
+            n = count(plan)  # a COUNT in the store: no rows
+        else:
+            n = len(self._select_plan(plan))
+        return CountResult(n, notes=self.notes(stmt.filter))
 
     def _find(self, stmt: ast.Find) -> Result:
-        rows = self.select(stmt.filter)
-        rows = sort_rows(rows, stmt.order)
         columns = expand_columns(stmt.show)
+        wanted = {planner.key_field(c) for c in columns}
+        wanted |= {planner.key_field(o.key) for o in stmt.order}
+        limit = None
+        if stmt.limit is not None and not stmt.merged and (
+                stmt.limit.kind in ("latest", "earliest")
+                or (stmt.limit.kind == "limit" and not stmt.order)):
+            # only the newest (oldest) answers by timestamp can be kept
+            kind = "earliest" if stmt.limit.kind == "earliest" else "latest"
+            limit = (kind, stmt.limit.count)
+        plan = planner.plan(stmt.filter, self.store, fields=wanted, limit=limit)
+        rows = sort_rows(self._select_plan(plan), stmt.order)
         groups = merge_groups(rows) if stmt.merged else [[r] for r in rows]
         kept = apply_limit(groups, stmt.limit)
+        hidden = len(groups) - len(kept)
+        if plan.limit is not None:  # the store returned only the newest: count the rest
+            hidden = self.store.count(plan) - len(kept)
         table_rows = [table_row(g, columns, merged=stmt.merged) for g in kept]
         names = (["# records"] if stmt.merged else []) + [column_name(c) for c in columns]
         extra = [c for c in columns if not isinstance(c, ast.Field)]
         return Table(names, table_rows, source_rows=kept, store=self.store,
-                     hidden=len(groups) - len(kept),
+                     hidden=hidden,
                      notes=self.notes(stmt.filter, extra + [o.key for o in stmt.order]))
 
     def _keys(self, stmt: ast.Keys) -> Result:
-        rows = self.select(stmt.filter)
+        rows = self.select(stmt.filter, fields={"params"})
         counts, examples = Counter(), {}
         for row in rows:
             for path, value in leaves(folded(row.params)):
@@ -104,19 +121,45 @@ class Executor:
     def _describe(self, stmt: ast.Describe) -> Result:
         row = self._resolve_ref(stmt.ref)
         record = self.store.records([row])[0]
+        from .describe import describe_record
         return RecordResult(row.label, describe_record(record, row), row=row, store=self.store)
+
+    def _diff(self, stmt: ast.Diff) -> Result:
+        from .diff import diff_rows
+        if stmt.where is not None:
+            rows, notes = sort_rows(self.select(stmt.where)), self.notes(stmt.where)
+            what = f"'{filter_text(stmt.where)}' selects"
+        else:  # a record named twice is compared once
+            rows = list({r.label: r for r in map(self._resolve_ref, stmt.refs)}.values())
+            notes, what = [], "the references name"
+        if len(rows) < 2:
+            raise self._error(QueryError(
+                f"diff compares at least two records; {what} {len(rows)}"), stmt)
+        # Two records are compared as `smt diff` does, on their Record objects.
+        records = self.store.records(rows) if len(rows) == 2 else None
+        result = diff_rows(rows, records, depth=stmt.depth, ignore=stmt.ignore, raw=stmt.raw)
+        result.store = self.store
+        result.notes[:0] = notes
+        return result
 
     def _explain(self, stmt: ast.Explain) -> Result:
         inner = stmt.statement
         f = getattr(inner, "filter", None) or getattr(inner, "where", None)
         if f is None:
             return TextResult(f"{type(inner).__name__.lower()}: no filter to plan")
-        return explain_plan(planner.plan(f, self.store), self.store)
+        fields = () if isinstance(inner, ast.Count) else None
+        return explain_plan(planner.plan(f, self.store, fields=fields), self.store,
+                            count=isinstance(inner, ast.Count))
 
     # ------------------------------------------------------------------ helpers
-    def select(self, f) -> list:
-        """The rows the filter selects: store pre-filter, then post-filter."""
-        plan = planner.plan(f, self.store)
+    def select(self, f, fields=None, limit=None) -> list:
+        """The rows the filter selects: store pre-filter, then post-filter.
+        `fields`: the row fields needed besides the filter's (None: all);
+        `limit`: ("latest"|"earliest", n) when only the n newest/oldest
+        answers matter (the store may then return fewer candidates)."""
+        return self._select_plan(planner.plan(f, self.store, fields=fields, limit=limit))
+
+    def _select_plan(self, plan) -> list:
         keep = compile_filter(plan.post)
         return [row for row in self.store.scan(plan) if keep(row)]
 
@@ -132,10 +175,18 @@ class Executor:
         notes = []
         tags = [t for t in _walk(f, ast.HasTags) for t in t.tags]
         if tags:
-            present = self.store.tag_counts()
+            present_tags = getattr(self.store, "present_tags", None)
+            if present_tags is not None:  # a cheap check first; counts only for hints
+                alternatives = [a for t in tags for a in tag_alternatives(t)]
+                present = {t: 1 for t in present_tags(alternatives)}
+            else:
+                present = self.store.tag_counts()
+            counts = None
             for tag in dict.fromkeys(tags):
                 if not any(present.get(a) for a in tag_alternatives(tag)):
-                    near = closest(tag, list(present) + list(fields.STATUS_WORDS))
+                    if counts is None:
+                        counts = present if present_tags is None else self.store.tag_counts()
+                    near = closest(tag, list(counts) + list(fields.STATUS_WORDS))
                     notes.append(f"no record has tag '{tag}'"
                                  + (f"; closest: {', '.join(near)}" if near else ""))
         params = [c.key for c in _walk(f, (ast.Compare, ast.Exists))
@@ -153,6 +204,9 @@ class Executor:
                 hint = near + [f"{n} (a field)" for n in field_near]
                 notes.append(f"no record has parameter '{key.dotted}'"
                              + (f"; closest: {', '.join(hint)}" if hint else ""))
+        statement_notes = getattr(self.store, "statement_notes", None)
+        if statement_notes is not None:  # e.g. parameter sets it could not read
+            notes.extend(statement_notes())
         return notes
 
 
@@ -270,7 +324,7 @@ def table_row(group: list, columns: list, merged: bool) -> dict:
             out[name] = max(cells)
         elif name == "duration":
             known = [c for c in cells if c is not None]
-            out[name] = mean(known) if known else None
+            out[name] = sum(known) / len(known) if known else None
         elif name == "tags":
             out[name] = tuple(sorted({t for c in cells for t in c}))
         else:
@@ -281,79 +335,54 @@ def table_row(group: list, columns: list, merged: bool) -> dict:
 def join_distinct(cells: list):
     distinct = []
     for c in cells:
+        if c is MISSING:  # a record lacking the key adds no value to the join
+            continue
         if not any(values.equal(c, d) for d in distinct):
             distinct.append(c)
-    if len(distinct) == 1:
-        return distinct[0]
-    if all(isinstance(d, str) for d in distinct):
-        return "; ".join(distinct)
-    return tuple(distinct)
-
-
-# ------------------------------------------------------------------ describe
-
-def describe_record(record, row) -> dict:
-    """Every field of a Sumatra record, in the order `smt list -l` shows."""
-    def text(obj):
-        return "" if obj is None else str(obj)
-    return {
-        "label": record.label,
-        "timestamp": row.timestamp,
-        "tags": tuple(sorted(record.tags)),
-        "reason": row.reason,
-        "outcome": row.outcome,
-        "duration": record.duration,
-        "main_file": row.main_file,
-        "version": row.version,
-        "user": row.user,
-        "script_arguments": row.script_arguments,
-        "executable": _executable(record.executable),
-        "repository": text(getattr(record.repository, "url", None)),
-        "launch_mode": text(record.launch_mode),
-        "datastore": text(record.datastore),
-        "input_data": [f"{k.path} ({k.digest[:8]})" for k in record.input_data or ()],
-        "output_data": [f"{k.path} ({k.digest[:8]})" for k in record.output_data or ()],
-        "dependencies": [f"{d.name} {d.version}" for d in record.dependencies or ()],
-        "platforms": [f"{p.system_name} {p.release} {p.machine} ({p.network_name})"
-                      for p in record.platforms or ()],
-        "repeats": record.repeats,
-        "stdout_stderr": row.stdout_stderr,
-        "parameters": row.params,
-    }
-
-
-def _executable(ex) -> str:
-    if ex is None:
-        return ""
-    return " ".join(p for p in (getattr(ex, "name", ""), getattr(ex, "version", ""),
-                                f"({ex.path})" if getattr(ex, "path", "") else "") if p)
-
-
-def digest(params) -> str:
-    """A short, stable digest of a whole parameter set."""
-    if params is None:
-        return "(none)"
-    text = json.dumps(params, sort_keys=True, default=str, ensure_ascii=False)
-    n = sum(1 for _ in leaves(params))
-    return f"{hashlib.sha1(text.encode()).hexdigest()[:8]} ({n} keys)"
+    if not distinct:
+        return MISSING
+    return distinct[0] if len(distinct) == 1 else Distinct(distinct)
 
 
 # ------------------------------------------------------------------ explain
 
-def explain_plan(plan, store) -> TextResult:
-    candidates = sum(1 for _ in store.scan(plan))
-    keep = compile_filter(plan.post)
-    answer = sum(1 for row in store.scan(plan) if keep(row))
+def explain_plan(plan, store, count: bool = False) -> TextResult:
+    explain = getattr(store, "explain", None)
+    statements = []
+    if explain is not None:  # the store runs the plan once and shows its SQL
+        info = explain(plan, count=count)
+        candidates, answer, statements = info["candidates"], info["answer"], info["statements"]
+    else:
+        keep = compile_filter(plan.post)
+        candidates = answer = 0
+        for row in store.scan(plan):
+            candidates += 1
+            answer += bool(keep(row))
     lines = [
         f"store:       {store.describe()}",
         f"filter:      {filter_text(plan.filter)}",
         f"pre-filter:  {filter_text(plan.pre)}   (run by the store)",
         f"post-filter: {filter_text(plan.post)}   (run in Python)",
     ]
-    sql = getattr(store, "last_sql", None)
-    if sql:
-        lines.append("sql:\n" + "\n".join("  " + l for l in sql.splitlines()))
-    lines.append(f"candidates:  {candidates} from the store, {answer} after the post-filter")
+    if statements:
+        lines.append(f"sql:         {len(statements)} statement{'s' if len(statements) != 1 else ''}")
+        for text, params in statements:
+            lines.append("  " + text)
+            if params:
+                lines.append("    -- parameters: " + _short_params(params))
+    if plan.post_is_trivial and count and explain is not None:
+        lines.append(f"candidates:  {answer} counted by the store (no post-filter)")
+    else:
+        lines.append(f"candidates:  {candidates} from the store, {answer} after the post-filter")
     return TextResult("\n".join(lines), data={
         "filter": filter_text(plan.filter), "pre": filter_text(plan.pre),
-        "post": filter_text(plan.post), "candidates": candidates, "answer": answer})
+        "post": filter_text(plan.post), "candidates": candidates, "answer": answer,
+        "sql": [text for text, _ in statements]})
+
+
+def _short_params(params, limit: int = 12) -> str:
+    def one(p):
+        text = repr(p)
+        return text if len(text) <= 60 else text[:57] + "..."
+    shown = ", ".join(one(p) for p in params[:limit])
+    return shown + (f", … ({len(params) - limit} more)" if len(params) > limit else "")

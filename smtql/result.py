@@ -3,8 +3,51 @@ JSON, Markdown or HTML. Results never print."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def digest(params) -> str:
+    """A short, stable digest of a whole parameter set (or sub-tree): the
+    first 8 hex digits of the SHA-1 of its canonical JSON, and how many
+    leaves it has: `3fa2c1d0 (12 keys)`. Equal sets give equal digests."""
+    if params is None:
+        return "(none)"
+    from .params import leaves
+    n = sum(1 for _ in leaves(params))
+    return f"{_sha8(params)} ({n} key{'' if n == 1 else 's'})"
+
+
+def _sha8(value) -> str:
+    """The first 8 hex digits of the SHA-1 of `value`'s canonical JSON."""
+    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
+class Distinct(tuple):
+    """The distinct values of one column over the records of a merged row,
+    when they do not all agree."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A parameter sub-tree deeper than a diff's `depth`, folded into its
+    prefix: shown as `<+>` and a digest of the sub-tree, so records with
+    the same digest have the same sub-tree."""
+
+    digest: str
+    keys: int
+
+    @classmethod
+    def of(cls, leaves: dict) -> "Folded":
+        return cls(_sha8(leaves), len(leaves))
+
+    def __str__(self):
+        return f"<+> {self.digest}"
 
 
 @dataclass
@@ -18,6 +61,9 @@ class Result:
 
     def __str__(self) -> str:
         return self.render()
+
+    def _repr_html_(self) -> str:  # how a notebook shows it
+        return self.render("html")
 
 
 @dataclass
@@ -53,9 +99,6 @@ class Table(Result):
         import pandas as pd
         return pd.DataFrame(self.rows, columns=self.columns)
 
-    def _repr_html_(self) -> str:
-        return self.render("html")
-
 
 @dataclass
 class CountResult(Result):
@@ -89,6 +132,52 @@ class RecordResult(Result):
     @property
     def records(self) -> list:
         return self.store.records([self.row])
+
+
+@dataclass
+class DiffResult(Result):
+    """What differs between records (`diff`). `fields` and `params` are
+    (name, cells) pairs, the cells aligned with `labels`; a cell is the
+    record's value, `MISSING` where the record lacks the key (not the same
+    as a stored null), or a `Folded` sub-tree for the keys in `folded`."""
+
+    labels: list[str]
+    fields: list[tuple[str, tuple]]
+    params: list[tuple[str, tuple]]
+    folded: list[str] = field(default_factory=list)
+    compared: int = 0  # parameter keys (leaves) compared
+    depth: int | None = None
+    raw: bool = False
+    ignored: list[str] = field(default_factory=list)
+    source_rows: list = field(default_factory=list, repr=False)
+    store: Any = field(default=None, repr=False)
+
+    @property
+    def pair(self) -> bool:
+        """Two records: shown as two columns, one line per difference."""
+        return len(self.labels) == 2
+
+    @property
+    def columns(self) -> list[tuple[str, tuple]]:
+        """Fields, then parameter keys."""
+        return self.fields + self.params
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.fields or self.params)
+
+    @property
+    def records(self) -> list:
+        return self.store.records(self.source_rows)
+
+    def dataframe(self):
+        """One row per record, one column per difference (missing keys and
+        folded sub-trees as None and `<+> digest`)."""
+        import pandas as pd
+        from .values import MISSING
+        data = {name: [None if c is MISSING else (str(c) if isinstance(c, Folded) else c)
+                       for c in cells] for name, cells in self.columns}
+        return pd.DataFrame(data, index=pd.Index(self.labels, name="label"))
 
 
 @dataclass

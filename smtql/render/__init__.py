@@ -1,10 +1,16 @@
 """Renderers: results → text in one of the output formats. One function per
-format; `render` picks it."""
+format; `render` picks it.
+
+    table     the terminal (rich; imported only when this format is drawn)
+    csv, json, labels   machine formats, stable (docs/formats.md)
+    markdown, html      for lab notebooks and Jupyter
+"""
 
 from __future__ import annotations
 
 from .machine import render_csv, render_json, render_labels
-from .text import render_html, render_markdown, render_table
+from .markup import render_html, render_markdown
+from .terminal import render_table
 
 FORMATS = {
     "table": render_table,
@@ -17,4 +23,6 @@ FORMATS = {
 
 
 def render(result, fmt: str = "table", **options) -> str:
+    """`options`: max_chars, max_lines (cutting text), and for the table
+    format width, color and vertical."""
     return FORMATS[fmt](result, **options)

@@ -1,5 +1,12 @@
 """How one value reads in a table cell (display formats) and in machine
-formats (JSON, CSV). Shared by every renderer so they cannot disagree."""
+formats (JSON, CSV). Shared by every renderer so they cannot disagree.
+
+Display conventions (docs/formats.md): a parameter a record lacks shows as
+`—`, a stored null as `null`, a null field (duration, executable,
+repository) as nothing; a whole parameter set as its digest; a folded
+sub-tree of a diff as `<+>` and a digest; the distinct values of a merged
+row joined by `; `.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,12 @@ import json
 from datetime import date, datetime
 
 from ..dates import Period
+from ..params import Unreadable
+from ..result import Distinct, Folded, digest
 from ..values import MISSING
+
+MISSING_TEXT = "—"
+NULLABLE_FIELDS = ("duration", "executable", "repository")
 
 
 def duration_text(seconds: float | None) -> str:
@@ -26,18 +38,31 @@ def duration_text(seconds: float | None) -> str:
 def display(value, column: str = "") -> str:
     """A value as a person reads it in a table."""
     if value is MISSING:
-        return ""
+        return MISSING_TEXT
+    if isinstance(value, Distinct):
+        return "; ".join(display(v, column) for v in value)
+    if isinstance(value, Folded):
+        return str(value)
+    if isinstance(value, Unreadable):
+        return f"(unreadable: {value.reason})" if value.reason else "(unreadable)"
     if column == "duration":
         return duration_text(value)
     if value is None:
-        return "" if column in ("executable", "repository") else "null"
+        return "" if column in NULLABLE_FIELDS else "null"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if column == "tags":
         return ", ".join(value)
     if column == "params" and isinstance(value, dict):
-        from ..executor import digest
         return digest(value)
+    return literal(value)
+
+
+def literal(value) -> str:
+    """A parameter value as smtql would write it: text as is, true/false,
+    null, lists and dicts in JSON."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple, dict)):
@@ -45,10 +70,24 @@ def display(value, column: str = "") -> str:
     return str(value)
 
 
+def examples_text(examples) -> str:
+    """The example values of `keys`: quoted text, so `"1"` and `1` differ."""
+    return ", ".join(json.dumps(v, ensure_ascii=False) if isinstance(v, str) else literal(v)
+                     for v in examples)
+
+
 def jsonable(value):
-    """A value as JSON data: ISO timestamps, durations in seconds, lists."""
+    """A value as JSON data: ISO timestamps, durations in seconds, lists;
+    the distinct values of a merged cell as {"distinct": [...]}, a folded
+    sub-tree as {"folded": DIGEST, "keys": N}."""
     if value is MISSING:
         return None
+    if isinstance(value, Distinct):
+        return {"distinct": [jsonable(v) for v in value]}
+    if isinstance(value, Folded):
+        return {"folded": value.digest, "keys": value.keys}
+    if isinstance(value, Unreadable):
+        return {"unreadable": value.reason}
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Period):
@@ -64,12 +103,19 @@ def jsonable(value):
 
 def cut(text: str, max_chars: int | None, max_lines: int | None, from_left: bool = False) -> str:
     """Long text cut to `max_lines` lines and `max_chars` characters, with
-    an ellipsis where something was left out."""
+    an ellipsis where something was left out; `from_left` keeps the end
+    (a file name)."""
     lines = text.splitlines() or [""]
     if max_lines is not None and len(lines) > max_lines:
-        lines = lines[:max_lines]
+        lines = lines[:max(max_lines, 1)]
         lines[-1] += " …"
     text = "\n".join(lines)
     if max_chars is not None and len(text) > max_chars:
-        text = ("…" + text[-(max_chars - 1):]) if from_left else (text[:max_chars - 1] + "…")
+        if not from_left:
+            return text[:max_chars - 1] + "…"
+        tail = text[-(max_chars - 1):]
+        slash = tail.find("/")
+        if 0 < slash < len(tail) - 1:  # start at a directory, so the path reads
+            tail = tail[slash:]
+        text = "…" + tail
     return text

@@ -1,5 +1,6 @@
-"""Machine formats, stable interfaces for scripts: JSON (an array of objects
-for a table, an object otherwise), CSV and bare labels."""
+"""Machine formats, stable interfaces for scripts (docs/formats.md): JSON
+(an array of objects for a table, an object otherwise), CSV and bare
+labels. Nothing here imports rich or pandas."""
 
 from __future__ import annotations
 
@@ -7,17 +8,29 @@ import csv
 import io
 import json
 
-from ..result import CountResult, RecordResult, Table, TextResult
+from ..result import CountResult, DiffResult, RecordResult, Table, TextResult
+from ..values import MISSING
 from .cells import jsonable
 
 
 def as_data(result):
+    """The result as JSON data. A parameter a record lacks is left out of
+    its object (a stored null is `null`)."""
     if isinstance(result, Table):
-        return [{c: jsonable(row.get(c)) for c in result.columns} for row in result.rows]
+        return [{c: jsonable(row[c]) for c in result.columns
+                 if row.get(c, MISSING) is not MISSING} for row in result.rows]
     if isinstance(result, CountResult):
         return {"count": result.count}
     if isinstance(result, RecordResult):
         return {k: jsonable(v) for k, v in result.fields.items()}
+    if isinstance(result, DiffResult):
+        def by_label(part):
+            return {name: {label: jsonable(c) for label, c in zip(result.labels, cells)
+                           if c is not MISSING} for name, cells in part}
+        return {"records": list(result.labels), "fields": by_label(result.fields),
+                "parameters": by_label(result.params), "folded": list(result.folded),
+                "compared": result.compared, "depth": result.depth, "raw": result.raw,
+                "ignore": list(result.ignored)}
     if isinstance(result, TextResult):
         return result.data or {"text": result.text}
     raise TypeError(result)
@@ -28,14 +41,21 @@ def render_json(result, **options) -> str:
 
 
 def render_csv(result, **options) -> str:
+    """A header line, then one line per row (per record for a diff; one
+    line for `describe` and `count`). Lists and objects are JSON text;
+    null and missing are both empty."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    data = as_data(result)
     if isinstance(result, Table):
         writer.writerow(result.columns)
-        for row in data:
-            writer.writerow([_csv_cell(row[c]) for c in result.columns])
+        for row in as_data(result):
+            writer.writerow([_csv_cell(row.get(c)) for c in result.columns])
+    elif isinstance(result, DiffResult):
+        writer.writerow(["label"] + [name for name, _ in result.columns])
+        for i, label in enumerate(result.labels):
+            writer.writerow([label] + [_csv_cell(jsonable(cells[i])) for _, cells in result.columns])
     else:
+        data = as_data(result)
         writer.writerow(list(data))
         writer.writerow([_csv_cell(v) for v in data.values()])
     return out.getvalue().rstrip("\n")
@@ -44,6 +64,8 @@ def render_csv(result, **options) -> str:
 def _csv_cell(value):
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     return value

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from ..errors import StoreError
+from ..progress import progress
 from ..rows import Row, from_record
 from .base import Store
 
@@ -22,10 +23,11 @@ class SumatraApiStore(Store):
     def _load(self) -> list[Row]:
         if self._rows is None:
             try:
-                records = self.record_store.list(self.project)
+                with progress(description="reading records") as bar:
+                    self._rows = [from_record(r)
+                                  for r in _each_record(self.record_store, self.project, bar)]
             except Exception as err:  # Sumatra raises bare Exceptions
                 raise StoreError(f"could not read the records of {self.location}: {err}") from None
-            self._rows = [from_record(r) for r in records]
         return self._rows
 
     def scan(self, plan) -> Iterator[Row]:
@@ -36,6 +38,25 @@ class SumatraApiStore(Store):
 
     def refresh(self) -> None:
         self._rows = None
+
+
+def _each_record(record_store, project: str, bar):
+    """The project's records as `record_store.list(project)` gives them,
+    one at a time where the store allows it (Django: the same query and
+    `to_sumatra()` as Sumatra's own `list`), so a long read shows progress."""
+    manager = getattr(record_store, "_manager", None)
+    if manager is None:
+        records = record_store.list(project)
+        bar.total = len(records)
+        for record in records:
+            bar.advance()
+            yield record
+        return
+    db_records = manager.filter(project__id=project).select_related()
+    bar.total = db_records.count()
+    for db_record in db_records:
+        yield db_record.to_sumatra()
+        bar.advance()
 
 
 def open_api_store(location, project: str | None) -> SumatraApiStore:

@@ -1,0 +1,292 @@
+"""What a result looks like before it is drawn: grids of display text and
+sections of (name, text) lines. The terminal, Markdown and HTML renderers
+all draw these, so a merged row or a diff reads the same in each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..result import DiffResult, RecordResult, Table
+from ..values import MISSING
+from .cells import MISSING_TEXT, cut, display, duration_text, examples_text, literal
+
+DEFAULT_MAX_CHARS = 40
+DEFAULT_MAX_LINES = 1
+
+# How a column behaves when space is short: "fixed" never wraps (labels,
+# timestamps, counts), "tags" wraps between tags but is never cut, "text"
+# wraps anywhere.
+FIXED_COLUMNS = ("label", "timestamp", "duration", "# records", "records", "outputs")
+
+
+@dataclass
+class Column:
+    name: str
+    kind: str = "text"  # text, fixed, tags
+    right: bool = False  # numbers and durations align right
+    narrowest: int = 0  # never drawn narrower (a record's label as a header)
+
+
+@dataclass
+class Grid:
+    """A table of display text: rows in sections (a diff shows fields, then
+    parameters), a footer that counts."""
+
+    columns: list[Column]
+    sections: list[list[list[str]]]
+    footer: str = ""
+
+    @property
+    def rows(self) -> list[list[str]]:
+        return [r for s in self.sections for r in s]
+
+
+def _column(name: str) -> Column:
+    if name == "tags":
+        return Column(name, "tags")
+    if name in FIXED_COLUMNS:
+        return Column(name, "fixed", right=name in ("duration", "# records", "records", "outputs"))
+    return Column(name)
+
+
+def _cell(value, column: str, max_chars, max_lines) -> str:
+    text = display(value, column)
+    if column == "tags":  # tags are never cut
+        return text
+    return cut(text, max_chars, max_lines, from_left=column == "main_file")
+
+
+# ------------------------------------------------------------------ find and keys
+
+def table_grid(result: Table, max_chars=DEFAULT_MAX_CHARS, max_lines=DEFAULT_MAX_LINES) -> Grid:
+    if result.kind == "keys":
+        return _keys_grid(result, max_chars, max_lines)
+    rows = [[_cell(row.get(c, MISSING), c, max_chars, max_lines) for c in result.columns]
+            for row in result.rows]
+    return Grid([_column(c) for c in result.columns], [rows], table_footer(result))
+
+
+def _keys_grid(result: Table, max_chars, max_lines) -> Grid:
+    rows = [[row["key"], str(row["records"]),
+             cut(examples_text(row["examples"]), max_chars, max_lines)] for row in result.rows]
+    columns = [Column("key", "fixed"), Column("records", "fixed", right=True), Column("examples")]
+    return Grid(columns, [rows], table_footer(result))
+
+
+def table_footer(result: Table) -> str:
+    if result.kind == "keys":
+        noun = "key"
+    elif "# records" in result.columns:
+        noun = "row"
+    else:
+        noun = "record"
+    n = len(result.rows)
+    text = f"({n} {noun}{'' if n == 1 else 's'}"
+    if "# records" in result.columns:
+        merged = sum(len(g) for g in result.source_rows) if result.source_rows else None
+        if merged is not None:
+            text += f" from {merged} record{'' if merged == 1 else 's'}"
+    if result.hidden:
+        text += f", {result.hidden} more not shown"
+    return text + ")"
+
+
+# ------------------------------------------------------------------ diff
+
+def diff_grid(result: DiffResult, max_chars=DEFAULT_MAX_CHARS, max_lines=DEFAULT_MAX_LINES,
+              by_key: bool | None = None) -> Grid:
+    """Two records (or `by_key`): one line per difference, a column per
+    record. More: one line per record, a column per differing field or
+    key."""
+    if by_key or (by_key is None and result.pair):
+        columns = [Column("", "fixed")] + [Column(label, "text", narrowest=len(label))
+                                           for label in result.labels]
+        sections = []
+        for part in (result.fields, result.params):
+            rows = [[name] + [_diff_cell(c, name, max_chars, max_lines, pair=result.pair)
+                              for c in cells]
+                    for name, cells in part]
+            if rows:
+                sections.append(rows)
+        return Grid(columns, sections or [[]], diff_footer(result))
+    columns = [Column("label", "fixed")] + [_column(name) if i < len(result.fields) else Column(name)
+                                            for i, (name, _) in enumerate(result.columns)]
+    rows = []
+    for i, label in enumerate(result.labels):
+        rows.append([label] + [_diff_cell(cells[i], name, max_chars, max_lines, pair=False)
+                               for name, cells in result.columns])
+    return Grid(columns, [rows], diff_footer(result))
+
+
+LISTED_FIELDS = ("dependencies", "input_data", "output_data")
+
+
+def _diff_cell(value, name, max_chars, max_lines, pair: bool) -> str:
+    if pair and name in LISTED_FIELDS:  # dependencies, data files: one a line
+        return "\n".join(value) if value else "(none)"
+    text = display(value, name)
+    if pair:  # two columns have room: keep the lines, wrap rather than cut
+        return text
+    return cut(text, max_chars, max_lines, from_left=name == "main_file")
+
+
+def diff_footer(result: DiffResult) -> str:
+    n = len(result.labels)
+    if not result.differs:
+        what = ("no differences" if n == 2 else "no differences between these records")
+        return f"({what}; {result.compared} parameter key{'' if result.compared == 1 else 's'} compared)"
+    def some(k, noun):
+        return f"{k} {noun}{'' if k == 1 else 's'}"
+    parts = [some(len(result.fields), "field")] if result.fields else []
+    if result.params:
+        parts.append(some(len(result.params),
+                          "parameter column" if result.folded else "parameter key"))
+    details = [f"{result.compared} parameter key{'' if result.compared == 1 else 's'} compared"]
+    if result.depth is not None:
+        details.append(f"depth {result.depth}")
+    if result.raw:
+        details.append("raw keys")
+    if result.ignored:
+        details.append(f"ignoring {', '.join(result.ignored)}")
+    text = f"({n} records; {' and '.join(parts)} differ; {'; '.join(details)})"
+    legend = []
+    cells = [c for _, cells in result.params for c in cells]
+    if any(c is MISSING for c in cells):
+        legend.append(f"{MISSING_TEXT} the record lacks the key")
+    if result.folded:
+        legend.append("<+> the sub-tree differs (same digest, same sub-tree)")
+    if legend:
+        text += "\n" + "; ".join(legend)
+    return text
+
+
+# ------------------------------------------------------------------ vertical
+
+def vertical_blocks(grid: Grid) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The grid one row at a time, one field per line (pgcli's \\G)."""
+    blocks = []
+    for i, row in enumerate(grid.rows, 1):
+        blocks.append((f"{i}", [(c.name, text) for c, text in zip(grid.columns, row)]))
+    return blocks
+
+
+# ------------------------------------------------------------------ describe
+
+DESCRIBE_SECTIONS = (
+    ("Run", ("label", "timestamp", "tags", "duration", "user", "repeats", "reason", "outcome")),
+    ("Code", ("main_file", "version", "diff", "script_arguments", "repository", "executable")),
+    ("Environment", ("launch_mode", "platforms", "dependencies")),
+    ("Data", ("datastore", "input_data", "output_data")),
+    ("Parameters", ("parameters",)),
+    ("Output", ("stdout_stderr",)),
+)
+
+
+def describe_sections(result: RecordResult, max_chars=None, max_lines=None
+                      ) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The record's fields in sections, each a list of (name, text); the
+    parameters (an indented tree) and the captured output are blocks of
+    their own, with the name ""."""
+    fields = result.fields
+    listed = {n for _, names in DESCRIBE_SECTIONS for n in names}
+    sections = list(DESCRIBE_SECTIONS)
+    extra = tuple(n for n in fields if n not in listed)
+    if extra:
+        sections.insert(-2, ("Other", extra))
+    out = []
+    for title, names in sections:
+        lines = []
+        for name in names:
+            if name not in fields:
+                continue
+            value = fields[name]
+            if name == "repeats" and value is None:
+                continue
+            if name == "parameters":
+                lines.append(("", "\n".join(tree_lines(value)) or "(none)"))
+            elif name == "stdout_stderr":
+                lines.append(("", cut(value, None, max_lines) if value else "(none)"))
+            elif name in ("tags", "input_data", "output_data"):  # never cut
+                lines.append((name, describe_text(name, value)))
+            else:
+                lines.append((name, cut(describe_text(name, value), max_chars, max_lines)))
+        out.append((title, lines))
+    return out
+
+
+def describe_text(name: str, value) -> str:
+    if name in ("input_data", "output_data"):
+        return "\n".join(_data_line(k) for k in value) if value else "(none)"
+    if name == "dependencies":
+        return "\n".join(f"{d['name']} {d['version']}".rstrip() for d in value) if value else "(none)"
+    if name == "platforms":
+        return "\n".join(_platform_line(p) for p in value) if value else "(none)"
+    if name == "diff":
+        if not value:
+            return "(none: the working copy was clean)"
+        n = len(value.splitlines())
+        return f"{n} line{'' if n == 1 else 's'} of uncommitted changes\n{value}"
+    if name == "duration":
+        return duration_text(value) or "(not recorded)"
+    if name == "timestamp":
+        return display(value) + " UTC"
+    return display(value, name)
+
+
+def _data_line(key: dict) -> str:
+    size = size_text(key.get("size"))
+    parts = [key["path"], key["digest"][:12]] + ([size] if size else [])
+    return "  ".join(parts)
+
+
+def size_text(size) -> str:
+    try:
+        size = int(size)
+    except (TypeError, ValueError):
+        return ""
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return ""
+
+
+def _platform_line(p: dict) -> str:
+    text = " ".join(v for v in (p.get("system_name"), p.get("release"), p.get("machine")) if v)
+    host = p.get("network_name")
+    return f"{text} on {host}" if host else text
+
+
+def tree_lines(value, indent: int = 0) -> list[str]:
+    """A parameter set as an indented tree, YAML-like: a dict as `key:` and
+    its entries beneath, a list holding dicts as `- ` items, anything else
+    on the line of its key."""
+    pad = "  " * indent
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            if _nested(v):
+                out.append(f"{pad}{k}:")
+                out.extend(tree_lines(v, indent + 1))
+            else:
+                out.append(f"{pad}{k}: {literal(v)}")
+        return out
+    if isinstance(value, (list, tuple)) and _nested(value):
+        out = []
+        for item in value:
+            sub = tree_lines(item, indent + 1) if _nested(item) else [f"{pad}  {literal(item)}"]
+            first = sub[0].lstrip()
+            out.append(f"{pad}- {first}")
+            out.extend(sub[1:])
+        return out
+    if value is None:
+        return []
+    return [pad + literal(value)]
+
+
+def _nested(value) -> bool:
+    if isinstance(value, dict):
+        return bool(value)
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, dict) and v for v in value)
+    return False

@@ -1,0 +1,115 @@
+"""Markdown (for lab notebooks and issues) and HTML (for Jupyter's
+`_repr_html_`). Both draw the same grids and sections as the terminal;
+neither cuts text unless asked, and multi-line text keeps its line breaks
+(`<br>`)."""
+
+from __future__ import annotations
+
+import html
+
+from ..result import CountResult, DiffResult, RecordResult, Table, TextResult
+from .layout import Grid, describe_sections, diff_grid, table_grid
+
+
+def _grid(result, max_chars, max_lines) -> Grid | None:
+    if isinstance(result, DiffResult):
+        return diff_grid(result, max_chars, max_lines)
+    if isinstance(result, Table):
+        return table_grid(result, max_chars, max_lines)
+    return None
+
+
+# ------------------------------------------------------------------ Markdown
+
+def _md(text: str) -> str:
+    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("&", "&amp;")
+            .replace("<", "&lt;").replace("\n", "<br>"))
+
+
+def render_markdown(result, max_chars=None, max_lines=None, **options) -> str:
+    if isinstance(result, CountResult):
+        return str(result.count)
+    if isinstance(result, TextResult):
+        return result.text
+    if isinstance(result, RecordResult):
+        return _markdown_describe(result, max_chars, max_lines)
+    grid = _grid(result, max_chars, max_lines)
+    if grid is None:
+        raise TypeError(result)
+    out = ["| " + " | ".join(_md(c.name) for c in grid.columns) + " |",
+           "|" + "|".join("--:" if c.right else "---" for c in grid.columns) + "|"]
+    out += ["| " + " | ".join(_md(t) for t in row) + " |" for row in grid.rows]
+    if grid.footer:
+        out += ["", "\n".join(f"*{line}*" for line in grid.footer.splitlines())]
+    return "\n".join(out)
+
+
+def _markdown_describe(result: RecordResult, max_chars, max_lines) -> str:
+    out = [f"## Record {result.label}"]
+    for title, lines in describe_sections(result, max_chars, max_lines):
+        if not lines:
+            continue
+        out += ["", f"### {title}", ""]
+        named = [(n, t) for n, t in lines if n]
+        if named:
+            out += ["| field | value |", "|---|---|"]
+            out += [f"| {_md(n)} | {_md(t)} |" for n, t in named]
+        for name, text in lines:
+            if not name:
+                out += ["```yaml" if title == "Parameters" else "```", text, "```"]
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------ HTML
+
+def _h(text: str) -> str:
+    return html.escape(text).replace("\n", "<br>")
+
+
+_STYLE = ("<style>.smtql td, .smtql th {text-align: left; vertical-align: top;}"
+          " .smtql td.num {text-align: right;} .smtql th.section {font-style: italic;}</style>")
+
+
+def render_html(result, max_chars=None, max_lines=None, **options) -> str:
+    if isinstance(result, RecordResult):
+        body = _html_describe(result, max_chars, max_lines)
+    elif isinstance(result, (Table, DiffResult)):
+        body = _html_grid(_grid(result, max_chars, max_lines))
+    elif isinstance(result, CountResult):
+        body = f"<p>{result.count}</p>"
+    elif isinstance(result, TextResult):
+        body = f"<pre>{html.escape(result.text)}</pre>"
+    else:
+        raise TypeError(result)
+    notes = "".join(f"<p><em>note: {html.escape(n)}</em></p>" for n in result.notes)
+    return f"<div class=\"smtql\">{_STYLE}{body}{notes}</div>"
+
+
+_TD_NUM = '<td class="num">'
+
+
+def _html_grid(grid: Grid) -> str:
+    head = "".join(f"<th>{html.escape(c.name)}</th>" for c in grid.columns)
+    bodies = []
+    for section in grid.sections:
+        rows = "".join(
+            "<tr>" + "".join((_TD_NUM if c.right else "<td>") + _h(t) + "</td>"
+                             for c, t in zip(grid.columns, row)) + "</tr>"
+            for row in section)
+        bodies.append(f"<tbody>{rows}</tbody>")
+    footer = f"<p><small>{_h(grid.footer)}</small></p>" if grid.footer else ""
+    return f"<table><thead><tr>{head}</tr></thead>{''.join(bodies)}</table>{footer}"
+
+
+def _html_describe(result: RecordResult, max_chars, max_lines) -> str:
+    rows = []
+    for title, lines in describe_sections(result, max_chars, max_lines):
+        if not lines:
+            continue
+        rows.append(f"<tr><th class=\"section\" colspan=\"2\">{html.escape(title)}</th></tr>")
+        for name, text in lines:
+            if name:
+                rows.append(f"<tr><th>{html.escape(name)}</th><td>{_h(text)}</td></tr>")
+            else:
+                rows.append(f"<tr><td colspan=\"2\"><pre>{html.escape(text)}</pre></td></tr>")
+    return f"<table>{''.join(rows)}</table>"

@@ -1,0 +1,186 @@
+"""Golden files: each statement on the fixed store, drawn in each format.
+
+Run with SMTQL_UPDATE_GOLDENS=1 to rewrite the files after a deliberate
+change, then read the diff."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from render.fixture_store import FixedStore, run
+from smtql.render import render
+
+GOLDEN = Path(__file__).resolve().parent.parent / "data" / "render"
+EXT = {"table": "txt", "csv": "csv", "json": "json", "markdown": "md", "html": "html",
+       "labels": "labels"}
+ALL = tuple(EXT)
+
+CASES = [
+    ("find", "find all", ALL),
+    ("find_show", "all show label, optimizer.lr, data.subset, params order by optimizer.lr desc",
+     ("table", "json", "csv")),
+    ("find_vertical", "all show default, script_arguments, version, user, stdout_stderr",
+     ("table",)),
+    ("merged", "tag figure1 merged", ALL),
+    ("merged_latest", "all merged latest 2", ("table", "json")),
+    ("keys", "keys all", ("table", "json", "markdown", "html")),
+    ("describe", "describe 20200913-083000", ("table", "json", "markdown", "html", "csv")),
+    ("diff_pair", "diff 20200912-101500_aaaaaa, 20200913-083000",
+     ("table", "json", "csv", "markdown", "html", "labels")),
+    ("diff_many", "diff where tag figure1", ("table", "json", "csv", "markdown", "html")),
+    ("diff_depth", "diff where tag figure1 depth 1", ("table", "json", "markdown")),
+    ("diff_ignore", "diff where all ignore seed, reason, model", ("table", "json")),
+    ("diff_raw", "diff 20200912-101500_aaaaaa, 20200913-083000 raw ignore output_data",
+     ("table",)),
+    ("count", "count tag figure1", ("table", "json", "csv", "labels")),
+]
+
+
+def _check(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("SMTQL_UPDATE_GOLDENS"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+    assert path.exists(), f"no golden file {path}; run with SMTQL_UPDATE_GOLDENS=1"
+    assert text + "\n" == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("slug,program,formats", CASES, ids=[c[0] for c in CASES])
+def test_golden(slug, program, formats):
+    result = run(program)
+    for fmt in formats:
+        _check(f"{slug}.{EXT[fmt]}", render(result, fmt, width=100))
+
+
+@pytest.mark.parametrize("slug,program", [("find", "find all"), ("merged", "tag figure1 merged"),
+                                          ("diff_many", "diff where tag figure1")])
+def test_golden_wide_terminal(slug, program):
+    _check(f"{slug}_wide.txt", render(run(program), "table", width=160))
+
+
+def test_narrow_terminal_turns_vertical_and_wide_stays_a_table():
+    result = run("find all")
+    narrow = render(result, "table", width=60)
+    wide = render(result, "table", width=160)
+    assert narrow.startswith("-[ RECORD 1 ]")
+    assert wide.splitlines()[0].split() == ["label", "timestamp", "tags", "reason", "outcome",
+                                            "main_file", "duration"]
+    assert render(result, "table", width=160, vertical=True).startswith("-[ RECORD 1 ]")
+
+
+def test_table_cuts_text_but_never_tags_and_keeps_the_file_name():
+    text = render(run("find all"), "table", width=200)
+    assert "_finished_, baseline, figure1, needs.check" in text
+    assert "…/name/for/the/scripts/train_model.py" in text  # cut from the left, at a /
+    assert "Reviewer asked for more epochs. …" in text  # one line, marked
+    assert "(6 records)" in text
+    longer = render(run("find all"), "table", width=200, max_lines=2, max_chars=80)
+    assert "See the notes of 2020-09-10." in longer
+
+
+def test_footer_counts_hidden_rows():
+    assert "(2 records, 4 more not shown)" in render(run("all latest 2"), "table", width=200)
+
+
+def test_color_only_when_asked():
+    plain = render(run("find all"), "table", width=160)
+    assert "\x1b[" not in plain
+    assert "\x1b[" in render(run("find all"), "table", width=160, color=True)
+
+
+def test_json_round_trip_field_by_field():
+    store = FixedStore()
+    data = json.loads(render(run("all show default, data.subset, params", store), "json"))
+    by_label = {row["label"]: row for row in data}
+    assert list(by_label) == [r.label for r in sorted(store.rows, key=lambda r: (-r.timestamp.timestamp(), r.label))]
+    for row in store.rows:
+        got = by_label[row.label]
+        assert got["timestamp"] == row.timestamp.isoformat()
+        assert got["tags"] == sorted(row.tags)
+        assert got["reason"] == row.reason and got["outcome"] == row.outcome
+        assert got["main_file"] == row.main_file
+        assert got["duration"] == row.duration  # seconds, or null
+        subset = row.param(("data", "subset"))
+        if subset is None:
+            assert got["data.subset"] is None
+        elif isinstance(subset, int):
+            assert got["data.subset"] == subset
+        else:  # missing: the key is left out, unlike a stored null
+            assert "data.subset" not in got
+    unreadable = by_label["20200915-090000_dddddd"]["params"]
+    assert unreadable == {"unreadable": "unbalanced brackets"}
+    assert by_label["20200913-083000"]["params"]["inputs"]["seed"] == 1
+
+
+def test_json_of_merged_rows():
+    data = json.loads(render(run("tag figure1 merged"), "json"))
+    merged = [row for row in data if row["# records"] == 2]
+    assert len(merged) == 1
+    row = merged[0]
+    assert row["label"] == "20200912-101500"
+    assert row["duration"] == pytest.approx((754.0 + 800.0) / 2)
+    assert row["outcome"] == {"distinct": ["converged", "diverged"]}
+    assert row["reason"] == "sweep lr"  # the same in both: one value
+    assert [r["# records"] for r in data] == [1, 1, 2]
+
+
+def test_merged_without_suffix_stays_its_own_row():
+    data = json.loads(render(run("all merged"), "json"))
+    labels = [row["label"] for row in data]
+    assert "20200913-083000" in labels and "20200912-101500" in labels
+    assert len(labels) == 5
+
+
+def test_html_keeps_line_breaks_and_escapes():
+    html = run("find all")._repr_html_()
+    assert "Reviewer asked for more epochs.<br>See the notes of 2020-09-10." in html
+    assert "<table>" in html and "(6 records)" in html
+    assert "&lt;parameters&gt;" in run("diff where tag figure1").render("html")
+
+
+def test_machine_formats_do_not_import_rich():
+    code = (
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "from render.fixture_store import run\n"
+        "for q in ('find all', 'count all', 'diff where all', 'describe latest'):\n"
+        "    r = run(q); r.render('labels'); r.render('json'); r.render('csv')\n"
+        "bad = [m for m in ('rich', 'pandas') if m in sys.modules]\n"
+        "assert not bad, bad\n")
+    root = Path(__file__).resolve().parent.parent.parent
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_progress_shows_nothing_off_a_terminal(capsys):
+    import io
+    from smtql.progress import progress
+    stream = io.StringIO()
+    with progress(total=10, delay=0, stream=stream) as bar:
+        for _ in range(10):
+            bar.advance()
+    assert stream.getvalue() == "" and not bar.shown
+
+
+def test_progress_appears_on_a_slow_terminal_scan():
+    import io
+    from smtql.progress import progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    stream = Tty()
+    with progress(total=100, delay=0, stream=stream) as bar:
+        for _ in range(100):
+            bar.advance()
+        assert bar.shown
+    assert not bar.shown
+    with progress(total=100, delay=60, stream=Tty()) as quick:
+        quick.advance(100)
+        assert not quick.shown
