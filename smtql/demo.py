@@ -782,8 +782,12 @@ def save_records(store_uri_or_path, project_name: str, records: Iterable["sumatr
 
     ``store_uri_or_path``: an SQLite path, ``postgres://…``, ``mysql://…``, a
     ``*.shelf`` path, or a Sumatra ``RecordStore``. For a Django store the
-    saves run in one transaction (``django.db.transaction.atomic``); the store
-    must be the process's first Django database (``DemoError`` otherwise).
+    saves run in one transaction (``django.db.transaction.atomic``), with the
+    lookups of shared rows memoised, get_or_create's savepoints off and, on
+    SQLite, two lookup indexes that exist only inside that transaction; the
+    store must be the process's first Django database (``DemoError``
+    otherwise). Measured: about 6-8 ms of CPU per record (2500 records: 15-21 s
+    on a loaded 2-core machine), three quarters of it Django's ORM.
     For a shelve store, Sumatra's ``save`` runs against an in-memory copy of
     the project's entry, written back once (saving one by one rewrites the
     whole project entry per record).
@@ -827,9 +831,11 @@ def save_records(store_uri_or_path, project_name: str, records: Iterable["sumatr
         for name in sorted({tag for record in records for tag in record.tags}):
             prime_tag(name)
         with transaction.atomic(using=using), _no_savepoints(connection), _gc_paused():
+            lookup_indexes = _create_lookup_indexes(connection)
             for record in records:
                 with _sorted_tags(record):
                     store.save(project_name, record)
+            _drop_lookup_indexes(connection, lookup_indexes)
 
 
 def _sumatra_object_key(db_class: str, obj) -> tuple:
@@ -892,6 +898,34 @@ def _memoised_lookups(store) -> Iterator[Any]:
     finally:
         del store._get_db_obj, store._get_db_project
         del tag_manager.get_or_create
+
+
+# Sumatra looks each record up by label and each data key by all its columns
+# before saving it, and its schema indexes neither: on SQLite these full scans
+# make a bulk save quadratic. These indexes live only inside the saving
+# transaction (created after BEGIN, dropped before COMMIT), so the store ends
+# with exactly Sumatra's schema. Not on servers: other writers would wait on
+# the DDL's table locks, and MySQL commits implicitly around DDL.
+_LOOKUP_INDEXES = (
+    ("smtql_demo_tmp_record_label", "django_store_record", ("label", "project_id")),
+    ("smtql_demo_tmp_datakey_path", "django_store_datakey", ("path",)),
+)
+
+
+def _create_lookup_indexes(connection) -> list[str]:
+    if connection.vendor != "sqlite":
+        return []
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for name, table, columns in _LOOKUP_INDEXES:
+            cursor.execute("CREATE INDEX %s ON %s (%s)" % (qn(name), qn(table), ", ".join(map(qn, columns))))
+    return [name for name, _, _ in _LOOKUP_INDEXES]
+
+
+def _drop_lookup_indexes(connection, names: list[str]) -> None:
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute("DROP INDEX %s" % connection.ops.quote_name(name))
 
 
 @contextlib.contextmanager
@@ -1202,6 +1236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs.add_argument("--runs", type=int, default=2, metavar="K", help="real smt runs (default 2)")
     runs.add_argument("--no-runs", dest="runs", action="store_const", const=0)
     b.add_argument("--quiet", action="store_true", help="print only errors")
+    b.add_argument("--debug", action="store_true", help="show a traceback on errors")
     c = sub.add_parser("clear", help="delete a project's records from a record store")
     c.add_argument("--store", metavar="URI", required=True)
     c.add_argument("--project", default=DEMO_PROJECT, metavar="NAME")
@@ -1221,7 +1256,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                       seed=args.seed, store_uri=_normalise_store(args.store),
                       real_runs=args.runs, project_name=args.project, log=log)
     except DemoError as exc:
+        if args.debug:
+            raise
         print("smtql demo: %s" % exc, file=sys.stderr)
+        return 1
+    except Exception as exc:  # e.g. the database server went away
+        if args.debug:
+            raise
+        print("smtql demo: %s: %s" % (type(exc).__name__, exc), file=sys.stderr)
         return 1
     if not args.quiet:
         print(path)

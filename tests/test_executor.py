@@ -16,7 +16,7 @@ import pytest
 from smtql.errors import NotAvailable, QueryError
 from smtql.executor import Executor
 from smtql.parser import parse
-from smtql.result import CountResult, RecordResult, Table, TextResult
+from smtql.result import CountResult, RecordResult, TextResult
 from smtql.rows import Row
 from smtql.stores.base import Store
 from smtql.values import MISSING

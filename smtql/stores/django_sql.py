@@ -301,8 +301,7 @@ class DjangoSqlStore(Store):
                 got = got[:n]
             chunks = [got]
         else:
-            cur = qy.run(sql, many=True)
-            chunks = iter(lambda: cur.fetchmany(2000), [])
+            chunks = _chunks(qy.run(sql, many=True))
         for chunk in chunks:
             for values in chunk:
                 kw = {name: decode(v) for (name, decode), v in zip(decoders, values)}
@@ -692,6 +691,14 @@ class DjangoSqlStore(Store):
 
 
 # ------------------------------------------------------------------ decoders
+
+def _chunks(cursor, size: int = 2000):
+    while True:
+        chunk = cursor.fetchmany(size)
+        if not chunk:  # [] or () depending on the driver
+            return
+        yield chunk
+
 
 def _same(v):
     return v
