@@ -20,15 +20,18 @@ class Connection:
     def __repr__(self) -> str:
         return f"<smtql.Connection {self.store.describe()}>"
 
-    def run(self, program: str, *, filename: str | None = None, now=None, **variables) -> list:
+    def run(self, program: str, *, filename: str | None = None, now=None, dry_run: bool = False,
+            **variables) -> list:
         """Every statement's result, in order. Keyword arguments fill
-        `$name` (Python values pass as they are)."""
+        `$name` (Python values pass as they are). Writes (`tag`, `untag`,
+        `undo`) need no confirmation here: the statement is the
+        confirmation; `dry_run=True` shows what they would change only."""
         parsed = parser.parse(program, filename=filename)
-        return list(Executor(self.store, dict(variables), now=now).run(parsed))
+        return list(Executor(self.store, dict(variables), now=now, dry_run=dry_run).run(parsed))
 
-    def query(self, program: str, **variables):
+    def query(self, program: str, *, dry_run: bool = False, **variables):
         """The result of the program's last statement."""
-        results = self.run(program, **variables)
+        results = self.run(program, dry_run=dry_run, **variables)
         if not results:
             raise ValueError("the program has no statements")
         return results[-1]
@@ -53,14 +56,14 @@ def connect(path=None, *, store: str | None = None, project: str | None = None) 
 
 
 def load(path, *, directory=None, store: str | None = None, project: str | None = None,
-         **variables):
+         dry_run: bool = False, **variables):
     """Run a saved `.smtql` file and return the result of its last statement.
     The store is the project the file lives in, unless `directory` or
     `store` says otherwise."""
     path = Path(path)
     source = read_program_file(path)
     conn = connect(directory or path.resolve().parent, store=store, project=project)
-    results = conn.run(source, filename=str(path), **variables)
+    results = conn.run(source, filename=str(path), dry_run=dry_run, **variables)
     if not results:
         raise ValueError(f"{path} has no statements")
     return results[-1]

@@ -128,8 +128,35 @@ def _command_repl(args, rest) -> int:
 
 
 def _command_undo(args, rest) -> int:
-    from .errors import NotAvailable
-    raise NotAvailable("'undo' is part of the smtql language but this version cannot run it yet")
+    if rest:
+        raise UsageError("usage: smtql undo [options] (reverts the last write on the store)")
+    return _run_source(args, "undo")
+
+
+def write_confirmation(args):
+    """How the command line confirms a write: --dry-run shows it only;
+    --yes goes ahead; in a terminal the user is asked; elsewhere the write
+    is refused (exit 2) before anything changes."""
+    if args.dry_run or args.yes:
+        return None
+    if _is_terminal(sys.stdin) and _is_terminal(sys.stderr):
+        return _ask
+    return _refuse
+
+
+def _ask(preview) -> bool:
+    print(f"smtql: {preview.summary()}", file=sys.stderr)
+    try:
+        answer = input("Go ahead? [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _refuse(preview):
+    raise SmtqlError(f"{preview.summary()}\nnot a terminal, so not asking: run again with --yes "
+                     "to make this change (or --dry-run to see it only); nothing changed",
+                     exit_status=EXIT_USAGE)
 
 
 def parse_sets(pairs: list[str]) -> dict:
@@ -153,7 +180,9 @@ def _run_source(args, source: str, filename: str | None = None) -> int:
     program = parser.parse(source, filename=filename)  # syntax errors before opening the store
     variables = parse_sets(args.set)
     store = open_store(args.directory, store=args.store, project=args.project)
-    for result in Executor(store, variables).run(program):
+    executor = Executor(store, variables, dry_run=args.dry_run,
+                        confirm=write_confirmation(args))
+    for result in executor.run(program):
         emit(result, args)
     return EXIT_OK
 

@@ -7,6 +7,7 @@ pick columns. Nothing here prints.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,14 +16,13 @@ from typing import Any, Iterator
 
 from . import ast, fields, planner, values
 from .bind import Context, bind_statement
-from .errors import NotAvailable, QueryError, SmtqlError, closest
+from .errors import QueryError, SmtqlError, closest
 from .evaluate import compile_filter, tag_alternatives
 from .params import folded, leaves, dotted
 from .result import CountResult, Distinct, RecordResult, Result, Table, TextResult
 from .unparse import filter_text, key_text
 from .values import MISSING, sort_key
 
-_LATER = {ast.TagWrite: None, ast.Export: "export", ast.Undo: "undo"}
 
 
 @dataclass
@@ -30,6 +30,11 @@ class Executor:
     store: Any
     variables: dict = field(default_factory=dict)
     now: datetime | None = None
+    # Writes (`tag`, `untag`, `undo`): show the change only; or ask first
+    # (`confirm(preview) -> bool`, the CLI's prompt). None: the statement
+    # itself is the confirmation (Python, notebooks).
+    dry_run: bool = False
+    confirm: Any = None
 
     def run(self, program: ast.Program) -> Iterator[Result]:
         """Run each statement in turn, yielding its result. `now` is fixed
@@ -48,11 +53,6 @@ class Executor:
 
     def run_statement(self, stmt, ctx: Context) -> Result:
         self._ctx = ctx
-        if type(stmt) in _LATER:
-            word = _LATER[type(stmt)] or stmt.op
-            raise self._error(NotAvailable(
-                f"'{word}' is part of the smtql language but this version cannot run it yet"),
-                stmt)
         started = getattr(self.store, "statement_started", None)
         if started is not None:
             started()
@@ -96,7 +96,11 @@ class Executor:
         hidden = len(groups) - len(kept)
         if plan.limit is not None:  # the store returned only the newest: count the rest
             hidden = self.store.count(plan) - len(kept)
-        table_rows = [table_row(g, columns, merged=stmt.merged) for g in kept]
+        if stmt.merged:
+            table_rows = [table_row(g, columns, merged=True) for g in kept]
+        else:  # table_row's cells, with each column's getter looked up once
+            getters = [(column_name(c), _cell_getter(c)) for c in columns]
+            table_rows = [{name: get(g[0]) for name, get in getters} for g in kept]
         names = (["# records"] if stmt.merged else []) + [column_name(c) for c in columns]
         extra = [c for c in columns if not isinstance(c, ast.Field)]
         return Table(names, table_rows, source_rows=kept, store=self.store,
@@ -150,6 +154,30 @@ class Executor:
         fields = () if isinstance(inner, ast.Count) else None
         return explain_plan(planner.plan(f, self.store, fields=fields), self.store,
                             count=isinstance(inner, ast.Count))
+
+    def _tagwrite(self, stmt: ast.TagWrite) -> Result:
+        from .writes import run_tag_write
+        return self._located(run_tag_write, stmt, self, stmt)
+
+    def _undo(self, stmt: ast.Undo) -> Result:
+        from .writes import run_undo
+        return self._located(run_undo, stmt, self)
+
+    def _export(self, stmt: ast.Export) -> Result:
+        from .export import run_export
+        return self._located(run_export, stmt, self, stmt)
+
+    def _located(self, fn, stmt, *args) -> Result:
+        try:
+            return fn(*args)
+        except SmtqlError as err:
+            if err.exit_status == 1:  # a refusal: point at the statement
+                raise self._error(err, stmt) from None
+            raise
+
+    def write_options(self):
+        from .writes import WriteOptions
+        return WriteOptions(dry_run=self.dry_run, confirm=self.confirm)
 
     # ------------------------------------------------------------------ helpers
     def select(self, f, fields=None, limit=None) -> list:
@@ -245,6 +273,18 @@ def cell(row, col):
     if col.path == ("params",):
         return row.params  # the whole set; renderers show a digest
     return row.param(col.path)
+
+
+def _cell_getter(col):
+    """`lambda row: cell(row, col)`, decided once per column."""
+    if isinstance(col, ast.Field):
+        if col.name == "tags":
+            return lambda row: tuple(sorted(row.tags))
+        return operator.attrgetter(col.name)
+    if col.path == ("params",):
+        return operator.attrgetter("params")
+    path = col.path
+    return lambda row: row.param(path)
 
 
 def key_value(row, key):

@@ -30,7 +30,6 @@ goes through `smtql.discovery`, `smtql.parser` and `smtql.executor`.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 
@@ -148,10 +147,8 @@ class SmtqlMagic(Magics):
         program = parser.parse(source, filename=filename)
         variables = python_variables(source, namespace)
         store = self._connection(options, filename)
-        kwargs = {}
-        if options.get("dry_run") and "dry_run" in {f.name for f in dataclasses.fields(Executor)}:
-            kwargs["dry_run"] = True
-        return list(Executor(store, variables, **kwargs).run(program))
+        # the statement itself is the confirmation; --dry-run shows the change only
+        return list(Executor(store, variables, dry_run=bool(options.get("dry_run"))).run(program))
 
     def _read(self, filename: str) -> str:
         from .api import read_program_file

@@ -62,6 +62,9 @@ class Result:
     def __str__(self) -> str:
         return self.render()
 
+    def _repr_pretty_(self, printer, cycle) -> None:  # how terminal IPython shows it
+        printer.text(self.render("table"))
+
     def _repr_html_(self) -> str:  # how a notebook shows it
         return self.render("html")
 

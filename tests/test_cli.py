@@ -108,7 +108,9 @@ def _invocations(demo: Path, tmp: Path) -> dict:
         "stdin": (["-C", d, "--format", "labels"],
                   "count tag finished;\n-- a comment\ncount tag figur1   # a typo\n", None),
         "cwd": (["--format", "labels", "count all"], None, demo / "scripts"),
-        "not_available": (["-C", d, "export all"], None, None),
+        "export": (["-C", d, "export tag figure1"], None, None),
+        "write_no_yes": (["-C", d, "tag smtql-cli-test where all"], None, None),
+        "write_dry_run": (["-C", d, "--dry-run", "tag smtql-cli-test where all"], None, None),
         # errors found before any store is opened
         "syntax": (["-C", d, "tag finished and aftr 2020-09-12"], None, None),
         "bad_date": (["-C", d, "after 2020-13-01"], None, None),
@@ -336,11 +338,17 @@ def test_syntax_error_in_a_file_names_file_line_column(cli):
     assert cli["run_syntax"].stdout == ""
 
 
-def test_statements_not_available_exit_1(cli):
-    err = failed(cli["not_available"], 1)
-    assert "'export'" in err and "cannot run it yet" in err
-    err = failed(cli["undo"], 1)
-    assert "'undo'" in err
+def test_export_undo_and_write_confirmation(cli):
+    import json
+    assert cli["export"].returncode == 0, cli["export"].stderr
+    exported = json.loads(cli["export"].stdout)
+    assert exported and all("figure1" in r["tags"] for r in exported)
+    assert cli["undo"].returncode == 0 and "nothing to undo" in cli["undo"].stdout
+    # not a terminal and no --yes: refused before anything changes, exit 2
+    err = failed(cli["write_no_yes"], 2)
+    assert "--yes" in err and "nothing changed" in err
+    assert cli["write_dry_run"].returncode == 0
+    assert "dry run: would tag" in cli["write_dry_run"].stdout
 
 
 @pytest.mark.parametrize("name,words", [

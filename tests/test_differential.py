@@ -78,8 +78,19 @@ def _pieces(values):
     return piece()
 
 
+_VARIANTS = (str.upper, str.lower, str.swapcase, lambda v: v + " ", lambda v: v.rstrip(),
+             lambda v: v.replace("μ", "Μ"), lambda v: v.replace("e", "é"),
+             lambda v: v.replace("_", "%"))
+
+
+def _variants(values):
+    """Store values as a case-, accent- or space-insensitive collation would
+    confuse them: upper case, a trailing space, é for e, …"""
+    return st.builds(lambda v, f: f(v), _pieces(values), st.sampled_from(_VARIANTS))
+
+
 def text_value(values):
-    return st.one_of(_pieces(values), st.sampled_from(TRICKY),
+    return st.one_of(_pieces(values), _variants(values), st.sampled_from(TRICKY),
                      st.text(alphabet=string.ascii_letters + "μé_%' ", max_size=6))
 
 
@@ -111,7 +122,7 @@ def period(vocab: Vocabulary):
 
 def atoms(vocab: Vocabulary):
     tag = st.one_of(st.sampled_from(vocab.tags or ["x"]), st.sampled_from(fields.STATUS_WORDS),
-                    st.sampled_from(TRICKY))
+                    _variants(vocab.tags or ["x"]), st.sampled_from(TRICKY))
     c = lambda v: ast.Const(v)  # noqa: E731
     has_tags = st.lists(tag, min_size=1, max_size=2).map(lambda ts: ast.HasTags(tuple(ts)))
     tag_like = st.one_of(
@@ -119,8 +130,9 @@ def atoms(vocab: Vocabulary):
         st.sampled_from(["*", "_*_", "?*", "[a-f]*", "*-*", "*.*", "μ*", "[!_]*", "_?"]),
     ).map(ast.TagLike)
     status = st.sampled_from(fields.STATUS_WORDS).map(ast.Status)
-    time_range = st.builds(lambda op, p: ast.TimeRange(op, c(p)),
-                           st.sampled_from([">=", "<", "on"]), period(vocab))
+    time_range = st.builds(  # as bound: `on` an instant means its day
+        lambda op, p: ast.TimeRange(op, c(p.day() if op == "on" and p.is_instant else p)),
+        st.sampled_from([">=", "<", "on"]), period(vocab))
 
     text_ops = ["=", "!=", "<", "<=", ">", ">=", "contains", "startswith", "endswith"]
 

@@ -7,11 +7,12 @@ flag):
 ``smtql``
     A program. It parses and runs in-process against the demo store
     (``smtql.connect(project).run(...)``) without error.
-``smtql not-available``
-    The whole block parses; each statement that this version cannot run
-    (``tag``/``untag`` writes, ``export``, ``undo``) raises
-    ``smtql.errors.NotAvailable``, run after the block's other statements;
-    the others run without error.
+``smtql dry-run``
+    Runs as a dry run (``conn.run(..., dry_run=True)``): writes (``tag``,
+    ``untag``, ``undo``) and ``export ... to "PATH"`` show what they would
+    do and change nothing, so the shared demo store is never written. A
+    plain ``smtql`` block holding a write (or an ``export ... to``) fails:
+    mark it ``dry-run``.
 ``smtql error=NAME``
     Parsing or running raises ``smtql.errors.NAME`` (``QuerySyntaxError``,
     ``QueryError``, ...).
@@ -68,7 +69,7 @@ from smtql.ast import Export, TagWrite, Undo
 from smtql.cli import parse_sets
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-NOT_AVAILABLE_STATEMENTS = (TagWrite, Export, Undo)
+WRITE_STATEMENTS = (TagWrite, Undo)
 RUN_LANGS = {"smtql", "console", "python", "ipython"}
 CLI_TIMEOUT = 120
 
@@ -178,10 +179,10 @@ def test_smtql_example(ex: Example, conn):
             conn.run(ex.body, **parse_sets(ex.sets))
         return
     program = parser.parse(ex.body)  # every example parses, whatever it does next
-    if "not-available" in ex.attrs:
-        _check_not_available(ex, program, conn)
-        return
-    results = conn.run(ex.body, **parse_sets(ex.sets))
+    dry_run = "dry-run" in ex.attrs
+    writes = [s for s in program.statements if _writes(s)]
+    assert dry_run or not writes, f"{ex.id} writes: mark it `smtql dry-run`"
+    results = conn.run(ex.body, dry_run=dry_run, **parse_sets(ex.sets))
     assert results or not program.statements
     for r in results:
         r.render("table")  # rendering is part of running
@@ -190,24 +191,11 @@ def test_smtql_example(ex: Example, conn):
         assert any(ex.attrs["note"] in n for n in notes), notes
 
 
-def _check_not_available(ex: Example, program, conn):
-    statements = program.statements
-    na = [i for i, s in enumerate(statements) if _not_available(s)]
-    assert na, f"{ex.id} is marked not-available but every statement is runnable"
-    source = program.source
-    runnable = [source[s.span.start:s.span.end] for s in statements if not _not_available(s)]
-    for i in na:
-        before = [source[s.span.start:s.span.end] for s in statements[:i]
-                  if not _not_available(s)]
-        text = ";\n".join(before + [source[statements[i].span.start:statements[i].span.end]])
-        with pytest.raises(smtql.errors.NotAvailable):
-            conn.run(text, **parse_sets(ex.sets))
-    if runnable:
-        conn.run(";\n".join(runnable), **parse_sets(ex.sets))
-
-
-def _not_available(stmt) -> bool:
-    return isinstance(stmt, NOT_AVAILABLE_STATEMENTS)  # `explain tag …` runs: it only plans
+def _writes(stmt) -> bool:
+    """A statement that would change the store or write a file (`explain
+    tag …` only plans)."""
+    return isinstance(stmt, WRITE_STATEMENTS) or (isinstance(stmt, Export)
+                                                  and stmt.path is not None)
 
 
 # ------------------------------------------------------------------ python blocks

@@ -1,6 +1,6 @@
 """The executor (LANGUAGE.md §1, §4): sorting, limits, merging, columns,
-count, keys, describe, explain, notes, and the statements this version
-cannot run yet.
+count, keys, describe, explain, notes, and the checks writes make before
+they touch a store.
 
 Most tests run on an in-memory store of hand-built rows, where every answer
 is known; `describe` and the notes about real tags and keys run on the demo
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from smtql.errors import NotAvailable, QueryError
+from smtql.errors import QueryError
 from smtql.executor import Executor
 from smtql.parser import parse
 from smtql.result import CountResult, RecordResult, TextResult
@@ -386,29 +386,39 @@ def test_no_notes_when_tags_and_keys_exist(store):
     assert any("initialized" in n for n in one(store, "tag initialized").notes)
 
 
-# ------------------------------------------------------------------ not available
+# ------------------------------------------------------------------ writes
 
 @pytest.mark.parametrize("text,word", [
-    ("tag x where all", "tag"),
-    ("untag figure1 where all", "untag"),
-    ("export all", "export"),
-    ('export tag finished to "out.json"', "export"),
-    ("undo", "undo"),
+    ("tag _finished_ where all", "_finished_"),
+    ("untag _running_ where all", "_running_"),
+    ("tag _anything_ where all", "_anything_"),
+    ("tag finished where all", "finished"),
+    ('tag "a,b" where all', "a,b"),
+    ('untag "a b" where all', "a b"),
 ])
-def test_statements_not_available_yet(store, text, word):
-    with pytest.raises(NotAvailable) as info:
+def test_writes_refuse_status_and_malformed_tags(store, text, word):
+    with pytest.raises(QueryError) as info:
         run(store, text)
-    assert f"'{word}'" in info.value.message
+    assert repr(word) in info.value.message and "nothing changed" in info.value.message
     assert info.value.exit_status == 1
     assert info.value.line == 1 and info.value.column == 1
 
 
-def test_statements_before_an_unavailable_one_still_run(store):
-    results = []
-    with pytest.raises(NotAvailable):
-        for r in Executor(store, now=NOW).run(parse("count all; undo; count all")):
-            results.append(r)
-    assert results == [6]
+def test_write_matching_nothing_says_so(store):
+    res = one(store, 'tag x where label = "nope"')
+    assert isinstance(res, TextResult) and "no record matches" in res.text
+
+
+def test_a_memory_store_cannot_be_written(store):
+    from smtql.errors import StoreError
+    with pytest.raises(StoreError):
+        run(store, "tag x where all")
+    res = one_dry(store, "tag x where all")
+    assert "dry run: would tag" in res.text
+
+
+def one_dry(store, text):
+    return list(Executor(store, now=NOW, dry_run=True).run(parse(text)))[-1]
 
 
 def test_errors_name_the_file(store):

@@ -136,6 +136,7 @@ class _Query:
     def run(self, sql: Sql, *, many: bool = False):
         text, params = self.dialect.render(sql)
         self.statements.append((text, params))
+        self.store.statements_run += 1
         try:
             if self.dialect.name == "postgresql":
                 cur = self.store.conn.execute(text, params)
@@ -154,6 +155,21 @@ class _Query:
             for tag_id, name in self.run(Sql(f"SELECT id, name FROM {S.TAG.name}")):
                 self._tags.setdefault(name, []).append(tag_id)
         return [i for n in names for i in self._tags.get(n, ())]
+
+    def tag_set_decoder(self):
+        """'3,7' (tag ids) -> frozenset of names, each distinct text decoded once."""
+        self.tag_ids(())
+        by_id = {i: n for n, ids in self._tags.items() for i in ids}
+        cache: dict = {None: frozenset()}
+
+        def decode(text):
+            try:
+                return cache[text]
+            except KeyError:
+                value = cache[text] = frozenset(by_id[int(i)] for i in str(text).split(",")
+                                                if int(i) in by_id)
+                return value
+        return decode
 
     def tag_ids_like(self, pattern: str) -> list[int]:
         self.tag_ids(())
@@ -214,6 +230,7 @@ class DjangoSqlStore(Store):
             raise StoreError(f"could not open the record store {uri}: "
                              f"{type(err).__name__}: {err}") from None
         self.last_statements: list = []
+        self.statements_run = 0  # SQL statements run so far (tests hold this constant per query)
         self._statement_paramsets: dict | None = None
         self._content_type: int | None | bool = False  # False: not looked up yet
 
@@ -302,16 +319,26 @@ class DjangoSqlStore(Store):
             chunks = [got]
         else:
             chunks = _chunks(qy.run(sql, many=True))
+        names = [name for name, _ in decoders]
+        converters = [(i, decode) for i, (_, decode) in enumerate(decoders) if decode is not None]
+        with_params = "params" in fields
+        new_row = Row.__new__
         for chunk in chunks:
             for values in chunk:
-                kw = {name: decode(v) for (name, decode), v in zip(decoders, values)}
-                handle = kw.pop("db_id")
-                pid = kw.pop("parameters_id")
-                if "params" in fields:
+                values = list(values)
+                for i, decode in converters:
+                    values[i] = decode(values[i])
+                d = dict(_ROW_DEFAULTS)
+                d.update(zip(names, values))
+                pid = d.pop("parameters_id")
+                d["handle"] = d.pop("db_id")
+                if with_params:
                     entry = paramsets.get(pid)
-                    kw["params"] = entry[0] if entry else Unreadable(
+                    d["params"] = entry[0] if entry else Unreadable(
                         f"parameter set {pid} is missing from the store")
-                yield Row(handle=handle, **kw)
+                row = new_row(Row)  # Row(**d), without the cost of keyword arguments
+                row.__dict__ = d
+                yield row
 
     def count(self, plan) -> int:
         """The number of records satisfying `plan.pre` (an answer only when
@@ -575,24 +602,24 @@ class DjangoSqlStore(Store):
     def _select_list(self, fields, qy: _Query) -> tuple[Sql, list]:
         cols: list[Sql] = [Sql("r.db_id"), Sql("r.label"), Sql("r.timestamp"),
                            Sql("r.parameters_id")]
-        decoders = [("db_id", _same), ("label", _text), ("timestamp", self._decode_ts),
-                    ("parameters_id", _same)]
+        decoders = [("db_id", None), ("label", None), ("timestamp", self._decode_ts),
+                    ("parameters_id", None)]
         for name in OPTIONAL_FIELDS:
             if name not in fields or name == "params":
                 continue
-            if name in TEXT_FIELDS:
+            if name in TEXT_FIELDS:  # COALESCE: never null
                 cols.append(Sql(self._field_expr(name)))
-                decoders.append((name, _text))
+                decoders.append((name, None))
             elif name in ("executable", "repository", "duration"):
                 cols.append(Sql(self._field_expr(name)))
-                decoders.append((name, _same))
-            elif name == "tags":
+                decoders.append((name, None))
+            elif name == "tags":  # tag ids, named from the tag table (read once)
                 ctype = self._content_type_id(qy)
-                cols.append(Sql(self.dialect.json_names(
-                    f"FROM {S.TAGGEDITEM.name} ti JOIN {S.TAG.name} t ON t.id = ti.tag_id "
-                    f"WHERE ti.object_id = r.db_id AND ti.content_type_id = ?", "t.name"),
+                cols.append(Sql(self.dialect.int_list(
+                    f"FROM {S.TAGGEDITEM.name} ti "
+                    f"WHERE ti.object_id = r.db_id AND ti.content_type_id = ?", "ti.tag_id"),
                     [ctype if ctype is not None else -1]))
-                decoders.append(("tags", _names_set))
+                decoders.append(("tags", qy.tag_set_decoder()))
             elif name == "outputpath":
                 cols.append(Sql(self.dialect.json_names(
                     f"FROM {S.DATAKEY.name} k WHERE k.output_from_record_id = r.db_id", "k.path")))
@@ -691,6 +718,8 @@ class DjangoSqlStore(Store):
 
 
 # ------------------------------------------------------------------ decoders
+
+_ROW_DEFAULTS = {f.name: f.default for f in __import__("dataclasses").fields(Row)}
 
 def _chunks(cursor, size: int = 2000):
     while True:

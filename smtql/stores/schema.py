@@ -164,6 +164,10 @@ class Dialect:
         """An aggregate of `column` as a list (JSON text or an array)."""
         raise NotImplementedError
 
+    def int_list(self, subquery_from: str, column: str) -> str:
+        """The integers of `column` joined by commas (NULL for none)."""
+        return f"(SELECT group_concat({column}) {subquery_from})"
+
     def nan_guard(self, expr: str) -> str | None:
         """A condition excluding NaN, where the database orders NaN above
         every number (PostgreSQL); None where NaN cannot be stored."""
@@ -217,6 +221,9 @@ class PostgresDialect(Dialect):
     def json_names(self, subquery_from, column):
         return f"(SELECT array_agg({column}) {subquery_from})"
 
+    def int_list(self, subquery_from, column):
+        return f"(SELECT string_agg(CAST({column} AS text), ',') {subquery_from})"
+
     def nan_guard(self, expr):
         return f"{expr} <> CAST('NaN' AS double precision)"
 
@@ -251,6 +258,9 @@ class MysqlDialect(Dialect):
 
     def json_names(self, subquery_from, column):
         return f"(SELECT JSON_ARRAYAGG({column}) {subquery_from})"
+
+    def int_list(self, subquery_from, column):
+        return f"(SELECT GROUP_CONCAT({column}) {subquery_from})"
 
 
 DIALECTS = {"sqlite": SqliteDialect(), "postgresql": PostgresDialect(), "mysql": MysqlDialect()}

@@ -5,6 +5,8 @@ differential tests compare the SQL backend with."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Iterable, Iterator
 
 from ..errors import StoreError
@@ -38,6 +40,37 @@ class SumatraApiStore(Store):
 
     def refresh(self) -> None:
         self._rows = None
+
+    # -- writes (smtql.writes), for stores that are not Django's
+    def current_tags(self, labels) -> dict:
+        """{label: frozenset of tags} as Sumatra reads them now."""
+        self._reopen()
+        out = {}
+        for label in labels:
+            try:
+                out[label] = frozenset(self.record_store.get(self.project, label).tags or ())
+            except KeyError:
+                pass
+        return out
+
+    def _reopen(self) -> None:
+        shelf = getattr(self.record_store, "shelf", None)
+        if shelf is not None:
+            shelf.close()
+            from sumatra.recordstore.shelve_store import ShelveRecordStore
+            self.record_store = ShelveRecordStore(self.location)
+        self._rows = None
+
+    def apply_tag_changes(self, changes, prepare, commit_hook) -> list[dict]:
+        """Apply writes.Change's through Sumatra's API, all or nothing. A
+        shelve store keeps a project's records as one pickled dict; the
+        change is made on a copy of the shelf's files, which then replaces
+        the original (see _replace_shelf); other stores save record by
+        record."""
+        from sumatra.recordstore.shelve_store import ShelveRecordStore
+        if not isinstance(self.record_store, ShelveRecordStore):
+            return _apply_record_by_record(self, changes, prepare, commit_hook)
+        return _apply_shelve(self, changes, prepare, commit_hook)
 
 
 def _each_record(record_store, project: str, bar):
@@ -74,3 +107,103 @@ def open_api_store(location, project: str | None) -> SumatraApiStore:
         raise StoreError(f"could not open the record store {location.uri}: {err}") from None
     name = choose_project(location, project, available)
     return SumatraApiStore(record_store, name, location.uri)
+
+
+def _plan(records_by_label: dict, changes) -> list[dict]:
+    plan = []
+    for change in changes:
+        record = records_by_label.get(change.label)
+        if record is None:
+            continue
+        before = frozenset(record.tags or ())
+        after = (before - change.remove) | change.add
+        if after != before:
+            plan.append({"label": change.label, "added": sorted(after - before),
+                         "removed": sorted(before - after)})
+    return plan
+
+
+def _apply_record_by_record(store, changes, prepare, commit_hook) -> list[dict]:
+    rs, project = store.record_store, store.project
+    records = {}
+    for change in changes:
+        try:
+            records[change.label] = rs.get(project, change.label)
+        except KeyError:
+            pass
+    plan = _plan(records, changes)
+    if not plan:
+        return []
+    prepare(plan)
+    try:
+        for p in plan:
+            record = records[p["label"]]
+            record.tags = (set(record.tags) - set(p["removed"])) | set(p["added"])
+            rs.save(project, record)
+    except BaseException:
+        commit_hook(None)
+        raise
+    commit_hook(True)
+    store.refresh()
+    return plan
+
+
+def _shelf_files(name: str) -> list[str]:
+    """The files of a shelf: one (dbm.gnu, dbm.ndbm) or .dat and .dir (dbm.dumb)."""
+    exts = [e for e in ("", ".db", ".dat", ".dir") if os.path.exists(name + e)]
+    if ".dat" in exts:
+        return [".dat", ".dir"]  # the data first: see _apply_shelve
+    return exts[:1]
+
+
+def _apply_shelve(store, changes, prepare, commit_hook) -> list[dict]:
+    """Work on a copy of the shelf, then rename it over the original. With
+    dbm.dumb (a .dat and a .dir file) the project's value is deleted and
+    re-added in the copy, so it is appended to the data file and the old
+    bytes stay where they were: the new .dat replaces the old first (the old
+    index still reads the old records from it), then the new .dir (the new
+    records). A crash between the two renames leaves the old store."""
+    from sumatra.recordstore.shelve_store import ShelveRecordStore
+    from .django_writes import fault_point
+    name = store.location
+    store.record_store.shelf.close()
+    exts = _shelf_files(name)
+    tmp = os.path.join(os.path.dirname(name) or ".",
+                       f".{os.path.basename(name)}.smtql-{os.getpid()}")
+    try:
+        for ext in exts:
+            shutil.copyfile(name + ext, tmp + ext)
+        copy = ShelveRecordStore(tmp)
+        project = store.project
+        records = copy.shelf[project] if project in copy.shelf else {}
+        plan = _plan(records, changes)
+        if not plan:
+            copy.shelf.close()
+            return []
+        prepare(plan)
+        prepared = True
+        try:
+            for p in plan:
+                record = records[p["label"]]
+                record.tags = (set(record.tags) - set(p["removed"])) | set(p["added"])
+            del copy.shelf[project]  # re-added at the end of the data file
+            copy.shelf[project] = records
+            copy.shelf.close()
+            for ext in exts:
+                with open(tmp + ext, "rb+") as fh:
+                    os.fsync(fh.fileno())
+            fault_point()
+        except BaseException:
+            commit_hook(False)
+            raise
+        for ext in exts:
+            os.replace(tmp + ext, name + ext)
+        commit_hook(True)
+        return plan
+    finally:
+        for ext in exts + [".bak"]:
+            try:
+                os.unlink(tmp + ext)
+            except OSError:
+                pass
+        store._reopen()
