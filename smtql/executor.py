@@ -19,7 +19,7 @@ from .bind import Context, bind_statement
 from .errors import QueryError, SmtqlError, closest
 from .evaluate import compile_filter, tag_alternatives
 from .params import folded, leaves, dotted
-from .result import CountResult, Distinct, RecordResult, Result, Table, TextResult
+from .result import LazyRows, CountResult, Distinct, RecordResult, Result, Table, TextResult
 from .unparse import filter_text, key_text
 from .values import MISSING, sort_key
 
@@ -89,8 +89,13 @@ class Executor:
             # only the newest (oldest) answers by timestamp can be kept
             kind = "earliest" if stmt.limit.kind == "earliest" else "latest"
             limit = (kind, stmt.limit.count)
-        plan = planner.plan(stmt.filter, self.store, fields=wanted, limit=limit)
-        rows = sort_rows(self._select_plan(plan), stmt.order)
+        newest_first = not stmt.order
+        plan = planner.plan(stmt.filter, self.store, fields=wanted, limit=limit,
+                            newest_first=newest_first)
+        rows = self._select_plan(plan)
+        if not (newest_first and plan.limit is None
+                and getattr(self.store, "orders_newest_first", False)):
+            rows = sort_rows(rows, stmt.order)
         groups = merge_groups(rows) if stmt.merged else [[r] for r in rows]
         kept = apply_limit(groups, stmt.limit)
         hidden = len(groups) - len(kept)
@@ -100,7 +105,7 @@ class Executor:
             table_rows = [table_row(g, columns, merged=True) for g in kept]
         else:  # table_row's cells, with each column's getter looked up once
             getters = [(column_name(c), _cell_getter(c)) for c in columns]
-            table_rows = [{name: get(g[0]) for name, get in getters} for g in kept]
+            table_rows = LazyRows(kept, lambda g: {name: get(g[0]) for name, get in getters})
         names = (["# records"] if stmt.merged else []) + [column_name(c) for c in columns]
         extra = [c for c in columns if not isinstance(c, ast.Field)]
         return Table(names, table_rows, source_rows=kept, store=self.store,

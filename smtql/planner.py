@@ -41,6 +41,9 @@ class Plan:
     # ("latest" | "earliest", n): only the n newest/oldest answers by
     # timestamp are wanted (the store may return ties and more).
     limit: tuple | None = None
+    # The statement wants rows newest first (then by label): a store that can
+    # return them so saves the executor a sort.
+    newest_first: bool = False
 
     @property
     def post_is_trivial(self) -> bool:
@@ -73,7 +76,7 @@ def canonical_key(f) -> str:
     return repr(f)
 
 
-def plan(f, store=None, *, fields=None, limit=None) -> Plan:
+def plan(f, store=None, *, fields=None, limit=None, newest_first=False) -> Plan:
     """Normalise and split for `store` (a store that pushes nothing down
     gets everything as post-filter). `fields`: the row fields the statement
     reads besides the filter (None: all); `limit`: ("latest"|"earliest", n)
@@ -90,7 +93,7 @@ def plan(f, store=None, *, fields=None, limit=None) -> Plan:
         fields = frozenset(fields) | fields_read(post) | {"label", "timestamp"}
     if not isinstance(post, ast.All) or getattr(store, "count", None) is None:
         limit = None  # the post-filter may drop any of the newest candidates
-    return Plan(f, pre, post, fields, limit)
+    return Plan(f, pre, post, fields, limit, newest_first)
 
 
 # ------------------------------------------------------------------ the split

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,35 @@ class Result:
         return self.render("html")
 
 
+class LazyRows(Sequence):
+    """A table's rows, built from the store's rows the first time they are
+    read: an answer that is only counted, listed by label or turned into
+    records never pays for its cells."""
+
+    def __init__(self, source: list, build):
+        self._source, self._build, self._rows = source, build, None
+
+    def _all(self) -> list:
+        if self._rows is None:
+            self._rows = [self._build(s) for s in self._source]
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+    def __getitem__(self, index):
+        return self._all()[index]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"LazyRows({len(self)} rows)"
+
+
 @dataclass
 class Table(Result):
     """Rows of a `find` (or `keys`): `columns` names, `rows` are dicts keyed by
@@ -100,7 +130,7 @@ class Table(Result):
 
     def dataframe(self):
         import pandas as pd
-        return pd.DataFrame(self.rows, columns=self.columns)
+        return pd.DataFrame(list(self.rows), columns=self.columns)
 
 
 @dataclass

@@ -219,6 +219,10 @@ def _is_param_atom(f) -> bool:
 class DjangoSqlStore(Store):
     """A Sumatra Django store, read with SQL."""
 
+    # scan() honours Plan.newest_first: rows come ordered by timestamp
+    # (newest first), then label by code point, as the executor orders them.
+    orders_newest_first = True
+
     def __init__(self, uri: str, project: str | None = None):
         self.location = uri
         self.project = project
@@ -318,6 +322,9 @@ class DjangoSqlStore(Store):
                 got = got[:n]
             chunks = [got]
         else:
+            if plan is not None and plan.newest_first:
+                label = self.dialect.text_order("r.label")
+                sql = sql + Sql(f" ORDER BY r.timestamp DESC, {label}")
             chunks = _chunks(qy.run(sql, many=True))
         names = [name for name, _ in decoders]
         converters = [(i, decode) for i, (_, decode) in enumerate(decoders) if decode is not None]
