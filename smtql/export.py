@@ -51,7 +51,7 @@ def run_export(executor, stmt) -> TextResult:
     notes = executor.notes(stmt.filter)
     if stmt.path is None:
         text = export_text(executor.store.records(rows) if rows else [])
-        return TextResult(text, notes=notes)
+        return TextResult(text, notes=notes, verbatim=True)
     path = Path(os.path.expanduser(stmt.path))
     data = {"op": "export", "records": n, "path": str(path),
             "filter": filter_text(stmt.filter)}

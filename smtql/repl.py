@@ -279,9 +279,22 @@ class Repl:
             return
         if self.store is None:
             raise SmtqlError("no store is open; open one with \\store DIR|PATH|URI")
+        dry_run = bool(getattr(self.args, "dry_run", False))
+        confirm = None if dry_run or getattr(self.args, "yes", False) else self.confirm_write
         with self.lock:
-            for result in Executor(self.store, self.variables).run(program):
+            for result in Executor(self.store, self.variables, dry_run=dry_run,
+                                   confirm=confirm).run(program):
                 self.show(result)
+
+    def confirm_write(self, preview) -> bool:
+        """A write asks first, as at the command line: the count and a few
+        labels, then y/N."""
+        self.complain(preview.summary())
+        try:
+            answer = input("Go ahead? [y/N] ")
+        except EOFError:
+            answer = ""
+        return answer.strip().lower() in ("y", "yes")
 
     def show(self, result) -> None:
         for note in result.notes:

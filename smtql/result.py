@@ -219,3 +219,6 @@ class TextResult(Result):
 
     text: str
     data: dict = field(default_factory=dict)
+    # The text is itself the answer in its own format (an export's JSON):
+    # every renderer prints it as it is.
+    verbatim: bool = False

@@ -37,6 +37,8 @@ def as_data(result):
 
 
 def render_json(result, **options) -> str:
+    if isinstance(result, TextResult) and result.verbatim:
+        return result.text
     return json.dumps(as_data(result), ensure_ascii=False, indent=2)
 
 

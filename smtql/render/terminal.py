@@ -87,6 +87,32 @@ def column_widths(grid: Grid) -> list[int]:
     return widths
 
 
+def natural_widths(grid: Grid) -> list[int]:
+    return [max(len(line) for t in [col.name] + [row[i] for row in grid.rows]
+                for line in (t.splitlines() or [""]))
+            for i, col in enumerate(grid.columns)]
+
+
+def allotted_widths(grid: Grid, width: int) -> list[int]:
+    """Each column's width, decided here rather than by rich (whose own
+    shrinking can crop a fixed column at the edge): every column gets its
+    narrowest, then the room left is shared out by water-filling: columns
+    that want little more get all of it (a file name stays whole), the
+    widest wanting share what remains equally."""
+    mins, wants = column_widths(grid), natural_widths(grid)
+    widths = list(mins)
+    room = width - 2 * (len(mins) - 1) - sum(mins)
+    hungry = sorted((i for i in range(len(mins)) if wants[i] > mins[i]),
+                    key=lambda i: wants[i] - mins[i])
+    while hungry and room > 0:
+        share = room // len(hungry) or 1
+        i = hungry.pop(0)
+        give = min(wants[i] - widths[i], share, room)
+        widths[i] += give
+        room -= give
+    return widths
+
+
 # ------------------------------------------------------------------ drawing
 
 def _console(width: int, color: bool):
@@ -120,9 +146,10 @@ def _draw_grid(console, grid: Grid) -> None:
     from rich.table import Table as RichTable
     table = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                       collapse_padding=True, header_style="bold", show_footer=False)
-    for col, narrowest in zip(grid.columns, column_widths(grid)):
+    widths = allotted_widths(grid, console.width)
+    for col, width in zip(grid.columns, widths):
         table.add_column(col.name, no_wrap=col.kind == "fixed", overflow="fold",
-                         justify="right" if col.right else "left", min_width=narrowest)
+                         justify="right" if col.right else "left", width=width)
     for i, section in enumerate(grid.sections):
         if i:
             table.add_section()

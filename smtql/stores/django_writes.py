@@ -181,9 +181,14 @@ class SqlWriter:
     def current(self, labels) -> dict:
         """{label: frozenset} now, on a fresh connection (for checking an
         interrupted write)."""
-        with self.engine.connect() as conn:
-            found = self.read(conn, labels)
-            conn.rollback()
+        try:
+            with self.engine.connect() as conn:
+                found = self.read(conn, labels)
+                conn.rollback()
+        except Exception as err:  # noqa: BLE001 - drivers raise their own kinds
+            if not _is_db_error(err):
+                raise
+            raise StoreError(self._failure(err) + "; nothing changed") from None
         return {label: entries[0][2] for label, entries in found.items()}
 
     # ------------------------------------------------------------------ writing
