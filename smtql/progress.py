@@ -77,10 +77,12 @@ def _is_terminal(stream) -> bool:
 
 @contextmanager
 def progress(total: int | None = None, description: str = "reading records",
-             delay: float = DELAY, stream=None) -> Iterator[Progress]:
+             delay: float | None = None, stream=None) -> Iterator[Progress]:
     """A `Progress` for a scan of `total` items, drawn on `stream` (default
-    stderr) only when that is a terminal and the scan outlasts `delay`."""
-    bar = Progress(total, description, delay, stream if stream is not None else sys.stderr)
+    stderr) only when that is a terminal and the scan outlasts `delay`
+    (default DELAY)."""
+    bar = Progress(total, description, DELAY if delay is None else delay,
+                   stream if stream is not None else sys.stderr)
     try:
         yield bar
     finally:

@@ -38,6 +38,7 @@ from .. import ast, fields as _fields, paramcache
 from ..errors import QueryError, StoreError
 from ..evaluate import compile_filter, tag_alternatives
 from ..params import Unreadable
+from ..progress import progress
 from ..rows import Row
 from ..values import MISSING, is_number
 from . import schema as S
@@ -184,8 +185,13 @@ class _Query:
                       f"JOIN (SELECT r.parameters_id AS pid, COUNT(*) AS n FROM {S.RECORD.name} r "
                       f"WHERE r.project_id = ? GROUP BY r.parameters_id) c ON c.pid = p.id",
                       [self.store.project])
-            self.paramsets = {pid: (paramcache.parse(kind, content), n)
-                              for pid, kind, content, n in self.run(sql)}
+            found = self.run(sql)
+            # A cold cache on a large store can take a while: show it.
+            with progress(total=len(found), description="reading parameter sets") as bar:
+                self.paramsets = {}
+                for pid, kind, content, n in found:
+                    self.paramsets[pid] = (paramcache.parse(kind, content), n)
+                    bar.advance()
             self.store._note_paramsets(self.paramsets)
         return self.paramsets
 
@@ -329,8 +335,14 @@ class DjangoSqlStore(Store):
         names = [name for name, _ in decoders]
         converters = [(i, decode) for i, (_, decode) in enumerate(decoders) if decode is not None]
         with_params = "params" in fields
+        with progress(description="reading records") as bar:
+            yield from self._rows_of(chunks, names, converters, with_params,
+                                     paramsets if with_params else None, bar)
+
+    def _rows_of(self, chunks, names, converters, with_params, paramsets, bar):
         new_row = Row.__new__
         for chunk in chunks:
+            bar.advance(len(chunk))
             for values in chunk:
                 values = list(values)
                 for i, decode in converters:

@@ -196,8 +196,10 @@ def _apply_shelve(store, changes, prepare, commit_hook) -> list[dict]:
         except BaseException:
             commit_hook(False)
             raise
-        for ext in exts:
+        for i, ext in enumerate(exts):
             os.replace(tmp + ext, name + ext)
+            if i == 0:
+                fault_point("rename")  # tests: killed between the renames
         commit_hook(True)
         return plan
     finally:

@@ -154,3 +154,22 @@ def test_explain_shows_the_split_the_sql_and_the_candidates(small_and_large):
     text = conn.query("explain count tag finished").text
     assert "SELECT COUNT(*)" in text and "counted by the store" in text
     conn.close()
+
+
+def test_a_slow_scan_shows_progress_on_a_terminal(demo_connection, monkeypatch):
+    """The SQL store reports its scan (and a cold parameter cache) to the
+    progress bar: with no delay and stderr a terminal, the bar is drawn."""
+    import io
+    import sys
+
+    import smtql.progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    err = Terminal()
+    monkeypatch.setattr(smtql.progress, "DELAY", 0.0)
+    monkeypatch.setattr(sys, "stderr", err)
+    demo_connection.query("find all show label, optimizer.lr")
+    assert "reading records" in err.getvalue()
