@@ -268,6 +268,13 @@ def test_example_notebook_runs_with_a_real_kernel(demo_project, demo_connection,
         'and duration > 0s').labels
     assert figure1 and all(label in html('since = "2020-09-12"') for label in figure1)
     assert outputs("import smtql")[0].data["text/plain"] == str(len(figure1))
+    # diffs: two records side by side, many records one row each
+    latest, earliest = (demo_connection.query(f"describe {r}").label for r in ("latest", "earliest"))
+    pair = html("%smtql diff latest, earliest")
+    assert "<table" in pair and latest in pair and earliest in pair
+    many = demo_connection.query("diff where tag figure1 and on 2020-11 depth 2 ignore reason")
+    table = html("%%smtql\ndiff where tag figure1")
+    assert "<table" in table and all(label in table for label in many.labels)
     # the mistake: UsageError with message and caret, and no traceback
     shown = "".join(o.get("text", "") + "".join(o.get("traceback", []))
                     for o in outputs("%smtql tag finished andd"))
