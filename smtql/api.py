@@ -3,7 +3,6 @@ Every front end (CLI, REPL, notebook magics) goes through it."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from . import parser

@@ -10,7 +10,7 @@ from importlib import resources
 
 import lark
 from lark import Lark, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 
 from . import ast, dates, fields, values
 from .errors import QueryError, QuerySyntaxError, SmtqlError, closest, quoted_choices

@@ -43,7 +43,7 @@ from ..rows import Row
 from ..values import MISSING, is_number
 from . import schema as S
 from .base import Store, no_such_record, parameter_key_names
-from .schema import FALSE_SQL, TRUE_SQL, Sql, bind, paren
+from .schema import FALSE_SQL, TRUE_SQL, Sql, paren
 
 UTC = timezone.utc
 BUSY_TIMEOUT = 30.0  # seconds SQLite waits for a writer (`smt run`) to finish
@@ -820,7 +820,7 @@ def build_records(store: DjangoSqlStore, qy: _Query, db_ids: list) -> list:
 
     def linked(link: S.Table, other: S.Table, other_fk: str):
         cols_ = ("record_id",) + tuple(f"o.{q(c)}" for c in other.columns)
-        got = qy.run(Sql(f"SELECT l.record_id, " + ", ".join(cols_[1:])
+        got = qy.run(Sql("SELECT l.record_id, " + ", ".join(cols_[1:])
                          + f" FROM {link.name} l JOIN {other.name} o ON o.id = l.{other_fk} "
                            f"WHERE ") + d.in_ints("l.record_id", recs))
         out: dict = {}
