@@ -12,7 +12,7 @@ stores through Sumatra's API (stores/sumatra_api.py).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from . import fields
@@ -291,6 +291,11 @@ def _apply(writer, preview: Preview, changes, verb, undoes, guard) -> TextResult
         except Exception as err:  # noqa: BLE001 - e.g. the test hook; always rolled back
             raise StoreError(f"the write failed ({type(err).__name__}: {err}); the transaction "
                              "was rolled back: nothing changed") from None
+        if not done and undoes is not None and "id" not in state:
+            # every record was changed back meanwhile: the write is undone all
+            # the same, or each later `undo` would find it again, never the one before
+            journal.finish(journal.begin(writer.project, preview.op, preview.tags,
+                                         preview.statement, [], undoes=undoes), True)
     inverse = inverse_statement(done)
     labels = [r["label"] for r in done]
     n = len(done)

@@ -205,7 +205,6 @@ class SqlWriter:
         length check, the journal entry); `commit_hook(ok)` after COMMIT
         with True, or False if the transaction was rolled back. Returns the
         records changed."""
-        sa = self.sa
         try:
             conn = self.engine.connect()
         except Exception as err:  # noqa: BLE001 - drivers raise their own kinds

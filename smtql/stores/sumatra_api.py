@@ -181,7 +181,6 @@ def _apply_shelve(store, changes, prepare, commit_hook) -> list[dict]:
             copy.shelf.close()
             return []
         prepare(plan)
-        prepared = True
         try:
             for p in plan:
                 record = records[p["label"]]
