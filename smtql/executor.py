@@ -228,9 +228,11 @@ class Executor:
         if params:
             known = None
             for key in {p.path: p for p in params}.values():
-                if known is None:
+                if self.store.has_param(key.path):
+                    continue
+                if known is None:  # the vocabulary, only for suggestions
                     known = self.store.param_keys()
-                if key.dotted in known or self.store.has_param(key.path):
+                if key.dotted in known:
                     continue
                 near = closest(key.dotted, list(known), cutoff=0.5)
                 field_near = closest(key.dotted, fields.FIELDS)

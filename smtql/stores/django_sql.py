@@ -178,13 +178,20 @@ class _Query:
 
     # -- parameter sets
     def load_paramsets(self) -> dict:
-        """id -> (parsed data or Unreadable, number of the project's records)."""
+        """id -> (parsed data or Unreadable, number of the project's records,
+        or None until `count_records` asks). In a store holding one project
+        every parameter set is that project's, so the sets are read without
+        the GROUP BY over all records (a full scan on a large store)."""
         if self.paramsets is None:
             q = self.dialect.q
-            sql = Sql(f"SELECT p.id, p.{q('type')}, p.content, c.n FROM {S.PARAMETERSET.name} p "
-                      f"JOIN (SELECT r.parameters_id AS pid, COUNT(*) AS n FROM {S.RECORD.name} r "
-                      f"WHERE r.project_id = ? GROUP BY r.parameters_id) c ON c.pid = p.id",
-                      [self.store.project])
+            if self.store.single_project(self):
+                sql = Sql(f"SELECT p.id, p.{q('type')}, p.content, NULL "
+                          f"FROM {S.PARAMETERSET.name} p")
+            else:
+                sql = Sql(f"SELECT p.id, p.{q('type')}, p.content, c.n "
+                          f"FROM {S.PARAMETERSET.name} p JOIN (SELECT r.parameters_id AS pid, "
+                          f"COUNT(*) AS n FROM {S.RECORD.name} r WHERE r.project_id = ? "
+                          f"GROUP BY r.parameters_id) c ON c.pid = p.id", [self.store.project])
             found = self.run(sql)
             # A cold cache on a large store can take a while: show it.
             with progress(total=len(found), description="reading parameter sets") as bar:
@@ -194,6 +201,17 @@ class _Query:
                     bar.advance()
             self.store._note_paramsets(self.paramsets)
         return self.paramsets
+
+    def count_records(self, sets: dict) -> dict:
+        """The sets with their number of the project's records filled in
+        (sets of no record of the project dropped): one GROUP BY, run only
+        when counts are wanted (keys with counts, unreadable-set notes)."""
+        if all(n is not None for _, n in sets.values()):
+            return sets
+        counts = dict(self.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
+                                   f"WHERE r.project_id = ? GROUP BY r.parameters_id",
+                                   [self.store.project])))
+        return {pid: (parsed, counts[pid]) for pid, (parsed, _) in sets.items() if pid in counts}
 
     def param_ids(self, f) -> list[int]:
         """Ids of the project's parameter sets that satisfy `f`, a filter
@@ -273,7 +291,11 @@ class DjangoSqlStore(Store):
         sets = self._statement_paramsets
         if not sets:
             return []
-        bad = [(parsed, n) for parsed, n in sets.values() if isinstance(parsed, Unreadable)]
+        bad = {pid: v for pid, v in sets.items() if isinstance(v[0], Unreadable)}
+        if bad:
+            with _Query(self) as qy:
+                bad = qy.count_records(bad)
+        bad = list(bad.values())
         if not bad:
             return []
         count = sum(n for _, n in bad)
@@ -694,7 +716,10 @@ class DjangoSqlStore(Store):
     def param_keys(self):
         from collections import Counter
         counts = Counter()
-        for parsed, n in self._paramsets_now().values():
+        sets = self._paramsets_now()
+        with _Query(self) as qy:
+            sets = qy.count_records(sets)
+        for parsed, n in sets.values():
             if isinstance(parsed, Unreadable):
                 continue
             for name in parameter_key_names(parsed):
@@ -708,6 +733,11 @@ class DjangoSqlStore(Store):
             if view.param(path) is not MISSING:
                 return True
         return False
+
+    def single_project(self, qy: "_Query") -> bool:
+        """Whether the store holds this project only (a tiny table: asked
+        on every load, so a project added meanwhile is noticed)."""
+        return qy.run(Sql(f"SELECT COUNT(*) FROM {S.PROJECT.name}"))[0][0] <= 1
 
     def get_row(self, ref: ast.Ref) -> Row:
         with _Query(self) as qy:
