@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 from conftest import child_env
-from test_writes import SERVERS, SHIM, build_command, skip_or_fail, sumatra_view
+from test_writes import SHIM, build_command, server_missing, skip_or_fail, sumatra_view
 
 FAULT_DB = "smtql_faults"
 URIS = {"postgres": f"postgres://root@127.0.0.1/{FAULT_DB}",
@@ -43,28 +43,6 @@ CONCURRENT_RECORDS = 60
 
 
 # ------------------------------------------------------------------ stores
-
-def server_missing(kind: str) -> str | None:
-    import socket
-    port, driver, what, _ = SERVERS[kind]
-    try:
-        __import__(driver)
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            pass
-    except (OSError, ImportError) as err:
-        return f"{what} not available on 127.0.0.1:{port}: {err}"
-    try:
-        with admin(kind) as cur:
-            if kind == "postgres":
-                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (FAULT_DB,))
-                if not cur.fetchone():
-                    cur.execute(f"CREATE DATABASE {FAULT_DB}")
-            else:
-                cur.execute(f"CREATE DATABASE IF NOT EXISTS {FAULT_DB} CHARACTER SET utf8mb4")
-    except Exception as err:  # noqa: BLE001
-        return f"{what}: cannot create the database {FAULT_DB}: {err}"
-    return None
-
 
 class admin:
     """An autocommit cursor on the server, as the test's own administrator
@@ -113,7 +91,7 @@ def stores(tmp_path_factory, journal_dir):
                    str(CONCURRENT_RECORDS), "--seed", "3", "--quiet"]
         else:
             if name in URIS:
-                why = server_missing(name)
+                why = server_missing(name, FAULT_DB)
                 if why:
                     out[name] = why
                     continue

@@ -34,27 +34,30 @@ BACKENDS = ("sqlite", "shelve", "postgres", "mysql")
 
 # ------------------------------------------------------------------ building stores
 
-def server_missing(kind: str) -> str | None:
-    port, driver, what, uri = SERVERS[kind]
+def server_missing(kind: str, database: str = "smtql_writes") -> str | None:
+    """Why the server cannot be used (None when it can); makes `database`,
+    a database of the tests' own, so other tests' stores are not touched."""
+    port, driver, what, _ = SERVERS[kind]
     try:
         __import__(driver)
         with socket.create_connection(("127.0.0.1", port), timeout=2):
             pass
     except (OSError, ImportError) as err:
         return f"{what} not available on 127.0.0.1:{port}: {err}"
-    try:  # a database of our own, so other tests' stores are not touched
+    try:
         if kind == "postgres":
             import psycopg
             with psycopg.connect("postgresql://root@127.0.0.1/postgres", autocommit=True) as c:
-                if not c.execute("SELECT 1 FROM pg_database WHERE datname = 'smtql_writes'").fetchone():
-                    c.execute("CREATE DATABASE smtql_writes")
+                if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                 (database,)).fetchone():
+                    c.execute(f'CREATE DATABASE "{database}"')
         else:
             import pymysql
             c = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
-            c.cursor().execute("CREATE DATABASE IF NOT EXISTS smtql_writes CHARACTER SET utf8mb4")
+            c.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4")
             c.close()
     except Exception as err:  # noqa: BLE001
-        return f"{what}: cannot create the database smtql_writes: {err}"
+        return f"{what}: cannot create the database {database}: {err}"
     return None
 
 

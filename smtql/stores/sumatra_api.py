@@ -137,15 +137,19 @@ def _apply_record_by_record(store, changes, prepare, commit_hook) -> list[dict]:
     prepare(plan)
     try:
         for p in plan:
-            record = records[p["label"]]
-            record.tags = (set(record.tags) - set(p["removed"])) | set(p["added"])
-            rs.save(project, record)
+            rs.save(project, _retagged(records[p["label"]], p))
     except BaseException:
         commit_hook(None)
         raise
     commit_hook(True)
     store.refresh()
     return plan
+
+
+def _retagged(record, change: dict):
+    """The record with a planned change's tags removed and added."""
+    record.tags = (set(record.tags) - set(change["removed"])) | set(change["added"])
+    return record
 
 
 def _shelf_files(name: str) -> list[str]:
@@ -183,8 +187,7 @@ def _apply_shelve(store, changes, prepare, commit_hook) -> list[dict]:
         prepare(plan)
         try:
             for p in plan:
-                record = records[p["label"]]
-                record.tags = (set(record.tags) - set(p["removed"])) | set(p["added"])
+                _retagged(records[p["label"]], p)
             del copy.shelf[project]  # re-added at the end of the data file
             copy.shelf[project] = records
             copy.shelf.close()
