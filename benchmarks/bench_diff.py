@@ -15,9 +15,9 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from smtql import parser
+from smtql.language import parser
 from smtql.executor import Executor
-from smtql.rows import Row
+from smtql.stores.rows import Row
 from smtql.stores.base import Store
 
 

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 _API_CHILD = textwrap.dedent("""\
     import json, sys, time
-    from smtql import demo
+    from smtql.demo import build as demo
     demo._quiet_django()
     from sumatra.recordstore.django_store import DjangoRecordStore
     uri, project, tag, labels = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
@@ -56,7 +56,7 @@ _API_CHILD = textwrap.dedent("""\
 
 _CHECK_CHILD = textwrap.dedent("""\
     import json, sys
-    from smtql import demo
+    from smtql.demo import build as demo
     demo._quiet_django()
     from sumatra.recordstore.django_store import DjangoRecordStore
     store = DjangoRecordStore(sys.argv[1])

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from smtql.stores.django_sql import DjangoSqlStore
+from smtql.stores.django.reader import DjangoSqlStore
 
 UTC = timezone.utc
 RECORD_COLS = ("label", "reason", "duration", "main_file", "version", "outcome", "timestamp",

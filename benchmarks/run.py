@@ -114,10 +114,11 @@ def build(backend: str, size: int, work: Path) -> tuple[Path, str]:
 
 _API_CHILD = textwrap.dedent("""\
     import json, sys, time
-    from smtql import demo, parser
-    from smtql.bind import Context, bind_filter
-    from smtql.evaluate import compile_filter
-    from smtql.rows import from_record
+    from smtql.demo import build as demo
+    from smtql.language import parser
+    from smtql.language.bind import Context, bind_filter
+    from smtql.plan.evaluate import compile_filter
+    from smtql.stores.rows import from_record
     uri, sample, queries = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     demo._quiet_django()
     from sumatra.recordstore.django_store import DjangoRecordStore
@@ -159,7 +160,7 @@ def cold_cli(uri: str) -> tuple[float, float]:
             times.append(time.perf_counter() - t)
         return min(times)
     base = best([sys.executable, "-c", "pass"])
-    smtql = best([sys.executable, "-m", "smtql.cli", "--store", uri, "count tag finished"])
+    smtql = best([sys.executable, "-m", "smtql", "--store", uri, "count tag finished"])
     return base, smtql
 
 
@@ -183,7 +184,7 @@ def connect_raw(uri: str):
 
 def bench(backend: str, size: int, work: Path, sample: int, keep: bool) -> list[dict]:
     import smtql
-    from smtql import paramcache
+    from smtql.params import cache as paramcache
     directory, uri = build(backend, size, work)
     conn = smtql.connect(store=uri)
     raw, dialect = connect_raw(uri)

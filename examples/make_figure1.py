@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import smtql
-from smtql.params import lookup, plain  # task-folded lookup: keys read as queries write them
+from smtql.params.model import lookup, plain  # task-folded lookup: keys read as queries write them
 
 HERE = Path(__file__).resolve().parent
 QUERY = HERE / "figure1.smtql"

@@ -15,5 +15,5 @@ __all__ = ["connect", "load", "Connection", "SmtqlError", "QuerySyntaxError", "Q
 
 
 def load_ipython_extension(ip):  # `%load_ext smtql`; IPython is imported only then
-    from .magic import load_ipython_extension as load
+    from .frontends.magic import load_ipython_extension as load
     load(ip)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import parser
-from .discovery import open_store
+from .language import parser
+from .stores.registry import open_store
 from .executor import Executor
 
 

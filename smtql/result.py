@@ -16,7 +16,7 @@ def digest(params) -> str:
     leaves it has: `3fa2c1d0 (12 keys)`. Equal sets give equal digests."""
     if params is None:
         return "(none)"
-    from .params import leaves
+    from .params.model import leaves
     n = sum(1 for _ in leaves(params))
     return f"{_sha8(params)} ({n} key{'' if n == 1 else 's'})"
 
@@ -207,7 +207,7 @@ class DiffResult(Result):
         """One row per record, one column per difference (missing keys and
         folded sub-trees as None and `<+> digest`)."""
         import pandas as pd
-        from .values import MISSING
+        from .plan.values import MISSING
         data = {name: [None if c is MISSING else (str(c) if isinstance(c, Folded) else c)
                        for c in cells] for name, cells in self.columns}
         return pd.DataFrame(data, index=pd.Index(self.labels, name="label"))

@@ -64,9 +64,9 @@ import pytest
 
 import smtql
 import smtql.errors
-from smtql import parser
-from smtql.ast import Export, TagWrite, Undo
-from smtql.cli import parse_sets
+from smtql.language import parser
+from smtql.language.ast import Export, TagWrite, Undo
+from smtql.frontends.cli import parse_sets
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 WRITE_STATEMENTS = (TagWrite, Undo)
@@ -260,7 +260,7 @@ def console_commands(ex: Example, workdir: Path) -> list[Command]:
 
 def _smtql_argv() -> list:
     exe = shutil.which("smtql")
-    return [exe] if exe else [sys.executable, "-m", "smtql.cli"]
+    return [exe] if exe else [sys.executable, "-m", "smtql"]
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ FIGURE1_FILTER = ('tag figure1, finished and optimizer.model.kind in ["gru", "ls
 
 def smtql_command() -> list[str]:
     exe = shutil.which("smtql")
-    return [exe] if exe else [sys.executable, "-m", "smtql.cli"]
+    return [exe] if exe else [sys.executable, "-m", "smtql"]
 
 
 @pytest.fixture

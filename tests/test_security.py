@@ -17,15 +17,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "stores"))
-from store_support import build_demo, child_env, run_child  # noqa: E402
+from support.store_support import build_demo, child_env, run_child  # noqa: E402
 
 import smtql  # noqa: E402
-from smtql.params import Unreadable  # noqa: E402
+from smtql.params.model import Unreadable  # noqa: E402
 
 DROP_RECORDS = "'; DROP TABLE django_store_record; --"
 DROP_TAG = "';DROP_TABLE_django_store_tag;--"
@@ -37,7 +35,7 @@ def payloads(marker: str) -> list[tuple[str, str]]:
         ("NTParameterSet", f"__import__('os').system('{cmd}')"),
         ("NTParameterSet", f"{{'a': __import__('os').system('{cmd}')}}"),
         ("NTParameterSet", f"(lambda: __import__('os').system('{cmd}'))()"),
-        ("NTParameterSet", f"{{'a': [c for c in ().__class__.__base__.__subclasses__()]}}"),
+        ("NTParameterSet", "{'a': [c for c in ().__class__.__base__.__subclasses__()]}"),
         ("SimpleParameterSet", f"a = __import__('os').system('{cmd}')\nb = 2"),
         ("YAMLParameterSet", f"!!python/object/apply:os.system ['{cmd}']"),
         ("NTParameterSet", "/etc/hostname"),  # Sumatra would open and eval this file
@@ -52,7 +50,7 @@ QUOTED = [  # label, tags, reason, outcome
 
 _ADD_RECORDS = r"""
 import json, sys
-from smtql import demo
+from smtql.demo import build as demo
 from sumatra.projects import load_project
 
 directory, spec = sys.argv[1], json.loads(sys.argv[2])
@@ -80,13 +78,13 @@ demo.save_records(project.record_store, project.name, records)
 
 _COUNTS = r"""
 import json, sys
-from smtql.stores.django_sql import DjangoSqlStore
-from smtql.stores import schema as S
-from smtql.stores.schema import Sql
-from smtql.stores.django_sql import _Query
+from smtql.stores.django.reader import DjangoSqlStore
+from smtql.stores.django import schema as S
+from smtql.stores.django.schema import Sql
+from smtql.stores.django.reader import Query
 store = DjangoSqlStore(sys.argv[1])
 out = {}
-with _Query(store) as q:
+with Query(store) as q:
     for t in S.TABLES:
         out[t.name] = q.run(Sql(f"SELECT COUNT(*) FROM {t.name}"))[0][0]
 print(json.dumps(out))
@@ -148,7 +146,7 @@ def test_code_in_parameters_runs_nothing_and_is_reported(hostile):
 def test_the_command_line_runs_nothing(hostile):
     conn, project, marker = hostile
     for program in ("keys all", "describe sec-eval-2", "count optimizer.lr = 0.01"):
-        proc = subprocess.run([sys.executable, "-m", "smtql.cli", "-C", str(project), program],
+        proc = subprocess.run([sys.executable, "-m", "smtql", "-C", str(project), program],
                               env=child_env(), capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
     assert not marker.exists()

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-from ..dates import Period
-from ..params import Unreadable
+from ..language.dates import Period
+from ..params.model import Unreadable
 from ..result import Distinct, Folded, digest
-from ..values import MISSING
+from ..plan.values import MISSING
 
 MISSING_TEXT = "—"
 NULLABLE_FIELDS = ("duration", "executable", "repository")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..result import DiffResult, RecordResult, Table
-from ..values import MISSING
+from ..plan.values import MISSING
 from .cells import MISSING_TEXT, cut, display, duration_text, examples_text, literal
 
 DEFAULT_MAX_CHARS = 40

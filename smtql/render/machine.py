@@ -9,7 +9,7 @@ import io
 import json
 
 from ..result import CountResult, DiffResult, RecordResult, Table, TextResult
-from ..values import MISSING
+from ..plan.values import MISSING
 from .cells import jsonable
 
 

@@ -4,20 +4,46 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Protocol
 
-from .. import ast, params
-from ..errors import QueryError, closest, quoted_choices
-from ..rows import Row
-from ..values import MISSING
+from ..language import ast
+from ..params import model as params
+from ..errors import QueryError, StoreError, closest, quoted_choices
+from .rows import Row
+from ..plan.values import MISSING
 
 
 class Store(ABC):
-    """A project's records, as Rows. Subclasses answer `scan` and `records`;
-    everything else has a default built on them."""
+    """A project's records, as Rows: the contract between the executor and
+    whatever holds the records.
+
+    A backend must answer `scan` and `records`. Everything else has a
+    default built on those two, which a backend overrides where it can do
+    better; its abilities are declared here, never probed:
+
+    - `pushes_down`, `pushable(atom)`: whether `scan` applies `plan.pre`
+      at all, and which predicates it decides exactly there (default:
+      none; the post-filter decides everything);
+    - `orders_newest_first`: `scan` returns rows newest first when the plan
+      asks (`plan.newest_first`), so the executor need not sort;
+    - `limits_scan`: `scan` honours `plan.limit` (only the n newest or
+      oldest candidates, and their ties), and `count(plan)` says how many
+      there are in all;
+    - `count(plan)`, `explain(plan)`, `tag_counts()`, `present_tags()`,
+      `param_keys()`, `has_param()`, `get_row()`: answered from `scan` by
+      default;
+    - `writer()`: what writes tags (default: none, a StoreError);
+    - `statement_started()`, `statement_notes()`, `refresh()`: per-statement
+      state, notes about what it could not read, and forgetting what it
+      holds after a write.
+    """
 
     project: str
     location: str
+    pushes_down: bool = False
+    orders_newest_first: bool = False
+    limits_scan: bool = False
+    tags_column_limit: int | None = None  # characters a record's joined tags may take
 
     @abstractmethod
     def scan(self, plan) -> Iterator[Row]:
@@ -30,6 +56,39 @@ class Store(ABC):
 
     def describe(self) -> str:
         return f"{type(self).__name__} {self.location} (project {self.project})"
+
+    # -- the plan
+    def pushable(self, atom) -> bool:
+        """Whether `scan` decides this predicate exactly from `plan.pre`."""
+        return False
+
+    def count(self, plan) -> int:
+        """The number of records satisfying `plan.pre` (an answer when the
+        post-filter is trivial). `scan` may return more than `plan.pre`
+        selects: the pre-filter is decided here again."""
+        from ..plan.evaluate import compile_filter
+        keep = compile_filter(plan.pre)
+        return sum(1 for row in self.scan(plan) if keep(row))
+
+    def explain(self, plan, count: bool = False) -> dict:
+        """What running the plan takes: the statements the store runs (none
+        here), the candidates it returns, the answer after the post-filter,
+        and whether the store counted the answer itself."""
+        from ..plan.evaluate import compile_filter
+        keep = compile_filter(plan.post)
+        candidates = answer = 0
+        for row in self.scan(plan):
+            candidates += 1
+            answer += bool(keep(row))
+        return {"statements": [], "candidates": candidates, "answer": answer, "counted": False}
+
+    # -- per statement
+    def statement_started(self) -> None:
+        """A statement begins: per-statement state starts afresh."""
+
+    def statement_notes(self) -> list[str]:
+        """Notes on what the last statement could not read."""
+        return []
 
     # -- vocabularies, for notes ("no record has tag …") and completion
     def tag_counts(self) -> Counter:
@@ -45,6 +104,11 @@ class Store(ABC):
         for row in self.scan(None):
             counts.update(parameter_key_names(row.params))
         return counts
+
+    def present_tags(self, names) -> set[str]:
+        """Which of these tags some record carries."""
+        counts = self.tag_counts()
+        return {n for n in names if counts.get(n)}
 
     def has_param(self, path: tuple) -> bool:
         return any(row.param(path) is not MISSING for row in self.scan(None))
@@ -63,8 +127,35 @@ class Store(ABC):
                 return row
         raise no_such_record(ref, [r.label for r in rows])
 
+    # -- writes
+    def writer(self):
+        """The store's writer (smtql.stores.writers.Writer), for `tag`,
+        `untag` and `undo`."""
+        raise StoreError(f"smtql cannot write to {self.describe()}")
+
+    def refresh(self) -> None:
+        """Forget what the store holds in memory (after a write)."""
+
     def close(self) -> None:
         pass
+
+
+class Writer(Protocol):
+    """What `Store.writer()` returns: tag changes applied all or nothing.
+
+    `apply(changes, prepare, commit_hook)` reads the current tags of the
+    changed records, calls `prepare(planned_records)` (the journal's
+    `begin`; it may refuse) before changing anything, makes the change in
+    one transaction, calls `commit_hook(ok)` and returns the records
+    changed. `current(labels)` reads tags anew, on a fresh connection."""
+
+    project: str
+
+    def apply(self, changes, prepare, commit_hook) -> list[dict]: ...
+
+    def current(self, labels) -> dict: ...
+
+    def close(self) -> None: ...
 
 
 def parameter_key_names(p) -> set[str]:

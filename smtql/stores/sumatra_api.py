@@ -11,8 +11,9 @@ from typing import Iterable, Iterator
 
 from ..errors import StoreError
 from ..progress import progress
-from ..rows import Row, from_record
+from .rows import Row, from_record
 from .base import Store
+from .faults import fault_point
 
 
 class SumatraApiStore(Store):
@@ -41,7 +42,22 @@ class SumatraApiStore(Store):
     def refresh(self) -> None:
         self._rows = None
 
-    # -- writes (smtql.writes), for stores that are not Django's
+    @property
+    def tags_column_limit(self) -> int | None:
+        from .django.schema import TAGS_COLUMN_LENGTH
+        return TAGS_COLUMN_LENGTH if self._is_django() else None
+
+    def _is_django(self) -> bool:
+        return type(self.record_store).__name__ == "DjangoRecordStore"
+
+    def writer(self):
+        """Sumatra's Django store is written with SQL whichever engine reads
+        it; other stores through Sumatra's API (ApiWriter)."""
+        if self._is_django():
+            from .django.writer import SqlWriter
+            return SqlWriter(self.location, self.project)
+        return ApiWriter(self)
+
     def current_tags(self, labels) -> dict:
         """{label: frozenset of tags} as Sumatra reads them now."""
         self._reopen()
@@ -61,16 +77,30 @@ class SumatraApiStore(Store):
             self.record_store = ShelveRecordStore(self.location)
         self._rows = None
 
-    def apply_tag_changes(self, changes, prepare, commit_hook) -> list[dict]:
-        """Apply writes.Change's through Sumatra's API, all or nothing. A
-        shelve store keeps a project's records as one pickled dict; the
-        change is made on a copy of the shelf's files, which then replaces
-        the original (see _replace_shelf); other stores save record by
-        record."""
+
+class ApiWriter:
+    """Writes tags through Sumatra's API, all or nothing where the store
+    allows. A shelve store keeps a project's records as one pickled dict;
+    the change is made on a copy of the shelf's files, which then replaces
+    the original (see _apply_shelve); other stores save record by record."""
+
+    limits_tags_column = False
+
+    def __init__(self, store: SumatraApiStore):
+        self.store = store
+        self.project = store.project
+
+    def current(self, labels) -> dict:
+        return self.store.current_tags(labels)
+
+    def apply(self, changes, prepare, commit_hook) -> list[dict]:
         from sumatra.recordstore.shelve_store import ShelveRecordStore
-        if not isinstance(self.record_store, ShelveRecordStore):
-            return _apply_record_by_record(self, changes, prepare, commit_hook)
-        return _apply_shelve(self, changes, prepare, commit_hook)
+        if not isinstance(self.store.record_store, ShelveRecordStore):
+            return _apply_record_by_record(self.store, changes, prepare, commit_hook)
+        return _apply_shelve(self.store, changes, prepare, commit_hook)
+
+    def close(self) -> None:
+        pass
 
 
 def _each_record(record_store, project: str, bar):
@@ -94,7 +124,7 @@ def _each_record(record_store, project: str, bar):
 
 def open_api_store(location, project: str | None) -> SumatraApiStore:
     """Open `location` with Sumatra's own RecordStore classes."""
-    from ..discovery import DJANGO, choose_project
+    from .registry import DJANGO, choose_project
     try:
         if location.kind == DJANGO:
             from sumatra.recordstore.django_store import DjangoRecordStore
@@ -168,7 +198,6 @@ def _apply_shelve(store, changes, prepare, commit_hook) -> list[dict]:
     index still reads the old records from it), then the new .dir (the new
     records). A crash between the two renames leaves the old store."""
     from sumatra.recordstore.shelve_store import ShelveRecordStore
-    from .django_writes import fault_point
     name = store.location
     store.record_store.shelf.close()
     exts = _shelf_files(name)

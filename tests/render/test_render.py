@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from render.fixture_store import FixedStore, run
+from support.fixture_store import FixedStore, run
 from smtql.render import render
 
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "render"
@@ -148,7 +147,7 @@ def test_html_keeps_line_breaks_and_escapes():
 def test_machine_formats_do_not_import_rich():
     code = (
         "import sys; sys.path.insert(0, 'tests')\n"
-        "from render.fixture_store import run\n"
+        "from support.fixture_store import run\n"
         "for q in ('find all', 'count all', 'diff where all', 'describe latest'):\n"
         "    r = run(q); r.render('labels'); r.render('json'); r.render('csv')\n"
         "bad = [m for m in ('rich', 'pandas') if m in sys.modules]\n"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from store_support import ROOT, build_demo, run_child
+from support.store_support import ROOT, build_demo, run_child
 
 import sys
 sys.path.insert(0, str(ROOT))

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import smtql
-from store_support import build_demo, child_env, run_child
+from support.store_support import build_demo, child_env, run_child
 
 QUERIES = [
     "count tag finished",

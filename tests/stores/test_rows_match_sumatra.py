@@ -1,12 +1,12 @@
 """Every field of every Row the SQL backend builds equals what Sumatra's own
-API reads (RecordStore.list, then smtql.rows.from_record), on each backend."""
+API reads (RecordStore.list, then smtql.stores.rows.from_record), on each backend."""
 
 from __future__ import annotations
 
 import pytest
 
-from smtql.discovery import open_store
-from store_support import demo_store
+from smtql.stores.registry import open_store
+from support.store_support import demo_store
 
 FIELDS = ("label", "timestamp", "tags", "reason", "outcome", "main_file", "version", "user",
           "script_arguments", "stdout_stderr", "duration", "executable", "repository", "params")

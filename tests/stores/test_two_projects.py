@@ -5,7 +5,6 @@ join (it skips it when the store holds one project)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -33,7 +32,7 @@ def two_projects(tmp_path_factory):
 
 def _answers(store, project, engine):
     env = dict(child_env(), SMTQL_ENGINE=engine)
-    out = subprocess.run([sys.executable, "-m", "smtql.cli", "--store", str(store), "--project",
+    out = subprocess.run([sys.executable, "-m", "smtql", "--store", str(store), "--project",
                           project, "--format", "json", "; ".join(QUERIES)],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -1,0 +1,217 @@
+"""The `smtql` command (DESIGN.md, "Command line").
+
+    smtql [options] 'PROGRAM'          run a program
+    smtql run FILE.smtql [--set N=V]   run a saved program
+    smtql demo [DIR]                   build the demo project and tour it
+    smtql repl / smtql undo
+
+Exit status: 0 success, 1 an error in the program, 2 bad usage, 3 the store
+could not be opened or read, 4 an internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .. import __version__
+from ..errors import SmtqlError
+
+EXIT_OK, EXIT_PROGRAM, EXIT_USAGE, EXIT_STORE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+COMMANDS = ("run", "demo", "repl", "undo")
+FORMATS = ("table", "csv", "json", "markdown", "labels", "html")
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="smtql", description="Query a Sumatra record store.",
+                epilog="Commands: run FILE.smtql, demo [DIR], repl, undo. "
+                       "See docs/reference.md for the language.")
+    p.add_argument("words", nargs="*", metavar="PROGRAM",
+                   help="the program to run (or a command and its arguments)")
+    p.add_argument("-C", dest="directory", metavar="PROJECT_DIR",
+                   help="the project directory (default: the one holding the current directory)")
+    p.add_argument("--store", metavar="URI", help="a Sumatra store: an SQLite or shelve file, "
+                   "postgres://… or mysql://…")
+    p.add_argument("--project", metavar="NAME", help="the project, when the store holds several")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--max-chars", type=int, default=None, metavar="N",
+                   help="cut table cells to N characters (default 40)")
+    p.add_argument("--max-lines", type=int, default=None, metavar="N",
+                   help="keep N lines of multi-line cells (default 1)")
+    p.add_argument("--vertical", action="store_true",
+                   help="one field per line (tables turn vertical by themselves when too wide)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="set $NAME (read as an smtql literal); may repeat")
+    p.add_argument("--yes", action="store_true", help="confirm writes without asking")
+    p.add_argument("--dry-run", action="store_true", help="show what a write would change")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    p.add_argument("--version", action="version", version=f"smtql {__version__}")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_intermixed_args(argv)
+    except UsageError as err:
+        print(f"smtql: {err}\nTry 'smtql --help'.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _dispatch(args)
+    except UsageError as err:
+        print(f"smtql: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except SmtqlError as err:
+        if args.debug:
+            raise
+        print(f"smtql: {err.render()}", file=sys.stderr)
+        return err.exit_status
+    except KeyboardInterrupt:
+        print("smtql: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as err:  # a bug: say so plainly, trace only on request
+        if args.debug:
+            raise
+        print(f"smtql: internal error: {type(err).__name__}: {err}\n"
+              "(run again with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _dispatch(args) -> int:
+    words = args.words
+    if words and words[0] in COMMANDS:
+        command, rest = words[0], words[1:]
+        return globals()["_command_" + command](args, rest)
+    if args.set and not words:
+        raise UsageError("--set needs a program")
+    if not words:
+        if sys.stdin.isatty():
+            return _command_repl(args, [])
+        return _run_source(args, sys.stdin.read(), filename="<stdin>")
+    return _run_source(args, " ".join(words))
+
+
+def _command_run(args, rest) -> int:
+    if len(rest) != 1:
+        raise UsageError("usage: smtql run FILE.smtql [--set NAME=VALUE ...]")
+    from ..api import read_program_file
+    path = rest[0]
+    if not os.path.exists(path):
+        raise UsageError(f"no such file: {path}")
+    return _run_source(args, read_program_file(path), filename=path)
+
+
+def _command_demo(args, rest) -> int:
+    if len(rest) > 1:
+        raise UsageError("usage: smtql demo [DIR]")
+    from ..demo.tour import run_demo
+    return run_demo(rest[0] if rest else os.path.join("examples", "demo"), args)
+
+
+def _command_repl(args, rest) -> int:
+    if rest:
+        raise UsageError("usage: smtql repl [options] (type programs at the prompt)")
+    from .repl import run_repl
+    return run_repl(args)
+
+
+def _command_undo(args, rest) -> int:
+    if rest:
+        raise UsageError("usage: smtql undo [options] (reverts the last write on the store)")
+    return _run_source(args, "undo")
+
+
+def write_confirmation(args):
+    """How the command line confirms a write: --dry-run shows it only;
+    --yes goes ahead; in a terminal the user is asked; elsewhere the write
+    is refused (exit 2) before anything changes."""
+    if args.dry_run or args.yes:
+        return None
+    if _is_terminal(sys.stdin) and _is_terminal(sys.stderr):
+        return _ask
+    return _refuse
+
+
+def _ask(preview) -> bool:
+    print(f"smtql: {preview.summary()}", file=sys.stderr)
+    try:
+        answer = input("Go ahead? [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _refuse(preview):
+    raise SmtqlError(f"{preview.summary()}\nnot a terminal, so not asking: run again with --yes "
+                     "to make this change (or --dry-run to see it only); nothing changed",
+                     exit_status=EXIT_USAGE)
+
+
+def parse_sets(pairs: list[str]) -> dict:
+    """--set NAME=VALUE, each value read as an smtql literal."""
+    from ..language.parser import parse_value
+    variables = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip().lstrip("$")
+        if not sep or not name.isidentifier():
+            raise UsageError(f"--set takes NAME=VALUE, not '{pair}'")
+        variables[name] = parse_value(text.strip())
+    return variables
+
+
+def _run_source(args, source: str, filename: str | None = None) -> int:
+    from ..language import parser
+    from ..stores.registry import open_store
+    from ..executor import Executor
+
+    program = parser.parse(source, filename=filename)  # syntax errors before opening the store
+    variables = parse_sets(args.set)
+    store = open_store(args.directory, store=args.store, project=args.project)
+    executor = Executor(store, variables, dry_run=args.dry_run,
+                        confirm=write_confirmation(args))
+    for result in executor.run(program):
+        emit(result, args)
+    return EXIT_OK
+
+
+def emit(result, args, out=None) -> None:
+    out = out or sys.stdout
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if result.silent:
+        return
+    options = {}
+    if args.max_chars is not None:
+        options["max_chars"] = args.max_chars
+    if args.max_lines is not None:
+        options["max_lines"] = args.max_lines
+    if args.format == "table":
+        options["vertical"] = getattr(args, "vertical", False)
+        options["color"] = _is_terminal(out) and "NO_COLOR" not in os.environ
+    text = result.render(args.format, **options)
+    if text:
+        print(text, file=out)
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,455 @@
+"""Completion that knows where the cursor is.
+
+The text before the cursor is split into the word being typed and what
+comes before it. The words before are fed to Lark's interactive LALR parser
+(`parse_interactive`), which then says which tokens may come next
+(`accepts()`); each token kind maps to a source of words:
+
+    keywords (FIND, SHOW, AFTER, …)   the keyword itself
+    KEY                               record fields and the store's parameter
+                                      keys, one segment at a time, task-folded
+    WORD after `tag`                  the store's tags and the status words
+    WORD after `status`               the status words
+    REF_WORD / LABEL                  the store's labels, newest first
+    values after `KEY OP`             the values that key has in the store
+    VAR                               the `$variables` bound so far
+
+The store's words (`Vocabulary`) load in a background thread, so the prompt
+never waits for them: until they are there, only the grammar's own words are
+offered. `complete()` is plain Python and tested as such; `SmtqlCompleter`
+adapts it to prompt-toolkit.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..language import fields
+
+# How many labels and values the vocabulary keeps, and how many candidates
+# one completion offers at most.
+MAX_LABELS = 5000
+MAX_VALUES = 40
+MAX_CANDIDATES = 200
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One completion: `text` replaces the last `replace` characters
+    before the cursor."""
+
+    text: str
+    replace: int
+    display: str | None = None
+    meta: str = ""
+
+
+# ------------------------------------------------------------------ vocabulary
+
+class Vocabulary:
+    """What the store offers for completion: tags, parameter keys, labels
+    and the values of keys. Empty until `load` (or `start`) fills it; every
+    part may be read while the loader runs."""
+
+    def __init__(self):
+        self.tags: Counter = Counter()
+        self.param_keys: Counter = Counter()
+        self.labels: list[str] = []  # newest first
+        self.values: dict[str, Counter] = {}  # field name or dotted key -> literal text -> count
+        self.ready = threading.Event()
+        self.error: Exception | None = None
+        self._children: dict[str, list[str]] | None = None
+
+    @classmethod
+    def of(cls, tags=(), param_keys=(), labels=(), values=None) -> "Vocabulary":
+        """A vocabulary given outright (for tests and callers without a store)."""
+        v = cls()
+        v.tags = Counter(tags)
+        v.param_keys = Counter(param_keys)
+        v.labels = list(labels)
+        v.values = {k: Counter(vs) for k, vs in (values or {}).items()}
+        v.ready.set()
+        return v
+
+    def start(self, store, lock: threading.Lock | None = None) -> threading.Thread:
+        """Load from `store` in a daemon thread; `lock` guards the store
+        against queries running at the same time."""
+        thread = threading.Thread(target=self.load, args=(store, lock), daemon=True,
+                                  name="smtql-vocabulary")
+        thread.start()
+        return thread
+
+    def load(self, store, lock: threading.Lock | None = None) -> None:
+        lock = lock or threading.Lock()
+        try:
+            with lock:
+                self.tags = store.tag_counts()
+            with lock:
+                self.param_keys = store.param_keys()
+                self._children = None
+            with lock:
+                self._load_rows(store)
+        except Exception as err:  # noqa: BLE001 - completion must never break the prompt
+            self.error = err
+        finally:
+            self.ready.set()
+
+    def _load_rows(self, store) -> None:
+        """Labels and values from the newest MAX_LABELS records, one scan."""
+        from ..language import ast
+        from ..params.model import folded, leaves, dotted
+        from ..plan.planner import Plan
+        from ..language.unparse import literal_text
+
+        text_fields = [f.name for f in fields.FIELDS.values()
+                       if f.kind == fields.TEXT and f.name not in ("stdout_stderr", "label")]
+        wanted = frozenset(["label", "timestamp", "params"] + text_fields)
+        plan = Plan(ast.All(), ast.All(), ast.All(), wanted, ("latest", MAX_LABELS))
+        rows = heapq.nlargest(MAX_LABELS, store.scan(plan), key=lambda r: (r.timestamp, r.label))
+        values: dict[str, Counter] = {}
+
+        def add(key, literal):
+            counter = values.setdefault(key, Counter())
+            if len(counter) < 4 * MAX_VALUES or literal in counter:
+                counter[literal] += 1
+
+        for row in rows:
+            for name in text_fields:
+                value = getattr(row, name, None)
+                if value and "\n" not in value and len(value) <= 80:
+                    add(name, literal_text(value))
+            if isinstance(row.params, dict):
+                for path, value in leaves(folded(row.params)):
+                    literal = literal_text(value)
+                    if len(literal) <= 80:
+                        add(dotted(path), literal)
+        self.values = values
+        self.labels = [r.label for r in rows]
+
+    def children(self, prefix: str) -> list[str]:
+        """The next segments of the parameter keys under `prefix` ('' for the
+        top level), most common first."""
+        if self._children is None:
+            table: dict[str, Counter] = {}
+            for key, n in self.param_keys.items():
+                segments = split_segments(key)
+                for i, seg in enumerate(segments):
+                    counter = table.setdefault(".".join(segments[:i]), Counter())
+                    counter[seg] = max(counter[seg], n if i == len(segments) - 1 else 0)
+            self._children = {h: [s for s, _ in c.most_common()] for h, c in table.items()}
+        return self._children.get(prefix, [])
+
+    def has_children(self, key: str) -> bool:
+        return bool(self.children(key))
+
+
+def split_segments(key: str) -> list[str]:
+    """`a.`b.c`.0` → ['a', '`b.c`', '0'] (back-quotes kept)."""
+    return re.findall(r"`[^`]*`?|[^.`]+", key)
+
+
+# ------------------------------------------------------------------ context
+
+_WORD_CHARS = re.compile(r"[$\w.\-:/]*$")
+_KEYWORD_EXTRA = {
+    # terminals whose pattern is not one plain word
+    "NULL": ("null",),
+    "TEXT_OP": ("contains", "startswith", "endswith"),
+    "TIME_UNIT": ("hours", "days", "weeks"),
+    "_AND": ("and",),
+    "_OR": ("or",),
+    "_NOT": ("not",),
+}
+_VALUE_TOKENS = {"NUMBER", "INT", "STRING", "DATE", "LABEL", "DURATION", "TRUE", "FALSE",
+                 "NULL", "TODAY", "YESTERDAY", "VAR", "LSQB", "RSQB", "COMMA"}
+
+
+@dataclass
+class Context:
+    """Where the cursor stands: the word being typed (`word`), the tokens
+    before it and the token kinds the grammar accepts next. `accepts` is
+    None when the text before the word does not parse."""
+
+    word: str
+    tokens: list = field(default_factory=list)
+    accepts: set | None = None
+    quote: str = ""  # the word is inside an open string or back-quote
+
+
+def _split_word(text: str) -> tuple[str, str, str] | None:
+    """(text before the word, the word, open quote char or '') or None when
+    the cursor is in a comment."""
+    quote, start, i = "", 0, 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\" and quote != "`":
+                i += 2
+                continue
+            if c == quote or c == "\n":
+                quote = ""
+        elif c in "\"'`":
+            quote, start = c, i
+        elif c == "#" or text.startswith("--", i) and (i == 0 or not text[i - 1].isalnum()):
+            end = text.find("\n", i)
+            if end < 0:
+                return None
+            i = end
+        i += 1
+    if quote == "`":
+        # a back-quoted segment: the word is the whole key it belongs to
+        m = re.search(r"[\w.`]*$", text[:start])
+        begin = m.start() if m else start
+        return text[:begin], text[begin:], "`"
+    if quote:
+        return text[:start], text[start:], quote
+    m = _WORD_CHARS.search(text)
+    word = m.group(0)
+    # `-` starts a comment or a number, not a word
+    while word.startswith("-"):
+        word = word[1:]
+    return text[:len(text) - len(word)], word, ""
+
+
+def context(text: str) -> Context | None:
+    """The completion context of the text before the cursor."""
+    from lark.exceptions import UnexpectedInput
+    from ..language.parser import _lark
+
+    split = _split_word(text)
+    if split is None:
+        return None
+    before, word, quote = split
+    ctx = Context(word=word, quote=quote)
+    parser = _lark().parse_interactive(before, start="program")
+    try:
+        for tok in parser.iter_parse():
+            ctx.tokens.append(tok)
+        ctx.accepts = set(parser.accepts())
+    except UnexpectedInput:
+        ctx.accepts = None
+    except Exception:  # noqa: BLE001 - a state Lark cannot replay
+        ctx.accepts = None
+    return ctx
+
+
+@functools.lru_cache(maxsize=None)
+def _keyword_terminals() -> dict[str, tuple[str, ...]]:
+    from ..language.parser import _lark
+    out = {}
+    for t in _lark().terminals:
+        if t.pattern.type == "str" and t.pattern.value.isalpha():
+            out[t.name] = (t.pattern.value.lower(),)
+    out.update(_KEYWORD_EXTRA)
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def needs_params_prefix(segment: str) -> bool:
+    """Whether a one-segment parameter key must be written `params.KEY`
+    (it is a record field, a keyword where a predicate starts, or `params`)."""
+    from ..language import ast
+    from ..language.parser import parse
+    if segment == "params":
+        return True
+    try:
+        program = parse(f"{segment} = 1")
+    except Exception:  # noqa: BLE001
+        return True
+    f = program.statements[0].filter
+    return not (isinstance(getattr(f, "key", None), ast.Param) and len(f.key.path) == 1)
+
+
+# ------------------------------------------------------------------ candidates
+
+def complete(text: str, vocab: Vocabulary | None = None, variables=()) -> list[Candidate]:
+    """The candidates for the cursor at the end of `text`."""
+    vocab = vocab or Vocabulary()
+    ctx = context(text)
+    if ctx is None or ctx.accepts is None:
+        return []
+    word, accepts, tokens = ctx.word, ctx.accepts, ctx.tokens
+    prev = tokens[-1].type if tokens else None
+    out: list[Candidate] = []
+
+    value_key = _compared_key(tokens)
+    if value_key is not None and accepts & {"STRING", "NUMBER", "TRUE", "NULL"}:
+        out += _values(word, value_key, vocab)
+        if value_key != "timestamp":  # `today` compares with timestamps only
+            accepts = accepts - {"TODAY", "YESTERDAY"}
+    if "KEY" in accepts and not ctx.quote == '"' and not ctx.quote == "'":
+        params_only = prev in ("EXISTS", "IGNORE") or _after_match_on(tokens)
+        out += _keys(word, vocab, params_only=params_only)
+    if "WORD" in accepts and not value_key:
+        out += _tags(word, vocab, status_only=prev == "STATUS")
+    if accepts & {"REF_WORD", "LABEL"} and not value_key:
+        out += [Candidate(label, len(word), meta="record")
+                for label in vocab.labels if label.startswith(word)][:MAX_CANDIDATES]
+    if "VAR" in accepts and (word == "" or word.startswith("$")):
+        bound = list(dict.fromkeys(list(variables) + _let_names(tokens)))
+        out += [Candidate("$" + n, len(word), meta="variable")
+                for n in bound if ("$" + n).startswith(word)]
+    if not ctx.quote and not word.startswith("$"):
+        out += _keywords(word, accepts)
+    return _unique(out)[:MAX_CANDIDATES]
+
+
+def _unique(cands: list[Candidate]) -> list[Candidate]:
+    seen, out = set(), []
+    for c in cands:
+        if c.text not in seen:
+            seen.add(c.text)
+            out.append(c)
+    return out
+
+
+def _keywords(word: str, accepts: set) -> list[Candidate]:
+    table = _keyword_terminals()
+    lowered = word.lower()
+    words = sorted({w for name in accepts for w in table.get(name, ())})
+    upper = word.isupper() and len(word) > 1
+    return [Candidate(w.upper() if upper else w, len(word), meta="keyword")
+            for w in words if w.startswith(lowered) and w != lowered]
+
+
+def _keys(word: str, vocab: Vocabulary, params_only: bool = False) -> list[Candidate]:
+    out = []
+    if "." not in word and not word.startswith("`"):
+        if not params_only:
+            names = list(fields.FIELDS) + list(fields.ALIASES)
+            out += [Candidate(n, len(word), meta=_field_meta(n))
+                    for n in names if n.startswith(word)]
+        for seg in vocab.children(""):
+            if seg.startswith(word):
+                text = "params." + seg if needs_params_prefix(seg) else seg
+                out.append(Candidate(text, len(word), display=seg,
+                                     meta=_key_meta(seg, vocab)))
+        return out
+    head, _, last = word.rpartition(".")
+    segments = split_segments(head)
+    if segments and segments[0] == "params":  # `params.` forces the parameter reading
+        segments = segments[1:]
+    prefix = ".".join(segments)
+    for seg in vocab.children(prefix):
+        if seg.startswith(last):
+            key = f"{prefix}.{seg}" if prefix else seg
+            out.append(Candidate(seg, len(last), meta=_key_meta(key, vocab)))
+    return out
+
+
+def _field_meta(name: str) -> str:
+    info = fields.field_named(name)
+    if name in fields.ALIASES:
+        return f"field (alias of {info.name})"
+    return f"field: {info.doc}" if info.doc else "field"
+
+
+def _key_meta(key: str, vocab: Vocabulary) -> str:
+    n = vocab.param_keys.get(key, 0)
+    more = " …" if vocab.has_children(key) else ""
+    return f"parameter{more}, {n} record{'' if n == 1 else 's'}"
+
+
+def _tags(word: str, vocab: Vocabulary, status_only: bool) -> list[Candidate]:
+    status_tags = {fields.status_tag(w) for w in fields.STATUS_WORDS}
+    out = [Candidate(w, len(word), meta=f"status ({vocab.tags.get(fields.status_tag(w), 0)})")
+           for w in fields.STATUS_WORDS if w.startswith(word)]
+    if not status_only:
+        for tag, n in sorted(vocab.tags.items(), key=lambda kv: (-kv[1], kv[0])):
+            if tag not in status_tags and tag.startswith(word):
+                text = tag if re.fullmatch(r"[\w][\w\-.]*", tag) else _quoted(tag)
+                out.append(Candidate(text, len(word), display=tag, meta=f"tag ({n})"))
+    return out
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _values(word: str, key: str, vocab: Vocabulary) -> list[Candidate]:
+    counter = vocab.values.get(key)
+    if not counter:
+        return []
+    out = []
+    for literal, n in counter.most_common(MAX_VALUES):
+        bare = literal[1:-1] if literal[:1] in "\"'" and len(literal) > 1 else literal
+        if literal.startswith(word) or (word and bare.startswith(word.lstrip("\"'"))):
+            out.append(Candidate(literal, len(word), meta=f"value ({n})"))
+    return out
+
+
+def _compared_key(tokens) -> str | None:
+    """The key whose value is being written: `KEY OP ▌`, `KEY in [a, ▌`."""
+    from ..language.parser import read_key
+    from ..language import ast
+    i = len(tokens) - 1
+    if i < 0:
+        return None
+    if tokens[i].type in ("LSQB", "COMMA"):
+        while i >= 0 and tokens[i].type in _VALUE_TOKENS:
+            i -= 1
+        if i < 0 or tokens[i].type != "IN":
+            return None
+    elif tokens[i].type not in ("OP", "TEXT_OP", "MATCHES"):
+        return None
+    if i < 1 or tokens[i - 1].type != "KEY":
+        return None
+    key = read_key(str(tokens[i - 1]))
+    return key.name if isinstance(key, ast.Field) else key.dotted
+
+
+def _after_match_on(tokens) -> bool:
+    types = [t.type for t in tokens]
+    for i in range(len(types) - 1, -1, -1):
+        if types[i] == "ON":
+            return i >= 2 and types[i - 2] == "MATCH"
+        if types[i] not in ("KEY", "COMMA"):
+            return False
+    return False
+
+
+def _let_names(tokens) -> list[str]:
+    return [str(tokens[i + 1]) for i, t in enumerate(tokens[:-1])
+            if t.type == "LET" and tokens[i + 1].type == "NAME"]
+
+
+# ------------------------------------------------------------------ prompt-toolkit
+
+def make_completer(vocab_of, variables_of):
+    """A prompt-toolkit Completer over `complete`; `vocab_of()` and
+    `variables_of()` give the current vocabulary and bound variable names."""
+    from prompt_toolkit.completion import Completer, Completion
+
+    class SmtqlCompleter(Completer):
+        def get_completions(self, document, complete_event):
+            text = document.text_before_cursor
+            if text.lstrip().startswith("\\"):
+                yield from _command_completions(text)
+                return
+            for c in complete(text, vocab_of(), variables_of()):
+                yield Completion(c.text, start_position=-c.replace,
+                                 display=c.display or c.text, display_meta=c.meta)
+
+    return SmtqlCompleter()
+
+
+def _command_completions(text):
+    from prompt_toolkit.completion import Completion
+    from .repl import COMMANDS
+    word = text.lstrip()
+    if " " in word:
+        name, _, arg = word.partition(" ")
+        if name in ("\\format", "\\f"):
+            from .cli import FORMATS
+            for f in FORMATS:
+                if f.startswith(arg.strip()):
+                    yield Completion(f, start_position=-len(arg.strip()))
+        return
+    for name, cmd in COMMANDS.items():
+        if name.startswith(word) and name == cmd.name:
+            yield Completion(name, start_position=-len(word), display_meta=cmd.help)

@@ -1,0 +1,84 @@
+"""A Pygments lexer for smtql: the REPL highlights input with it, and docs
+can name `smtql` as a code block's language (it is registered as the
+`pygments.lexers` entry point `smtql`).
+
+It follows grammar/smtql.lark loosely, as highlighters do: keywords
+case-insensitive, tags after `tag`/`status`, record fields, dotted parameter
+keys, `$variables`, labels, dates, durations, numbers, strings, comments, and
+the REPL's own backslash commands.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pygments.lexer import RegexLexer, bygroups, default, words
+from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String,
+                            Text, Whitespace, Literal)
+
+from ..language.fields import ALIASES, FIELDS
+
+__all__ = ["SmtqlLexer"]
+
+STATEMENTS = ("find", "count", "describe", "diff", "keys", "export", "let", "undo", "explain")
+KEYWORDS = ("show", "order", "by", "asc", "desc", "limit", "latest", "earliest", "merged",
+            "where", "to", "depth", "ignore", "raw", "all", "like", "after", "before", "on",
+            "between", "exists", "match", "ago", "today", "yesterday", "in", "matches",
+            "contains", "startswith", "endswith", "default", "hour", "hours", "day", "days",
+            "week", "weeks", "minute", "minutes", "second", "seconds")
+CONSTANTS = ("true", "false", "null", "none")
+_END = r"(?![\w.`])"  # a keyword is a whole word, not the start of a dotted key
+_SEGMENT = r"(?:[^\W\d]\w*|`[^`\n]+`)"
+
+
+class SmtqlLexer(RegexLexer):
+    """smtql, the query language for Sumatra record stores."""
+
+    name = "smtql"
+    aliases = ["smtql"]
+    filenames = ["*.smtql"]
+    mimetypes = ["text/x-smtql"]
+    url = "https://pypi.org/project/smtql/"
+    flags = re.IGNORECASE | re.UNICODE | re.MULTILINE
+
+    tokens = {
+        "root": [
+            (r"\s+", Whitespace),
+            (r"(#|--).*?$", Comment.Single),
+            (r"^\\[\w?]+", Name.Builtin.Pseudo),  # REPL commands: \help, \format
+            (r"(tag|untag)(\s+)(like)" + _END, bygroups(Keyword, Whitespace, Keyword)),
+            (r"(tag|untag)" + _END, Keyword, "tags"),
+            (r"(status)(\s+)([\w][\w\-.]*)", bygroups(Keyword, Whitespace, Name.Tag)),
+            (words(STATEMENTS, suffix=_END), Keyword),
+            (words(("and", "or", "not"), suffix=_END), Operator.Word),
+            (words(KEYWORDS, suffix=_END), Keyword),
+            (words(CONSTANTS, suffix=_END), Keyword.Constant),
+            (r"\$[^\W\d]\w*", Name.Variable),
+            (r'"(?:[^"\\\n]|\\.)*"', String.Double),
+            (r"'(?:[^'\\\n]|\\.)*'", String.Single),
+            (r"\d{8}-\d{6}(?:_[\w\-.]*)?(?![\w\-.:/])", Name.Label),
+            (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?![\w.:\-])", Literal.Date),
+            (r"\d{4}-\d{2}(?:-\d{2})?(?![\w.\-])", Literal.Date),
+            (r"(?:\d+(?:\.\d+)?[smhdw])+(?![\w.])", Number),
+            (r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", Number),
+            (words(tuple(FIELDS) + tuple(ALIASES), suffix=_END), Name.Builtin),
+            (_SEGMENT + r"(?:\.(?:" + _SEGMENT + r"|\d+))*", Name.Attribute),
+            (r"!=|<=|>=|~=|=|<|>", Operator),
+            (r"[\[\](),;]", Punctuation),
+            (r"[\w][\w\-.:/]*", Name),  # a bare label, or a tag elsewhere
+            (r".", Text),
+        ],
+        "tags": [  # after `tag`: one tag, then more after commas
+            (r"[ \t]+", Whitespace),
+            (r"like" + _END, Keyword, "#pop"),
+            (r"\$[^\W\d]\w*", Name.Variable, ("#pop", "tagsep")),
+            (r'"(?:[^"\\\n]|\\.)*"', String.Double, ("#pop", "tagsep")),
+            (r"'(?:[^'\\\n]|\\.)*'", String.Single, ("#pop", "tagsep")),
+            (r"[\w][\w\-.]*", Name.Tag, ("#pop", "tagsep")),
+            default("#pop"),
+        ],
+        "tagsep": [
+            (r"([ \t]*)(,)", bygroups(Whitespace, Punctuation), ("#pop", "tags")),
+            default("#pop"),
+        ],
+    }

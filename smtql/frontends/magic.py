@@ -1,0 +1,209 @@
+"""IPython magics: `%load_ext smtql`, then `%smtql PROGRAM` and `%%smtql`.
+
+    %smtql tag finished latest 5
+    %%smtql -C ~/sims -o runs
+    tag figure1 and optimizer.lr = $lr
+    show label, optimizer.model.kind, duration
+
+Options (before the program; in a cell, on the `%%smtql` line):
+
+    -C DIR          the project directory (default: the current directory)
+    --store URI     a bare store: an SQLite or shelve file, postgres://…, mysql://…
+    --project NAME  the project, when the store holds several
+    -o NAME         also bind the result to NAME in the notebook
+    -f FILE         run a saved .smtql file (its project, unless -C/--store say otherwise)
+    --dry-run       show what a write would change without changing it
+
+Store options can be set once per notebook with `%config SmtqlMagic.directory
+= "…"` (also `.store`, `.project`, `.max_chars`, `.max_lines`); options on
+the line win over them, and they win over a file's own project.
+
+`$name` takes the notebook's Python variable `name` where no `let` in the
+program binds it, as a Python value. The result of the last statement is
+returned (it displays as an HTML table and offers `.dataframe()`,
+`.labels`, `.records`); earlier statements' results are displayed. A mistake
+raises IPython's UsageError: the message and caret, no traceback.
+
+A thin adapter over the library, as jupysql's magic is: everything it does
+goes through `smtql.stores.registry`, `smtql.language.parser` and `smtql.executor`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from IPython.core.error import UsageError
+from IPython.core.magic import (Magics, line_cell_magic, magics_class, needs_local_scope,
+                                no_var_expand)
+from traitlets import Int, Unicode
+
+from ..errors import SmtqlError
+
+_VALUED = {"-C": "directory", "--store": "store", "--project": "project", "-o": "output",
+           "--out": "output", "-f": "file", "--file": "file"}
+_FLAGS = {"--dry-run": "dry_run"}
+_OPTION = re.compile(r"""\s*(?P<name>-C|--store|--project|-o|--out|-f|--file|--dry-run)
+                         (?=\s|=|$)
+                         (?:(?:=|\s+)(?P<value>"[^"]*"|'[^']*'|\S+))?""", re.VERBOSE)
+_LOOKS_LIKE_OPTION = re.compile(r"\s*(-[A-Za-z]|--[A-Za-z])")
+_VAR = re.compile(r"\$([^\W\d]\w*)")
+_LET = re.compile(r"\blet\s+([^\W\d]\w*)", re.IGNORECASE)
+
+
+def split_options(line: str) -> tuple[dict, str]:
+    """Leading options of a magic line, and the rest (the program) as
+    written: quotes in the program are kept."""
+    options, pos = {}, 0
+    while True:
+        m = _OPTION.match(line, pos)
+        if not m:
+            break
+        name, value = m.group("name"), m.group("value")
+        if name in _FLAGS:
+            # a flag takes no value: only the flag itself is consumed
+            options[_FLAGS[name]] = True
+            pos = m.start("name") + len(name)
+            continue
+        if value is None:
+            raise UsageError(f"{name} needs a value")
+        if value[:1] in "\"'" and value[-1:] == value[:1]:
+            value = value[1:-1]
+        options[_VALUED[name]] = value
+        pos = m.end()
+    rest = line[pos:].lstrip(" \t")
+    bad = _LOOKS_LIKE_OPTION.match(rest)
+    if bad:
+        word = rest.split()[0]
+        raise UsageError(f"unknown option {word}; %smtql takes -C DIR, --store URI, "
+                         "--project NAME, -o NAME, -f FILE and --dry-run")
+    return options, rest
+
+
+@magics_class
+class SmtqlMagic(Magics):
+    """%smtql and %%smtql: run smtql programs against a Sumatra record store."""
+
+    directory = Unicode(None, allow_none=True, config=True,
+                        help="The project directory, as -C (default: the current directory).")
+    store = Unicode(None, allow_none=True, config=True,
+                    help="A bare store, as --store: an SQLite or shelve file, or a URI.")
+    project = Unicode(None, allow_none=True, config=True,
+                      help="The project, when the store holds several, as --project.")
+    max_chars = Int(None, allow_none=True, config=True,
+                    help="Cut table cells to this many characters.")
+    max_lines = Int(None, allow_none=True, config=True,
+                    help="Keep this many lines of multi-line cells.")
+
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        self._connections: dict = {}
+
+    @no_var_expand  # `$name` is smtql's, not IPython's
+    @needs_local_scope
+    @line_cell_magic
+    def smtql(self, line, cell=None, local_ns=None):
+        """Run an smtql program: `%smtql PROGRAM`, or a `%%smtql` cell.
+        Options: -C DIR, --store URI, --project NAME, -o NAME, -f FILE, --dry-run."""
+        options, rest = split_options(line)
+        filename = options.get("file")
+        if cell is not None:
+            if rest.strip():
+                raise UsageError("%%smtql takes only options on its first line; "
+                                 f"the program goes in the cell (not '{rest.strip()}')")
+            source = cell
+        else:
+            source = rest
+        if filename:
+            if source.strip():
+                raise UsageError("give either -f FILE or a program, not both")
+            source = self._read(filename)
+        elif not source.strip():
+            raise UsageError("no program: %smtql PROGRAM, or a %%smtql cell")
+
+        namespace = dict(self.shell.user_ns) if self.shell is not None else {}
+        namespace.update(local_ns or {})
+        try:
+            results = self.run(source, options, namespace, filename=filename)
+        except SmtqlError as err:
+            raise UsageError(err.render()) from None
+        if not results:
+            return None
+        last = results[-1]
+        if options.get("output"):
+            if self.shell is not None:
+                self.shell.user_ns[options["output"]] = last
+        from IPython.display import display
+        for result in results[:-1]:
+            if not result.silent:
+                display(result)
+        return None if last.silent else last
+
+    # -- the library side
+    def run(self, source: str, options: dict, namespace: dict, filename: str | None = None):
+        """Every statement's result. Raises SmtqlError."""
+        from ..language import parser
+        from ..executor import Executor
+        program = parser.parse(source, filename=filename)
+        variables = python_variables(source, namespace)
+        store = self._connection(options, filename)
+        # the statement itself is the confirmation; --dry-run shows the change only
+        return list(Executor(store, variables, dry_run=bool(options.get("dry_run"))).run(program))
+
+    def _read(self, filename: str) -> str:
+        from ..api import read_program_file
+        if not Path(filename).expanduser().is_file():
+            raise UsageError(f"no such file: {filename}")
+        try:
+            return read_program_file(Path(filename).expanduser())
+        except SmtqlError as err:
+            raise UsageError(err.render()) from None
+
+    def _connection(self, options: dict, filename: str | None):
+        """The store: options on the line, else %config, else the file's own
+        project, else the current directory. Opened once and kept."""
+        from ..stores.registry import find_project_dir, open_store
+        directory = options.get("directory")
+        store = options.get("store")
+        project = options.get("project") or self.project
+        if not directory and not store:
+            directory, store = self.directory, self.store
+        if not directory and not store and filename:
+            found = find_project_dir(Path(filename).expanduser().resolve().parent)
+            directory = str(found) if found else None
+        if directory:
+            directory = str(Path(directory).expanduser().resolve())
+        elif not store:
+            directory = str(Path.cwd())
+        key = (directory, store, project)
+        if key not in self._connections:
+            self._connections[key] = open_store(directory if not store else None,
+                                                store=store, project=project)
+        return self._connections[key]
+
+    def close(self) -> None:
+        for store in self._connections.values():
+            store.close()
+        self._connections.clear()
+
+
+def python_variables(source: str, namespace: dict) -> dict:
+    """The Python values for the program's `$name`s that no `let` in it
+    binds, from the notebook's namespace."""
+    bound = set(_LET.findall(source))
+    return {name: namespace[name] for name in dict.fromkeys(_VAR.findall(source))
+            if name not in bound and name in namespace}
+
+
+def load_ipython_extension(ip) -> None:
+    """`%load_ext smtql`."""
+    magic = SmtqlMagic(shell=ip)
+    ip.register_magics(magic)
+    if magic not in ip.configurables:
+        ip.configurables.append(magic)
+
+
+def unload_ipython_extension(ip) -> None:
+    for magic in [c for c in ip.configurables if isinstance(c, SmtqlMagic)]:
+        magic.close()
+        ip.configurables.remove(magic)

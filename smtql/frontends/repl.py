@@ -1,0 +1,410 @@
+"""The REPL: `smtql` at a terminal with no program, or `smtql repl`.
+
+On prompt-toolkit, as litecli and pgcli are: a Pygments lexer for
+highlighting (smtql.frontends.lexer), a completer that knows where the cursor is
+(smtql.frontends.completion) over store vocabularies loaded in a background thread,
+a file history with auto-suggestion, and multi-line input that runs when
+the program is complete (it parses, or ends with `;`). `let` bindings last
+for the session. A mistake prints its message and caret and the REPL goes
+on; Ctrl-C cancels the input or the running query; Ctrl-D leaves.
+
+Backslash commands (`\\help`, `\\format`, `\\store`, `\\vars`, …) are
+registered in one place, with the `command` decorator.
+
+When standard input is not a terminal, `smtql repl` reads programs line by
+line the same way (complete → run), without prompt or editing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import SmtqlError
+
+PROMPT = "smtql> "
+CONTINUATION = "   ..> "
+EXIT_OK, EXIT_PROGRAM, EXIT_STORE = 0, 1, 3
+
+
+# ------------------------------------------------------------------ commands
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Callable
+    help: str
+    usage: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+COMMANDS: dict[str, Command] = {}  # by name and by alias
+
+
+def command(name: str, *aliases: str, help: str, usage: str = ""):
+    """Register a backslash command: `handler(repl, arg)` gets the text after
+    the command's name (stripped)."""
+    def register(handler):
+        cmd = Command(name, handler, help, usage, aliases)
+        for n in (name, *aliases):
+            COMMANDS[n] = cmd
+        return handler
+    return register
+
+
+@command("\\help", "\\?", "\\h", help="this help")
+def _help(repl: "Repl", arg: str) -> None:
+    lines = [
+        "Type a program: statements end with ';', and a line that is a complete",
+        "program runs at Enter (Alt-Enter always starts a new line). Tab completes;",
+        "Ctrl-C cancels the input or the running query; Ctrl-D leaves.",
+        "`let NAME = FILTER` binds $NAME for the rest of the session.",
+        "",
+        "Commands:",
+    ]
+    seen = []
+    for cmd in COMMANDS.values():
+        if cmd not in seen:
+            seen.append(cmd)
+    width = max(len(f"{c.name} {c.usage}".strip()) for c in seen)
+    for cmd in seen:
+        head = f"{cmd.name} {cmd.usage}".strip()
+        alias = f" (also {', '.join(cmd.aliases)})" if cmd.aliases else ""
+        lines.append(f"  {head.ljust(width)}  {cmd.help}{alias}")
+    lines.append("")
+    lines.append("The language: docs/reference.md, or LANGUAGE.md.")
+    repl.say("\n".join(lines))
+
+
+@command("\\format", "\\f", usage="[FMT]",
+         help="show or set the output format: table, csv, json, markdown, labels")
+def _format(repl: "Repl", arg: str) -> None:
+    from .cli import FORMATS
+    if not arg:
+        repl.say(f"format: {repl.format}")
+        return
+    if arg not in FORMATS:
+        raise SmtqlError(f"unknown format '{arg}'; choose one of {', '.join(FORMATS)}")
+    repl.format = arg
+    repl.say(f"format: {arg}")
+
+
+@command("\\store", "\\s", usage="[DIR|PATH|URI]",
+         help="show the store, or open another: a project directory, a store file or URI")
+def _store(repl: "Repl", arg: str) -> None:
+    if not arg:
+        repl.say(repl.store.describe() if repl.store is not None else "no store is open")
+        return
+    repl.open(arg)
+    repl.say(f"store: {repl.store.describe()}")
+
+
+@command("\\vars", "\\v", help="the $variables bound so far")
+def _vars(repl: "Repl", arg: str) -> None:
+    from ..language.bind import is_filter
+    from ..language.unparse import filter_text, value_text
+    if not repl.variables:
+        repl.say("no variables are bound; `let NAME = FILTER` binds one")
+        return
+    for name, value in repl.variables.items():
+        text = filter_text(value) if is_filter(value) else _value_text(value, value_text)
+        repl.say(f"${name} = {text}")
+
+
+def _value_text(value, value_text) -> str:
+    try:
+        return value_text(value)
+    except Exception:  # noqa: BLE001 - a Python value set from outside
+        return repr(value)
+
+
+@command("\\run", "\\i", usage="FILE",
+         help="run a saved .smtql file in this session (its `let`s stay bound)")
+def _run(repl: "Repl", arg: str) -> None:
+    from ..api import read_program_file
+    if not arg:
+        raise SmtqlError("usage: \\run FILE.smtql")
+    path = os.path.expanduser(arg)
+    if not os.path.isfile(path):
+        raise SmtqlError(f"no such file: {arg}")
+    repl.run_program(read_program_file(path), filename=arg)
+
+
+@command("\\refresh", help="reload the store's tags, keys and labels for completion")
+def _refresh(repl: "Repl", arg: str) -> None:
+    repl.load_vocabulary()
+    repl.say("reloading the store's vocabulary in the background")
+
+
+@command("\\quit", "\\q", help="leave (as Ctrl-D does)")
+def _quit(repl: "Repl", arg: str) -> None:
+    raise EOFError
+
+
+# ------------------------------------------------------------------ input
+
+def is_complete(text: str) -> bool:
+    """Whether Enter runs the input: it is a backslash command, ends with
+    `;`, parses, or has a mistake before its end (which is then shown). A
+    program that only ends too early (`tag finished and`) goes on on the
+    next line."""
+    from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
+    from ..language.parser import _lark
+
+    stripped = text.strip()
+    if not stripped or stripped.startswith("\\") or stripped.endswith(";"):
+        return True
+    try:
+        _lark().parse(text, start="program")
+    except (UnexpectedEOF,):
+        return False
+    except UnexpectedToken as err:
+        return err.token.type != "$END"
+    except UnexpectedInput:
+        return True
+    return True
+
+
+def history_path() -> Path:
+    """$SMTQL_HISTORY, else `history` in the user's data directory."""
+    if os.environ.get("SMTQL_HISTORY"):
+        return Path(os.environ["SMTQL_HISTORY"]).expanduser()
+    try:
+        from platformdirs import user_data_dir
+        base = Path(user_data_dir("smtql", appauthor=False))
+    except ImportError:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "smtql"
+    return base / "history"
+
+
+# ------------------------------------------------------------------ the REPL
+
+class Repl:
+    """One session: a store, the variables bound so far, the output format
+    and the store's vocabulary for completion."""
+
+    def __init__(self, args, *, out=None, err=None):
+        from .cli import parse_sets
+        self.args = args
+        self.format = getattr(args, "format", None) or "table"
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.variables: dict = parse_sets(getattr(args, "set", None) or [])
+        self.store = None
+        self.lock = threading.Lock()  # one user of the store at a time
+        from .completion import Vocabulary
+        self.vocab = Vocabulary()
+        self.color = False
+        self.errors = 0
+
+    # -- output
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def complain(self, text: str) -> None:
+        print(text, file=self.err, flush=True)
+
+    # -- the store
+    def open(self, where: str | None = None) -> None:
+        """Open the store named by the command line, or by `where` (a
+        project directory, a store file or a URI), and start loading its
+        vocabulary."""
+        from ..stores.registry import open_store
+        args = self.args
+        if where is None:
+            store = open_store(getattr(args, "directory", None), store=getattr(args, "store", None),
+                               project=getattr(args, "project", None))
+        elif os.path.isdir(where):
+            store = open_store(where)
+        else:
+            store = open_store(store=where)
+        old, self.store = self.store, store
+        if old is not None:
+            with self.lock:
+                old.close()
+        self.load_vocabulary()
+
+    def load_vocabulary(self) -> threading.Thread:
+        from .completion import Vocabulary
+        self.vocab = Vocabulary()
+        return self.vocab.start(self.store, self.lock)
+
+    # -- running input
+    def execute(self, text: str) -> None:
+        """Run one input: a backslash command or a program. Mistakes are
+        printed, never raised (except EOFError from \\quit)."""
+        stripped = text.strip()
+        if not stripped:
+            return
+        try:
+            if stripped.startswith("\\"):
+                self.run_command(stripped)
+            else:
+                self.run_program(text)
+        except SmtqlError as err:
+            self.errors += 1
+            self.complain(err.render())
+        except KeyboardInterrupt:
+            self.complain("cancelled")
+        except EOFError:
+            raise
+        except Exception as err:  # a bug: say so, and go on
+            self.errors += 1
+            if getattr(self.args, "debug", False):
+                import traceback
+                traceback.print_exc(file=self.err)
+            else:
+                self.complain(f"internal error: {type(err).__name__}: {err}\n"
+                              "(start smtql with --debug for the traceback)")
+
+    def run_command(self, text: str) -> None:
+        name, _, arg = text.partition(" ")
+        cmd = COMMANDS.get(name)
+        if cmd is None:
+            from ..errors import closest
+            near = closest(name, list(COMMANDS))
+            raise SmtqlError(f"unknown command {name}" + (
+                f"; did you mean {near[0]}?" if near else "; \\help lists them"))
+        cmd.handler(self, arg.strip())
+
+    def run_program(self, text: str, filename: str | None = None) -> None:
+        from ..language import parser
+        from ..executor import Executor
+        program = parser.parse(text, filename=filename)
+        if not program.statements:
+            return
+        if self.store is None:
+            raise SmtqlError("no store is open; open one with \\store DIR|PATH|URI")
+        dry_run = bool(getattr(self.args, "dry_run", False))
+        confirm = None if dry_run or getattr(self.args, "yes", False) else self.confirm_write
+        with self.lock:
+            for result in Executor(self.store, self.variables, dry_run=dry_run,
+                                   confirm=confirm).run(program):
+                self.show(result)
+
+    def confirm_write(self, preview) -> bool:
+        """A write asks first, as at the command line: the count and a few
+        labels, then y/N."""
+        self.complain(preview.summary())
+        try:
+            answer = input("Go ahead? [y/N] ")
+        except EOFError:
+            answer = ""
+        return answer.strip().lower() in ("y", "yes")
+
+    def show(self, result) -> None:
+        for note in result.notes:
+            self.complain(f"note: {note}")
+        if result.silent:
+            return
+        options = {}
+        if getattr(self.args, "max_chars", None) is not None:
+            options["max_chars"] = self.args.max_chars
+        if getattr(self.args, "max_lines", None) is not None:
+            options["max_lines"] = self.args.max_lines
+        if self.format == "table" and self.color:
+            options["color"] = True
+        text = result.render(self.format, **options)
+        if text:
+            self.say(text)
+
+    # -- the loops
+    def session(self, *, input=None, output=None, history=None):
+        """A prompt-toolkit PromptSession set up for smtql."""
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+        from prompt_toolkit.filters import completion_is_selected
+        from prompt_toolkit.history import FileHistory, InMemoryHistory
+        from prompt_toolkit.key_binding import KeyBindings
+        from prompt_toolkit.lexers import PygmentsLexer
+
+        from .completion import make_completer
+        from .lexer import SmtqlLexer
+
+        if history is None:
+            path = history_path()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.touch(exist_ok=True)
+                history = FileHistory(str(path))
+            except OSError:
+                history = InMemoryHistory()
+
+        kb = KeyBindings()
+
+        @kb.add("enter", filter=completion_is_selected)
+        def _accept_completion(event):
+            event.current_buffer.complete_state = None
+
+        @kb.add("enter", filter=~completion_is_selected)
+        def _enter(event):
+            buf = event.current_buffer
+            if is_complete(buf.text):
+                buf.validate_and_handle()
+            else:
+                buf.insert_text("\n")
+
+        @kb.add("escape", "enter")
+        def _newline(event):
+            event.current_buffer.insert_text("\n")
+
+        return PromptSession(
+            PROMPT, multiline=True, prompt_continuation=lambda width, line, soft: CONTINUATION,
+            lexer=PygmentsLexer(SmtqlLexer), completer=make_completer(
+                lambda: self.vocab, lambda: list(self.variables)),
+            complete_while_typing=True, auto_suggest=AutoSuggestFromHistory(),
+            history=history, key_bindings=kb, enable_history_search=False,
+            input=input, output=output)
+
+    def interact(self, session) -> int:
+        """Prompt, run, repeat, until Ctrl-D or \\quit."""
+        while True:
+            try:
+                text = session.prompt()
+            except KeyboardInterrupt:  # Ctrl-C at the prompt: drop the input
+                continue
+            except EOFError:
+                return EXIT_OK
+            try:
+                self.execute(text)
+            except EOFError:
+                return EXIT_OK
+            except KeyboardInterrupt:
+                self.complain("cancelled")
+
+    def read_lines(self, stream) -> int:
+        """Without a terminal: programs line by line, each run when complete.
+        Exit status 1 if any input failed."""
+        buffer = ""
+        try:
+            for line in stream:
+                buffer += line
+                if is_complete(buffer):
+                    text, buffer = buffer, ""
+                    self.execute(text)
+            if buffer.strip():
+                self.execute(buffer)
+        except EOFError:  # \quit
+            pass
+        return EXIT_PROGRAM if self.errors else EXIT_OK
+
+
+def run_repl(args, *, stdin=None) -> int:
+    """`smtql repl`: the prompt at a terminal, line-by-line reading otherwise."""
+    stdin = stdin or sys.stdin
+    repl = Repl(args)
+    try:
+        repl.open()
+    except SmtqlError as err:
+        repl.complain(f"smtql: {err.render()}")
+        return err.exit_status
+    if not (stdin.isatty() and sys.stdout.isatty()):
+        return repl.read_lines(stdin)
+    repl.color = not os.environ.get("NO_COLOR")
+    repl.say(f"smtql — {repl.store.describe()}\n"
+             "Type a program, \\help for help, Ctrl-D to leave.")
+    return repl.interact(repl.session())

@@ -1,0 +1,523 @@
+"""Text → AST: the Lark parser, the transformer that builds `smtql.language.ast`
+nodes, and the translation of Lark's exceptions into `QuerySyntaxError`s a
+person can act on."""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+
+import lark
+from lark import Lark, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
+
+from . import ast, dates, fields
+from ..plan import values
+from ..errors import QueryError, QuerySyntaxError, SmtqlError, closest, quoted_choices
+
+
+@functools.lru_cache(maxsize=None)
+def _lark() -> Lark:
+    grammar = resources.files("smtql.language").joinpath("smtql.lark").read_text(encoding="utf-8")
+    # cache=True keeps the built parser in a temp file keyed by the grammar's
+    # hash: start-up then costs a file read, not a grammar analysis.
+    return Lark(grammar, start=["program", "value_entry"], parser="lalr", lexer="contextual",
+                propagate_positions=True, maybe_placeholders=True, cache=True)
+
+
+def parse(source: str, filename: str | None = None) -> ast.Program:
+    """Parse a program; raise QuerySyntaxError (or QueryError for a literal
+    that reads as nothing, like `2020-13-01`) with its position."""
+    try:
+        tree = _lark().parse(source, start="program")
+        program = _ToAst(source).transform(tree)
+    except UnexpectedInput as err:
+        raise _syntax_error(err, source, filename) from None
+    except VisitError as err:
+        if isinstance(err.orig_exc, SmtqlError):
+            raise err.orig_exc.at(source, None, filename=filename) from None
+        raise
+    return ast.Program(program.statements, source=source, filename=filename)
+
+
+def parse_value(text: str):
+    """A value set from outside (`--set lr=0.01`), read as an smtql literal:
+    an `ast.Token`, `ast.ListOf` or `ast.Const`. Bare words are text."""
+    try:
+        tree = _lark().parse(text, start="value_entry")
+        return _ToAst(text).transform(tree)
+    except (UnexpectedInput, VisitError):
+        return ast.Const(text)
+
+
+# ------------------------------------------------------------------ keys
+
+_SEGMENT = re.compile(r"`([^`]+)`|([^.`]+)")
+
+
+def split_key(text: str) -> list[tuple[str | int, bool]]:
+    """`a.0.`b-c`` → [("a", False), (0, False), ("b-c", True)]; the flag says
+    the segment was back-quoted."""
+    segments = []
+    for m in _SEGMENT.finditer(text):
+        if m.group(1) is not None:
+            segments.append((m.group(1), True))
+        else:
+            word = m.group(2)
+            segments.append((int(word) if word.isdigit() else word, False))
+    return segments
+
+
+def read_key(text: str, span=None) -> ast.Key:
+    """A field if the whole key is a field name written bare; otherwise a
+    parameter (`params.` in front or back-quotes force that)."""
+    segments = split_key(text)
+    if len(segments) == 1 and not segments[0][1]:
+        info = fields.field_named(segments[0][0])
+        if info is not None:
+            return ast.Field(info.name, span=span)
+    if len(segments) > 1 and segments[0] == ("params", False):
+        segments = segments[1:]
+    return ast.Param(tuple(s for s, _ in segments), span=span)
+
+
+# ------------------------------------------------------------------ transformer
+
+def _span_of(meta_or_token) -> ast.Span | None:
+    m = meta_or_token
+    if getattr(m, "empty", False) or getattr(m, "line", None) is None:
+        return None
+    return ast.Span(m.line, m.column, m.end_line, m.end_column, m.start_pos, m.end_pos)
+
+
+# Which literal tokens are kept as written until their comparison reads them.
+_LITERAL_TOKENS = {"NUMBER", "INT", "STRING", "DATE", "LABEL", "DURATION", "TRUE",
+                   "FALSE", "NULL", "TODAY", "YESTERDAY"}
+_DYNAMIC = {"AGO", "TODAY", "YESTERDAY"}  # need the program's "now"
+
+
+def _kind(f: ast.Key) -> str:
+    return f and (fields.FIELDS[f.name].kind if isinstance(f, ast.Field) else values.PARAM)
+
+
+def resolve_value(value, target: str, source: str = ""):
+    """Read a literal for a key of kind `target` as far as can be done before
+    the program runs: a Const, or the node as it is if it holds a `$var` or a
+    relative date."""
+    if isinstance(value, ast.Token):
+        if value.kind in _DYNAMIC:
+            return value
+        try:
+            return ast.Const(values.read_literal(value.kind, value.text, target), span=value.span)
+        except (dates.DateError, QueryError) as err:
+            raise _at(QueryError(str(err) if isinstance(err, dates.DateError) else err.message),
+                      source, value.span) from None
+    if isinstance(value, ast.ListOf):
+        items = tuple(resolve_value(v, target, source) for v in value.items)
+        if all(isinstance(i, ast.Const) for i in items):
+            return ast.Const(tuple(i.value for i in items), span=value.span)
+        return ast.ListOf(items, span=value.span)
+    return value
+
+
+def _at(err: SmtqlError, source: str, span: ast.Span | None) -> SmtqlError:
+    if span is not None:
+        err.at(source, span.start, span.end)
+    return err
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Builds AST nodes bottom-up; each node gets the span of its rule."""
+
+    def __init__(self, source: str):
+        super().__init__()
+        self.source = source
+
+    def _error(self, message, span, **kw):
+        return _at(QueryError(message, **kw), self.source, span)
+
+    # -- programs and statements
+    def program(self, meta, statements):
+        return ast.Program(tuple(statements), span=_span_of(meta))
+
+    def find(self, meta, children):
+        _find, filter_, *clauses = children
+        seen, options = {}, {}
+        for name, node, value in clauses:
+            group = "limit" if name in ("limit", "latest", "earliest") else name
+            if group in seen:
+                also = f" (already given as '{seen[group]}')" if seen[group] != name else ""
+                raise self._error(f"'{name}' may appear only once in a find{also}", node)
+            seen[group] = name
+            options[group] = value
+        return ast.Find(filter_, show=options.get("show"), order=options.get("order", ()),
+                        limit=options.get("limit"), merged=options.get("merged", False),
+                        span=_span_of(meta))
+
+    def count(self, meta, children):
+        return ast.Count(children[0], span=_span_of(meta))
+
+    def describe(self, meta, children):
+        return ast.Describe(children[0], span=_span_of(meta))
+
+    def diff(self, meta, children):
+        refs, *options = children
+        kwargs = {"refs": refs} if isinstance(refs, tuple) else {"where": refs}
+        for name, node, value in options:
+            if name in kwargs:
+                raise self._error(f"'{name}' may appear only once in a diff", node)
+            kwargs[name] = value
+        return ast.Diff(**kwargs, span=_span_of(meta))
+
+    def keys(self, meta, children):
+        return ast.Keys(children[0], span=_span_of(meta))
+
+    def tag_write(self, meta, children):
+        op, tags, filter_ = children
+        return ast.TagWrite(op.value.lower(), tags, filter_, span=_span_of(meta))
+
+    def export(self, meta, children):
+        filter_, path = children
+        return ast.Export(filter_, values.unquote(path) if path else None, span=_span_of(meta))
+
+    def let(self, meta, children):
+        name, filter_ = children
+        return ast.Let(str(name), filter_, span=_span_of(meta))
+
+    def undo(self, meta, children):
+        return ast.Undo(span=_span_of(meta))
+
+    def explain(self, meta, children):
+        return ast.Explain(children[0], span=_span_of(meta))
+
+    # -- clauses: (name, span, value) triples that `find` and `diff` collect
+    def show(self, meta, columns):
+        return ("show", _span_of(meta), tuple(columns))
+
+    def column(self, meta, children):
+        (tok,) = children
+        return "default" if tok.type == "DEFAULT" else read_key(str(tok), _span_of(tok))
+
+    def order(self, meta, keys):
+        return ("order", _span_of(meta), tuple(keys))
+
+    def order_key(self, meta, children):
+        key, direction = children
+        return ast.OrderKey(read_key(str(key), _span_of(key)),
+                            descending=bool(direction) and direction.type == "DESC",
+                            span=_span_of(meta))
+
+    def _limit(self, kind, meta, children):
+        count = children[0] if children else None
+        if kind == "limit" and count is None:
+            raise self._error("'limit' needs a number", _span_of(meta))
+        return (kind, _span_of(meta), ast.Limit(kind, self._count(count), span=_span_of(meta)))
+
+    def limit(self, meta, children):
+        return self._limit("limit", meta, children)
+
+    def latest(self, meta, children):
+        return self._limit("latest", meta, children)
+
+    def earliest(self, meta, children):
+        return self._limit("earliest", meta, children)
+
+    def merged(self, meta, children):
+        return ("merged", _span_of(meta), True)
+
+    def _count(self, tok):
+        if tok is None:
+            return None
+        if tok.type == "VAR":
+            return ast.Var(tok[1:], span=_span_of(tok))
+        return int(tok)
+
+    def refs(self, meta, refs):
+        return tuple(refs)
+
+    def refs_where(self, meta, children):
+        return children[0]
+
+    def depth(self, meta, children):
+        return ("depth", _span_of(meta), self._count(children[0]))
+
+    def ignore(self, meta, keys):
+        return ("ignore", _span_of(meta), tuple(read_key(str(k), _span_of(k)) for k in keys))
+
+    def raw(self, meta, children):
+        return ("raw", _span_of(meta), True)
+
+    def ref(self, meta, children):
+        (tok,) = children
+        span = _span_of(tok)
+        if tok.type in ("LATEST", "EARLIEST"):
+            return ast.Ref(tok.type.lower(), span=span)
+        if tok.type == "VAR":
+            return ast.Ref("var", tok[1:], span=span)
+        text = values.unquote(tok) if tok.type == "STRING" else str(tok)
+        return ast.Ref("label", text, span=span)
+
+    # -- filters
+    def or_filter(self, meta, items):
+        return ast.Or(tuple(items), span=_span_of(meta))
+
+    def and_filter(self, meta, items):
+        return ast.And(tuple(items), span=_span_of(meta))
+
+    def not_(self, meta, children):
+        return ast.Not(children[0], span=_span_of(meta))
+
+    def all_(self, meta, children):
+        return ast.All(span=_span_of(meta))
+
+    def has_tags(self, meta, children):
+        return ast.HasTags(children[1], span=_span_of(meta))
+
+    def tag_list(self, meta, tags):
+        return tuple(self._tag(t) for t in tags)
+
+    def _tag(self, tok):
+        if tok.type == "VAR":
+            return ast.Var(tok[1:], span=_span_of(tok))
+        return values.unquote(tok) if tok.type == "STRING" else str(tok)
+
+    def tag_like(self, meta, children):
+        return ast.TagLike(values.unquote(children[1]), span=_span_of(meta))
+
+    def status(self, meta, children):
+        (word,) = children
+        if word.lower() not in fields.STATUS_WORDS:
+            near = closest(word, fields.STATUS_WORDS)
+            raise self._error(f"'{word}' is not a status; statuses are "
+                              + ", ".join(fields.STATUS_WORDS), _span_of(word),
+                              suggestion=quoted_choices(near) if near else None)
+        return ast.Status(word.lower(), span=_span_of(meta))
+
+    def _time(self, op, meta, date):
+        return ast.TimeRange(op, resolve_value(date, fields.TIME, self.source), span=_span_of(meta))
+
+    def after(self, meta, children):
+        return self._time(">=", meta, children[0])
+
+    def before(self, meta, children):
+        return self._time("<", meta, children[0])
+
+    def on(self, meta, children):
+        return self._time("on", meta, children[0])
+
+    def between(self, meta, children):
+        low, high = children
+        return ast.And((self._time(">=", meta, low), self._time("<", meta, high)),
+                       span=_span_of(meta))
+
+    def exists(self, meta, children):
+        return ast.Exists(self._param(children[0]), span=_span_of(meta))
+
+    def _param(self, tok) -> ast.Param:
+        key = read_key(str(tok), _span_of(tok))
+        if isinstance(key, ast.Field):
+            raise self._error(f"'{tok}' is a record field, not a parameter; "
+                              f"write params.{tok} for a parameter of that name", key.span)
+        return key
+
+    def match(self, meta, children):
+        ref, *keys = children
+        return ast.Match(ref, tuple(self._param(k) for k in keys), span=_span_of(meta))
+
+    def compare(self, meta, children):
+        key_tok, (op, value) = children
+        key = read_key(str(key_tok), _span_of(key_tok))
+        target = _kind(key)
+        allowed = fields.OPERATORS.get(target)
+        if allowed is not None and op not in allowed:
+            raise self._error(f"{key.name} does not take '{op}'; it takes "
+                              + ", ".join(allowed), _span_of(meta))
+        if op == "matches" and not (isinstance(value, ast.Var) or
+                                    isinstance(value, ast.Token) and value.kind == "STRING"):
+            raise self._error("'matches' takes a regular expression in quotes", value.span)
+        value = resolve_value(value, target, self.source)
+        if op == "matches" and isinstance(value, ast.Const):
+            _check_regex(value, self.source)
+        return ast.Compare(key, op, value, span=_span_of(meta))
+
+    def comparison(self, meta, children):
+        op, value = children
+        return (str(op).lower(), self._value(value))
+
+    def filter_var(self, meta, children):
+        return ast.FilterVar(children[0][1:], span=_span_of(meta))
+
+    # -- values
+    def date(self, meta, children):
+        return self._value(children[0])
+
+    def ago(self, meta, children):
+        amount, unit = children
+        return ast.Token("AGO", f"{amount} {unit.lower()}", span=_span_of(meta))
+
+    def list(self, meta, items):
+        return ast.ListOf(tuple(self._value(i) for i in items if i is not None),
+                          span=_span_of(meta))
+
+    def value_entry(self, meta, children):
+        return self._value(children[0])
+
+    def _value(self, item):
+        if isinstance(item, lark.Token):
+            if item.type == "VAR":
+                return ast.Var(item[1:], span=_span_of(item))
+            kind = "NUMBER" if item.type == "INT" else item.type
+            return ast.Token(kind, str(item), span=_span_of(item))
+        return item
+
+
+
+def _check_regex(value: ast.Const, source: str):
+    try:
+        re.compile(value.value)
+    except re.error as err:
+        raise _at(QueryError(f"bad regular expression: {err}"), source, value.span) from None
+
+
+# ------------------------------------------------------------------ syntax errors
+
+# What each token is, in words.
+_TOKEN_WORDS = {
+    "KEY": "a field or parameter key", "WORD": "a tag", "REF_WORD": "a record label",
+    "LABEL": "a record label", "STRING": "a quoted string", "DATE": "a date",
+    "NUMBER": "a number", "INT": "a whole number", "DURATION": "a duration",
+    "VAR": "a $variable", "NAME": "a name",
+    "OP": "a comparison (=, !=, <, <=, >, >=, ~=)",
+    "TEXT_OP": "'contains', 'startswith' or 'endswith'", "TIME_UNIT": "hours, days or weeks",
+    "NULL": "'null'", "_SEMI": "';'", "$END": "the end of the program",
+    "_AND": "'and'", "_OR": "'or'", "_NOT": "'not'",
+}
+
+# Words that begin a predicate: a misspelt one lexes as a parameter key, and
+# the parser only notices at the token after it.
+_PREDICATE_WORDS = ("tag", "status", "after", "before", "on", "between", "exists",
+                    "match", "all", "not")
+_STATEMENT_WORDS = ("find", "count", "describe", "diff", "keys", "tag", "untag",
+                    "export", "let", "undo", "explain")
+
+
+def _terminal_words(names) -> tuple[str, ...]:
+    terminals = {t.name: t for t in _lark().terminals}
+    words = []
+    for name in sorted(names, key=_expected_order):
+        if name in _TOKEN_WORDS:
+            words.append(_TOKEN_WORDS[name])
+        elif name in terminals and terminals[name].pattern.type == "str":
+            words.append(f"'{terminals[name].pattern.value}'")
+        else:
+            words.append(name.lower())
+    return tuple(dict.fromkeys(words))
+
+
+def _expected_order(name: str):
+    # keys and values first, keywords after, punctuation and the end last
+    rank = 0 if name in _TOKEN_WORDS and name not in ("_SEMI", "$END") else 1
+    if not name.isalpha() and name not in _TOKEN_WORDS:
+        rank = 2
+    if name in ("_SEMI", "$END"):
+        rank = 3
+    return (rank, name)
+
+
+def _keyword_names(expected) -> list[str]:
+    terminals = {t.name: t for t in _lark().terminals}
+    out = []
+    for name in expected:
+        t = terminals.get(name)
+        if t is not None and t.pattern.type == "str" and t.pattern.value.isalpha():
+            out.append(t.pattern.value.lower())
+        elif name in ("_AND", "_OR", "_NOT"):
+            out.append(name[1:].lower())
+    return out
+
+
+def _acceptable(err) -> set:
+    """The tokens that can really come next. LALR merges states, so the
+    lookahead set Lark reports can name tokens from elsewhere (a `diff`
+    option after a `find`); trying each on a copy of the parser weeds them
+    out."""
+    parser = getattr(err, "interactive_parser", None)
+    if parser is not None:
+        try:
+            return set(parser.accepts())
+        except Exception:  # a parser state Lark cannot replay: fall back
+            pass
+    return set(getattr(err, "expected", None) or ())
+
+
+def _describe_token(tok) -> str:
+    if tok.type == "$END":
+        return "the end of the program"
+    word = _TOKEN_WORDS.get(tok.type)
+    if word and not word.startswith("'") and tok.type not in ("OP", "_SEMI", "TEXT_OP"):
+        return f"'{tok}' ({word})"
+    return f"'{tok}'"
+
+
+def _syntax_error(err: UnexpectedInput, source: str, filename: str | None) -> QuerySyntaxError:
+    if isinstance(err, UnexpectedCharacters):
+        expected = err.allowed or set()
+        char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
+        message = f"unexpected character '{char}'"
+        if char in "\"'":
+            message = f"a string that never ends: no closing {char} on this line"
+            expected = set()
+        start, end = err.pos_in_stream, err.pos_in_stream + 1
+        previous = None
+    else:  # UnexpectedToken, or UnexpectedEOF
+        tok = err.token
+        expected = _acceptable(err)
+        if tok.type == "$END":
+            message = "the program ends too early"
+            start = end = len(source.rstrip())
+        else:
+            message = f"unexpected {_describe_token(tok)}"
+            start, end = tok.start_pos, tok.end_pos
+        history = getattr(err, "token_history", None) or []
+        previous = history[-1] if history else None
+    expected = {e for e in expected if not e.startswith("__")}
+    error = QuerySyntaxError(message, expected=_trim(_terminal_words(expected)),
+                             suggestion=_suggest(err, expected, previous, source))
+    if start is not None and start >= len(source) and source:
+        start = end = len(source)
+    return error.at(source, start, end, filename=filename)
+
+
+def _trim(words: tuple[str, ...], most: int = 14) -> tuple[str, ...]:
+    return words if len(words) <= most else words[:most] + ("…",)
+
+
+def _suggest(err, expected, previous, source) -> str | None:
+    """"Did you mean": the offending word against the keywords expected
+    there, and the word before it against the predicate and statement words
+    (`aftr 2020-09-12` fails at the date, one token late)."""
+    tok = getattr(err, "token", None)
+    candidates = _keyword_names(expected)
+    if tok is not None and tok.type not in ("$END",) and str(tok).isidentifier():
+        near = closest(str(tok), candidates)
+        if near:
+            return quoted_choices(near)
+    if previous is not None and previous.type in ("KEY", "WORD", "NAME", "REF_WORD"):
+        word = str(previous)
+        near = closest(word, _PREDICATE_WORDS + _STATEMENT_WORDS + tuple(fields.FIELDS))
+        near = [n for n in near if n.lower() != word.lower()]
+        if near:
+            return f"{quoted_choices(near)} instead of '{word}'"
+    if isinstance(err, UnexpectedCharacters):
+        word = re.match(r"[\w]*", source[err.pos_in_stream:]).group(0)
+        near = closest(word, candidates) if word else []
+        if near:
+            return quoted_choices(near)
+    if (tok is not None and str(tok) in ("=", "!=", "<", "<=", ">", ">=", "~=")
+            and previous is not None
+            and str(previous).isidentifier() and previous.type not in ("KEY", "NAME")):
+        # `count = 3`: a parameter named like a keyword needs `params.`
+        return f"params.{previous} (a parameter named '{previous}')"
+    return None

@@ -1,0 +1,55 @@
+"""Parsed parameter sets, cached for the life of the process.
+
+A stored parameter set is a row `(type, content)`; identical sets share one
+row, and parsing one (smtql.params.parse, no eval) is the expensive part of a
+parameter query. The cache is keyed by the stored text itself, `(type,
+content)`, so it can never answer for a set whose text has changed: a row
+rewritten, a store rebuilt, another store with the same ids all miss.
+There is no disk cache: the key would have to be the content anyway, and
+reading the content is what a lookup costs.
+"""
+
+from __future__ import annotations
+
+from .model import Unreadable
+
+_MAX_ENTRIES = 200_000
+_cache: dict[tuple[str, str], object] = {}
+stats = {"hits": 0, "parsed": 0}
+
+
+def parse(type_name: str, content) -> object:
+    """The plain data of a stored parameter set, or `Unreadable(reason)`.
+    Parsed at most once per distinct (type, content) in this process. The
+    value is shared: callers must not mutate it."""
+    key = (type_name, content)
+    try:
+        value = _cache[key]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable content (not text): cannot be read
+        return _read(type_name, content)
+    else:
+        stats["hits"] += 1
+        return value
+    value = _read(type_name, content)
+    if len(_cache) >= _MAX_ENTRIES:
+        _cache.clear()
+    _cache[key] = value
+    return value
+
+
+def _read(type_name, content):
+    from .parse import UnreadableParameters, parse_parameter_content
+    stats["parsed"] += 1
+    try:
+        return parse_parameter_content(type_name, content)
+    except UnreadableParameters as err:
+        return Unreadable(str(err) or type(err).__name__)
+    except (RecursionError, MemoryError, ValueError, TypeError) as err:
+        return Unreadable(f"{type(err).__name__}: {err}")
+
+
+def clear() -> None:
+    _cache.clear()
+    stats.update(hits=0, parsed=0)

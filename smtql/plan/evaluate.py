@@ -1,0 +1,179 @@
+"""The reference evaluator: what a bound filter means, on one `Row`.
+
+This module is the semantics of LANGUAGE.md §2–§3 and nothing else. The
+planner's post-filter runs it, the Sumatra-API backend runs all of it, and
+the differential tests hold the SQL pushdown to it. `compile_filter` turns a
+filter into a closure once, so a scan pays no dispatch per record.
+"""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatchcase
+from typing import Callable
+
+from ..language import ast, fields
+from . import values
+from ..language.fields import status_tag
+from .values import MISSING
+
+Predicate = Callable[["Row"], bool]  # noqa: F821
+
+
+def compile_filter(f) -> Predicate:
+    """A bound filter (only `Const` values) as a function of a Row."""
+    return _COMPILERS[type(f)](f)
+
+
+def evaluate(f, row) -> bool:
+    return compile_filter(f)(row)
+
+
+def _all(f):
+    return lambda row: True
+
+
+def _and(f):
+    parts = [compile_filter(i) for i in f.items]
+    return lambda row: all(p(row) for p in parts)
+
+
+def _or(f):
+    parts = [compile_filter(i) for i in f.items]
+    return lambda row: any(p(row) for p in parts)
+
+
+def _not(f):
+    inner = compile_filter(f.item)
+    return lambda row: not inner(row)
+
+
+def tag_alternatives(tag: str) -> tuple[str, ...]:
+    """The stored tags a written tag matches: a status word also matches
+    Sumatra's `_word_` status tag."""
+    return (tag, status_tag(tag)) if tag in fields.STATUS_WORDS else (tag,)
+
+
+def _has_tags(f):
+    wanted = [tag_alternatives(t) for t in f.tags]
+    return lambda row: all(any(a in row.tags for a in alts) for alts in wanted)
+
+
+def _tag_like(f):
+    pattern = f.pattern
+    return lambda row: any(fnmatchcase(t, pattern) for t in row.tags)
+
+
+def _status(f):
+    tag = status_tag(f.word)
+    return lambda row: tag in row.tags
+
+
+def _time_range(f):
+    period = f.date.value
+    if f.op == ">=":
+        return lambda row: row.timestamp >= period.start
+    if f.op == "<":
+        return lambda row: row.timestamp < period.start
+    return lambda row: period.start <= row.timestamp < period.end
+
+
+def _exists(f):
+    path = f.key.path
+    return lambda row: row.param(path) is not MISSING
+
+
+# ------------------------------------------------------------------ comparisons
+
+def value_test(op: str, literal) -> Callable[[object], bool]:
+    """`stored OP literal` as a test of the stored value, with the structural
+    semantics of parameters (values.py); MISSING satisfies nothing."""
+    if op == "=":
+        test = lambda v: values.equal(v, literal)  # noqa: E731
+    elif op == "!=":
+        test = lambda v: not values.equal(v, literal)  # noqa: E731
+    elif op in values.ORDER_OPS:
+        test = lambda v: values.ordered(op, v, literal)  # noqa: E731
+    elif op == "~=":
+        test = lambda v: values.close(v, literal)  # noqa: E731
+    elif op == "in":
+        test = lambda v: any(values.equal(v, x) for x in literal)  # noqa: E731
+    elif op == "contains":
+        test = lambda v: values.contains(v, literal)  # noqa: E731
+    elif op == "startswith":
+        test = lambda v: isinstance(v, str) and isinstance(literal, str) and v.startswith(literal)  # noqa: E731
+    elif op == "endswith":
+        test = lambda v: isinstance(v, str) and isinstance(literal, str) and v.endswith(literal)  # noqa: E731
+    elif op == "matches":
+        pattern = re.compile(literal)
+        test = lambda v: isinstance(v, str) and pattern.search(v) is not None  # noqa: E731
+    else:
+        raise AssertionError(op)
+    return lambda v: v is not MISSING and test(v)
+
+
+def _time_test(op: str, literal) -> Callable:
+    """timestamp against a period: `=` within, `>=`/`<` its start, `>`/`<=`
+    its end. An instant (`3 days ago`, a datetime set from Python) is a
+    moment: `<=` includes it, `>` excludes it, `=` is that moment."""
+    if op == "in":
+        periods = literal
+        return lambda t: any(_within(p, t) for p in periods)
+    p = literal
+    if p.is_instant:  # `N days ago`, a datetime from Python: compare as a moment
+        m = p.start
+        return {
+            "=": lambda t: t == m,
+            "!=": lambda t: t != m,
+            ">=": lambda t: t >= m,
+            "<": lambda t: t < m,
+            ">": lambda t: t > m,
+            "<=": lambda t: t <= m,
+        }[op]
+    return {
+        "=": lambda t: p.start <= t < p.end,
+        "!=": lambda t: not (p.start <= t < p.end),
+        ">=": lambda t: t >= p.start,
+        "<": lambda t: t < p.start,
+        ">": lambda t: t >= p.end,
+        "<=": lambda t: t < p.end,
+    }[op]
+
+
+def _within(p, t) -> bool:
+    return t == p.start if p.is_instant else p.start <= t < p.end
+
+
+def _compare(f):
+    op, literal = f.op, f.value.value
+    if isinstance(f.key, ast.Param):
+        path, test = f.key.path, value_test(op, literal)
+        return lambda row: test(row.param(path))
+    info = fields.FIELDS[f.key.name]
+    name = info.name
+    if literal is None and op != "in":
+        return lambda row: False  # a null literal: no field compares with it
+    if info.kind == fields.TIME:
+        test = _time_test(op, literal)
+        return lambda row: test(row.timestamp)
+    if info.kind == fields.PATHS:
+        if op == "!=":  # `outputpath != X` means `not outputpath = X`
+            eq = value_test("=", literal)
+            return lambda row: not any(eq(p) for p in row.outputpath)
+        test = value_test(op, literal)
+        return lambda row: any(test(p) for p in row.outputpath)
+    if info.kind == fields.TAGS and op in ("=", "!="):  # tags are a set
+        wanted = frozenset(literal) if isinstance(literal, tuple) else frozenset((literal,))
+        same = (lambda row: row.tags == wanted)
+        return same if op == "=" else (lambda row: not same(row))
+    test = value_test(op, literal)
+    if info.nullable:
+        return lambda row: (v := row.value_of(name)) is not None and test(v)
+    return lambda row: test(row.value_of(name))
+
+
+_COMPILERS = {
+    ast.All: _all, ast.And: _and, ast.Or: _or, ast.Not: _not,
+    ast.HasTags: _has_tags, ast.TagLike: _tag_like, ast.Status: _status,
+    ast.TimeRange: _time_range, ast.Compare: _compare, ast.Exists: _exists,
+}

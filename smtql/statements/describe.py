@@ -1,0 +1,90 @@
+"""`describe REF`: every field of one record as plain data (LANGUAGE.md §1).
+
+What `smt list -l` shows, read from the Sumatra Record, with the data files,
+dependencies and platforms kept as small objects rather than joined text, so
+the JSON form is useful to scripts and every renderer lays them out its own
+way. The parameters stay as stored (not task-folded): this is the record.
+"""
+
+from __future__ import annotations
+
+from ..language import ast
+from ..language.dates import as_utc
+from ..result import RecordResult
+
+
+def run(stmt: ast.Describe, ctx) -> RecordResult:
+    row = ctx.resolve(stmt.ref)
+    record = ctx.store.records([row])[0]
+    return RecordResult(row.label, describe_record(record, row), row=row, store=ctx.store)
+
+
+def describe_record(record, row) -> dict:
+    """The fields of `record` (its Row is `row`), grouped as people read
+    them: what and when, why and what came of it, the code, where it ran,
+    the data, the parameters, the captured output."""
+    return {
+        "label": record.label,
+        "timestamp": row.timestamp,
+        "tags": tuple(sorted(record.tags or ())),
+        "reason": row.reason,
+        "outcome": row.outcome,
+        "duration": record.duration,
+        "user": row.user,
+        "main_file": row.main_file,
+        "version": row.version,
+        "diff": text(getattr(record, "diff", "")),
+        "script_arguments": row.script_arguments,
+        "executable": executable_text(record.executable),
+        "repository": text(getattr(record.repository, "url", None)),
+        "launch_mode": launch_mode_text(record.launch_mode),
+        "platforms": [_platform(p) for p in record.platforms or ()],
+        "dependencies": [{"name": d.name, "version": text(d.version), "path": text(d.path)}
+                         for d in record.dependencies or ()],
+        "datastore": text(getattr(record.datastore, "root", None) or record.datastore),
+        "input_data": [_data_key(k) for k in record.input_data or ()],
+        "output_data": [_data_key(k) for k in record.output_data or ()],
+        "repeats": record.repeats,
+        "parameters": row.params,
+        "stdout_stderr": row.stdout_stderr,
+    }
+
+
+def text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def executable_text(ex) -> str:
+    """`Python 3.11.7 (/usr/bin/python3)`."""
+    if ex is None:
+        return ""
+    return " ".join(p for p in (getattr(ex, "name", ""), getattr(ex, "version", ""),
+                                f"({ex.path})" if getattr(ex, "path", "") else "") if p)
+
+
+def launch_mode_text(mode) -> str:
+    """`serial in /path/to/project`, with the options when there are any."""
+    if mode is None:
+        return ""
+    out = str(mode)
+    if getattr(mode, "working_directory", None):
+        out += f" in {mode.working_directory}"
+    if getattr(mode, "options", None):
+        out += f" ({mode.options})"
+    return out
+
+
+def _data_key(key) -> dict:
+    meta = getattr(key, "metadata", None) or {}
+    created = getattr(key, "creation", None)
+    return {"path": key.path, "digest": key.digest, "size": meta.get("size"),
+            "mimetype": meta.get("mimetype"),
+            "created": as_utc(created) if created is not None else None}
+
+
+_PLATFORM_KEYS = ("system_name", "release", "version", "machine", "processor",
+                  "architecture_bits", "network_name", "ip_addr")
+
+
+def _platform(p) -> dict:
+    return {k: text(getattr(p, k, None)) for k in _PLATFORM_KEYS}

@@ -1,0 +1,53 @@
+"""`explain STATEMENT`: the plan of a statement's filter (pre-filter run by
+the store, post-filter run in Python), the SQL it runs, and how many
+candidates each part leaves."""
+
+from __future__ import annotations
+
+from ..language import ast
+from ..language.unparse import filter_text
+from ..plan import planner
+from ..result import TextResult
+
+
+def run(stmt: ast.Explain, ctx) -> TextResult:
+    inner = stmt.statement
+    f = getattr(inner, "filter", None) or getattr(inner, "where", None)
+    if f is None:
+        return TextResult(f"{type(inner).__name__.lower()}: no filter to plan")
+    count = isinstance(inner, ast.Count)
+    plan = planner.plan(f, ctx.store, fields=() if count else None)
+    return explain_plan(plan, ctx.store, count=count)
+
+
+def explain_plan(plan, store, count: bool = False) -> TextResult:
+    info = store.explain(plan, count=count)  # the store runs the plan once
+    candidates, answer, statements = info["candidates"], info["answer"], info["statements"]
+    lines = [
+        f"store:       {store.describe()}",
+        f"filter:      {filter_text(plan.filter)}",
+        f"pre-filter:  {filter_text(plan.pre)}   (run by the store)",
+        f"post-filter: {filter_text(plan.post)}   (run in Python)",
+    ]
+    if statements:
+        lines.append(f"sql:         {len(statements)} statement{'s' if len(statements) != 1 else ''}")
+        for text, params in statements:
+            lines.append("  " + text)
+            if params:
+                lines.append("    -- parameters: " + _short_params(params))
+    if info.get("counted"):
+        lines.append(f"candidates:  {answer} counted by the store (no post-filter)")
+    else:
+        lines.append(f"candidates:  {candidates} from the store, {answer} after the post-filter")
+    return TextResult("\n".join(lines), data={
+        "filter": filter_text(plan.filter), "pre": filter_text(plan.pre),
+        "post": filter_text(plan.post), "candidates": candidates, "answer": answer,
+        "sql": [text for text, _ in statements]})
+
+
+def _short_params(params, limit: int = 12) -> str:
+    def one(p):
+        text = repr(p)
+        return text if len(text) <= 60 else text[:57] + "..."
+    shown = ", ".join(one(p) for p in params[:limit])
+    return shown + (f", … ({len(params) - limit} more)" if len(params) > limit else "")

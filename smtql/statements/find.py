@@ -1,0 +1,47 @@
+"""`[find] FILTER [show …] [order by …] [limit|latest|earliest N] [merged]`:
+a table of the records the filter selects."""
+
+from __future__ import annotations
+
+from ..language import ast
+from ..plan import planner
+from ..result import LazyRows, Table
+from .columns import _cell_getter, column_name, expand_columns
+from .selection import apply_limit, merge_groups, sort_rows, table_row
+
+
+def run(stmt: ast.Find, ctx) -> Table:
+    store = ctx.store
+    columns = expand_columns(stmt.show)
+    wanted = {planner.key_field(c) for c in columns}
+    wanted |= {planner.key_field(o.key) for o in stmt.order}
+    newest_first = not stmt.order
+    plan = planner.plan(stmt.filter, store, fields=wanted, limit=_store_limit(stmt),
+                        newest_first=newest_first)
+    rows = ctx.select_plan(plan)
+    if not (newest_first and plan.limit is None and store.orders_newest_first):
+        rows = sort_rows(rows, stmt.order)
+    groups = merge_groups(rows) if stmt.merged else [[r] for r in rows]
+    kept = apply_limit(groups, stmt.limit)
+    hidden = len(groups) - len(kept)
+    if plan.limit is not None:  # the store returned only the newest: count the rest
+        hidden = store.count(plan) - len(kept)
+    if stmt.merged:
+        table_rows = [table_row(g, columns, merged=True) for g in kept]
+    else:  # table_row's cells, with each column's getter looked up once
+        getters = [(column_name(c), _cell_getter(c)) for c in columns]
+        table_rows = LazyRows(kept, lambda g: {name: get(g[0]) for name, get in getters})
+    names = (["# records"] if stmt.merged else []) + [column_name(c) for c in columns]
+    extra = [c for c in columns if not isinstance(c, ast.Field)]
+    return Table(names, table_rows, source_rows=kept, store=store, hidden=hidden,
+                 notes=ctx.notes(stmt.filter, extra + [o.key for o in stmt.order]))
+
+
+def _store_limit(stmt: ast.Find):
+    """("latest"|"earliest", n) when only the n newest (oldest) answers by
+    timestamp can be kept, so the store may return just those."""
+    if stmt.limit is None or stmt.merged:
+        return None
+    if stmt.limit.kind in ("latest", "earliest") or (stmt.limit.kind == "limit" and not stmt.order):
+        return ("earliest" if stmt.limit.kind == "earliest" else "latest", stmt.limit.count)
+    return None

@@ -1,0 +1,63 @@
+"""What an answer should say about its question: tags and parameter keys
+that no record has (with the closest that exist), and what the store could
+not read."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..errors import closest
+from ..language import ast, fields
+from ..plan.evaluate import tag_alternatives
+
+
+def filter_notes(store, f, keys=()) -> list[str]:
+    notes = _tag_notes(store, [t for t in walk(f, ast.HasTags) for t in t.tags])
+    params = [c.key for c in walk(f, (ast.Compare, ast.Exists)) if isinstance(c.key, ast.Param)]
+    params += [k for k in keys if isinstance(k, ast.Param) and k.path != ("params",)]
+    notes += _param_notes(store, params)
+    notes += store.statement_notes()  # e.g. parameter sets it could not read
+    return notes
+
+
+def _tag_notes(store, tags) -> list[str]:
+    if not tags:
+        return []
+    notes = []
+    alternatives = [a for t in tags for a in tag_alternatives(t)]
+    present = store.present_tags(alternatives)  # a cheap check first; counts only for hints
+    counts = None
+    for tag in dict.fromkeys(tags):
+        if not any(a in present for a in tag_alternatives(tag)):
+            if counts is None:
+                counts = store.tag_counts()
+            near = closest(tag, list(counts) + list(fields.STATUS_WORDS))
+            notes.append(f"no record has tag '{tag}'" + (f"; closest: {', '.join(near)}" if near else ""))
+    return notes
+
+
+def _param_notes(store, params) -> list[str]:
+    notes, known = [], None
+    for key in {p.path: p for p in params}.values():
+        if store.has_param(key.path):
+            continue
+        if known is None:  # the vocabulary, only for suggestions
+            known = store.param_keys()
+        if key.dotted in known:
+            continue
+        near = closest(key.dotted, list(known), cutoff=0.5)
+        field_near = closest(key.dotted, fields.FIELDS)
+        hint = near + [f"{n} (a field)" for n in field_near]
+        notes.append(f"no record has parameter '{key.dotted}'"
+                     + (f"; closest: {', '.join(hint)}" if hint else ""))
+    return notes
+
+
+def walk(f, kinds) -> Iterator:
+    """Every node of the filter of these kinds."""
+    if isinstance(f, kinds):
+        yield f
+    for child in getattr(f, "items", ()):
+        yield from walk(child, kinds)
+    if isinstance(f, ast.Not):
+        yield from walk(f.item, kinds)

@@ -1,0 +1,103 @@
+"""The executor's row operations, shared by the statements: order
+(`order by`, newest first), merge (`merged`) and limits (`limit`,
+`latest`, `earliest`)."""
+
+from __future__ import annotations
+
+import re
+
+from ..plan.values import MISSING, sort_key
+from ..plan import values
+from ..result import Distinct
+from .columns import cell, column_name, key_value
+
+
+class _Desc:
+    """Reverses the order of a sort key, for `desc`."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key):
+        self.key = key
+
+    def __lt__(self, other):
+        return other.key < self.key
+
+    def __eq__(self, other):
+        return self.key == other.key
+
+
+def sort_rows(rows: list, order=()) -> list:
+    """Newest first; `order by` keys first, records lacking a key after the
+    others; ties by timestamp (newest first), then label."""
+    def key(row):
+        parts = []
+        for o in order:
+            value = key_value(row, o.key)
+            k = sort_key(value)
+            parts.append((value is MISSING, _Desc(k) if o.descending else k))
+        parts.append(-row.timestamp.timestamp())
+        parts.append(row.label)
+        return parts
+    return sorted(rows, key=key)
+
+
+_TIMESTAMP_PART = re.compile(r"^(\d{8}-\d{6})(?:_|$)")
+
+
+def merge_key(label: str) -> str:
+    m = _TIMESTAMP_PART.match(label)
+    return m.group(1) if m else label
+
+
+def merge_groups(rows: list) -> list[list]:
+    groups: dict[str, list] = {}
+    for row in rows:
+        groups.setdefault(merge_key(row.label), []).append(row)
+    return list(groups.values())
+
+
+def apply_limit(groups: list, limit) -> list:
+    if limit is None:
+        return groups
+    n = limit.count
+    if limit.kind == "limit":
+        return groups[:n]
+    n = 1 if n is None else n
+    newest = sorted(groups, key=lambda g: max(r.timestamp for r in g),
+                    reverse=limit.kind == "latest")[:n]
+    chosen = {id(g) for g in newest}
+    return [g for g in groups if id(g) in chosen]
+
+
+def table_row(group: list, columns: list, merged: bool) -> dict:
+    if not merged:
+        return {column_name(c): cell(group[0], c) for c in columns}
+    out = {"# records": len(group)}
+    for col in columns:
+        name = column_name(col)
+        cells = [cell(r, col) for r in group]
+        if name == "label":
+            out[name] = merge_key(group[0].label) if len(group) > 1 else group[0].label
+        elif name == "timestamp":
+            out[name] = max(cells)
+        elif name == "duration":
+            known = [c for c in cells if c is not None]
+            out[name] = sum(known) / len(known) if known else None
+        elif name == "tags":
+            out[name] = tuple(sorted({t for c in cells for t in c}))
+        else:
+            out[name] = join_distinct(cells)
+    return out
+
+
+def join_distinct(cells: list):
+    distinct = []
+    for c in cells:
+        if c is MISSING:  # a record lacking the key adds no value to the join
+            continue
+        if not any(values.equal(c, d) for d in distinct):
+            distinct.append(c)
+    if not distinct:
+        return MISSING
+    return distinct[0] if len(distinct) == 1 else Distinct(distinct)

@@ -1,0 +1,349 @@
+"""The filter → SQL compiler of Sumatra's Django store, and what it can push.
+
+Predicates the planner hands down (`pushable`) are decided exactly in SQL:
+
+- tags through the tag tables (`django_store_taggeditem` joined to records
+  through the generic relation's content type), the tag names matched in
+  Python, so status words, globs and exotic names are exact on every
+  backend; the formatted `tags` column is never read;
+- timestamps as UTC (SQLite text `YYYY-MM-DD HH:MM:SS[.ffffff]`,
+  PostgreSQL timestamptz, MySQL datetime(6));
+- text fields case-sensitively by code point (MySQL: on the bytes, which
+  never pad), null text read as '';
+- durations and output counts as numbers (null satisfies no comparison);
+- parameters on the distinct parameter sets, parsed without eval
+  (smtql.params.parse, cached in smtql.params.cache) and handed back to SQL as
+  the set of matching parameter-set ids.
+
+`matches` (a Python regex) and anything else the planner does not push stays
+in Python.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from ...language import ast, fields as _fields
+from ...plan.evaluate import tag_alternatives
+from ...plan.values import is_number
+from . import schema as S
+from .schema import FALSE_SQL, TRUE_SQL, Sql, paren
+
+if TYPE_CHECKING:
+    from .reader import Query
+
+UTC = timezone.utc
+TEXT_FIELDS = ("reason", "outcome", "main_file", "version", "user", "script_arguments",
+               "stdout_stderr")
+# Row fields the main statement can fetch, beyond label and timestamp.
+OPTIONAL_FIELDS = TEXT_FIELDS + ("duration", "executable", "repository", "tags", "outputpath",
+                                 "params")
+ALL_FIELDS = frozenset(("label", "timestamp") + OPTIONAL_FIELDS)
+_ORDER_OPS = ("<", "<=", ">", ">=")
+_MAX_EXACT_INT = 2 ** 53
+
+
+def is_param_atom(f) -> bool:
+    return isinstance(f, (ast.Compare, ast.Exists)) and isinstance(f.key, ast.Param)
+
+
+def decode_ts(value) -> datetime:
+    """A stored timestamp as an aware UTC datetime (naive ones are UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _names_list(v) -> list:
+    if v is None:
+        return []
+    if isinstance(v, (bytes, bytearray)):
+        v = v.decode("utf-8")
+    if isinstance(v, str):
+        v = json.loads(v)
+    return [x for x in v if x is not None]
+
+
+def _names_tuple(v) -> tuple:
+    return tuple(sorted(_names_list(v)))
+
+
+class Compiler:
+    """Filters and column lists of one store, as SQL of its dialect."""
+
+    def __init__(self, store):
+        self.store = store
+        self.dialect = store.dialect
+
+    # -- the split: what SQL decides exactly
+    def pushable(self, atom) -> bool:
+        if isinstance(atom, (ast.HasTags, ast.TagLike, ast.Status)):
+            return True
+        if isinstance(atom, ast.TimeRange):
+            return True
+        if isinstance(atom, (ast.Compare, ast.Exists)) and isinstance(atom.key, ast.Param):
+            return True
+        if isinstance(atom, ast.Compare):
+            return self.compare_sql(atom, None) is not None
+        return False
+
+    # -- WHERE
+    def where(self, qy: Query, pre) -> Sql:
+        cond = self._cond(qy, pre)
+        return Sql("r.project_id = ?", [self.store.project]) + (
+            "" if cond.text == TRUE_SQL else Sql(" AND ") + paren(cond))
+
+    def _cond(self, qy: Query, f) -> Sql:
+        if isinstance(f, ast.All):
+            return Sql(TRUE_SQL)
+        if isinstance(f, ast.Not):
+            if isinstance(f.item, ast.All):
+                return Sql(FALSE_SQL)
+            return "NOT " + paren(self._cond(qy, f.item))
+        if isinstance(f, (ast.And, ast.Or)):
+            params = [i for i in f.items if is_param_atom(i)]
+            parts = [self._cond(qy, i) for i in f.items if not is_param_atom(i)]
+            if params:
+                group = params[0] if len(params) == 1 else type(f)(tuple(params))
+                parts.append(self._params_in(qy, group))
+            word = " AND " if isinstance(f, ast.And) else " OR "
+            return Sql.join(word, (paren(p) for p in parts))
+        if is_param_atom(f):
+            return self._params_in(qy, f)
+        if isinstance(f, ast.HasTags):
+            return Sql.join(" AND ", (self.tagged(qy, qy.tag_ids(tag_alternatives(t)))
+                                      for t in f.tags))
+        if isinstance(f, ast.Status):
+            return self.tagged(qy, qy.tag_ids([_fields.status_tag(f.word)]))
+        if isinstance(f, ast.TagLike):
+            return self.tagged(qy, qy.tag_ids_like(f.pattern))
+        if isinstance(f, ast.TimeRange):
+            p = f.date.value
+            if f.op == ">=":
+                return self._ts(">=", p.start)
+            if f.op == "<":
+                return self._ts("<", p.start)
+            return self._ts(">=", p.start) + " AND " + self._ts("<", p.end)
+        if isinstance(f, ast.Compare):
+            sql = self.compare_sql(f, qy)
+            if sql is None:
+                raise AssertionError(f"not pushable: {f}")
+            return sql
+        raise AssertionError(f"not pushable: {f}")
+
+    def _params_in(self, qy: Query, f) -> Sql:
+        sets = qy.load_paramsets()
+        ids = qy.param_ids(f)
+        if len(ids) > len(sets) / 2:  # the shorter list: its complement
+            others = set(sets) - set(ids)
+            if not others:
+                return Sql(TRUE_SQL)
+            return "NOT " + paren(self.dialect.in_ints("r.parameters_id", others))
+        return self.dialect.in_ints("r.parameters_id", ids)
+
+    def tagged(self, qy: Query, tag_ids) -> Sql:
+        """The record carries one of these tags (through the tag tables)."""
+        ctype = qy.content_type_id()
+        if not tag_ids or ctype is None:
+            return Sql(FALSE_SQL)
+        return (Sql(f"r.db_id IN (SELECT ti.object_id FROM {S.TAGGEDITEM.name} ti "
+                    f"WHERE ti.content_type_id = ? AND ", [ctype])
+                + self.dialect.in_ints("ti.tag_id", tag_ids) + ")")
+
+    def _ts_param(self, moment: datetime):
+        moment = moment.astimezone(UTC)
+        if self.dialect.name == "sqlite":  # Django's text: 'YYYY-MM-DD HH:MM:SS[.ffffff]'
+            return moment.replace(tzinfo=None).isoformat(" ")
+        if self.dialect.name == "mysql":  # datetime(6), naive UTC
+            return moment.replace(tzinfo=None)
+        return moment
+
+    def _ts(self, op: str, moment: datetime) -> Sql:
+        return Sql(f"r.timestamp {op} ?", [self._ts_param(moment)])
+
+    # -- field comparisons
+    def _field_expr(self, name: str) -> str:
+        q = self.dialect.q
+        if name in TEXT_FIELDS:
+            return f"COALESCE(r.{q(name)}, '')"
+        if name == "label":
+            return "r.label"
+        if name == "executable":
+            return f"(SELECT e.path FROM {S.EXECUTABLE.name} e WHERE e.id = r.executable_id)"
+        if name == "repository":
+            return f"(SELECT rp.url FROM {S.REPOSITORY.name} rp WHERE rp.id = r.repository_id)"
+        if name == "duration":
+            return "r.duration"
+        if name == "outputs":
+            return (f"(SELECT COUNT(*) FROM {S.DATAKEY.name} k "
+                    f"WHERE k.output_from_record_id = r.db_id)")
+        raise KeyError(name)
+
+    def compare_sql(self, f: ast.Compare, qy: Query | None) -> Sql | None:
+        """The exact SQL of a field comparison, or None when SQL cannot
+        decide it exactly (the evaluator then does). With qy None, only
+        whether it can."""
+        info = _fields.FIELDS[f.key.name]
+        op, lit = f.op, f.value.value
+        if lit is None and op != "in":
+            return Sql(FALSE_SQL)  # no field compares with null
+        kind = info.kind
+        if kind == _fields.TIME:
+            return self._time_sql(op, lit)
+        if kind == _fields.TEXT:
+            expr = self._field_expr(info.name)
+            cond = self._text_sql(expr, op, lit)
+            if cond is None or not info.nullable:
+                return cond
+            return Sql(f"({expr} IS NOT NULL AND ") + cond + ")"
+        if kind == _fields.PATHS:
+            inner_op = "=" if op == "!=" else op
+            cond = self._text_sql("k.path", inner_op, lit)
+            if cond is None:
+                return None
+            exists = (Sql(f"EXISTS (SELECT 1 FROM {S.DATAKEY.name} k "
+                          f"WHERE k.output_from_record_id = r.db_id AND ") + cond + ")")
+            return "NOT " + exists if op == "!=" else exists
+        if kind in (_fields.DURATION, _fields.COUNT):
+            expr = self._field_expr(info.name)
+            cond = self._number_sql(expr, op, lit)
+            if cond is None or not info.nullable:
+                return cond
+            return Sql(f"({expr} IS NOT NULL AND ") + cond + ")"
+        if kind == _fields.TAGS:
+            return self._tags_field_sql(op, lit, qy)
+        return None
+
+    def _time_sql(self, op, lit) -> Sql | None:
+        from ...language.dates import Period
+        periods = lit if op == "in" else (lit,)
+        if not all(isinstance(p, Period) for p in periods):
+            return None
+
+        def within(p):
+            if p.is_instant:  # a moment (`3 days ago`, a Python datetime)
+                return self._ts("=", p.start)
+            return paren(self._ts(">=", p.start) + " AND " + self._ts("<", p.end))
+        if op == "in":
+            return Sql.join(" OR ", (within(p) for p in periods)) if periods else Sql(FALSE_SQL)
+        p = lit
+        if p.is_instant:  # as the evaluator: compared as a moment
+            return self._ts("<>" if op == "!=" else op, p.start) if op in (
+                "=", "!=", "<", "<=", ">", ">=") else None
+        return {
+            "=": lambda: within(p),
+            "!=": lambda: "NOT " + within(p),
+            ">=": lambda: self._ts(">=", p.start),
+            "<": lambda: self._ts("<", p.start),
+            ">": lambda: self._ts(">=", p.end),
+            "<=": lambda: self._ts("<", p.end),
+        }.get(op, lambda: None)()
+
+    def _text_sql(self, expr: str, op: str, lit) -> Sql | None:
+        d = self.dialect
+        if op == "in":
+            if not isinstance(lit, tuple):
+                return None
+            items = list(dict.fromkeys(v for v in lit if isinstance(v, str)))
+            if not items:
+                return Sql(FALSE_SQL)
+            return (Sql(f"{d.text_expr(expr)} IN (")
+                    + Sql.join(", ", (d.text_param(v) for v in items)) + ")")
+        if not isinstance(lit, str):
+            return None
+        if op in ("=", "!="):
+            return Sql(f"{d.text_expr(expr)} {'=' if op == '=' else '<>'} ") + d.text_param(lit)
+        if op in _ORDER_OPS:
+            return Sql(f"{d.text_order(expr)} {op} ") + d.text_param(lit)
+        if op == "contains":
+            return d.contains(expr, lit)
+        if op == "startswith":
+            return d.startswith(expr, lit)
+        if op == "endswith":
+            return d.endswith(expr, lit)
+        return None  # matches, ~=: Python decides
+
+    def _number_sql(self, expr: str, op: str, lit) -> Sql | None:
+        def exact(v):
+            if not is_number(v):
+                return None
+            if isinstance(v, int) and abs(v) >= _MAX_EXACT_INT:
+                return None
+            v = float(v)
+            return v if math.isfinite(v) else None
+        if op == "in":
+            if not isinstance(lit, tuple):
+                return None
+            items = [exact(v) for v in lit if is_number(v)]
+            if any(v is None for v in items):
+                return None
+            items = list(dict.fromkeys(items))
+            if not items:
+                return Sql(FALSE_SQL)
+            return Sql(f"{expr} IN (" + ", ".join("?" * len(items)) + ")", items)
+        v = exact(lit)
+        if v is None:
+            return None
+        if op in ("=", "!="):
+            return Sql(f"{expr} {'=' if op == '=' else '<>'} ?", [v])
+        if op in _ORDER_OPS:
+            cond = Sql(f"{expr} {op} ?", [v])
+            guard = self.dialect.nan_guard(expr) if op in (">", ">=") else None
+            return cond if guard is None else Sql(f"{guard} AND ") + cond
+        if op == "~=":
+            return Sql(f"abs({expr} - ?) <= ?", [v, 1e-8 + 1e-5 * abs(v)])
+        return None
+
+    def _tags_field_sql(self, op, lit, qy: Query | None) -> Sql | None:
+        if op == "contains":
+            if not isinstance(lit, str):
+                return None
+            return self.tagged(qy, qy.tag_ids([lit])) if qy else Sql(TRUE_SQL)
+        if op not in ("=", "!="):
+            return None
+        wanted = lit if isinstance(lit, tuple) else (lit,)
+        if not all(isinstance(t, str) for t in wanted):
+            return None
+        if qy is None:
+            return Sql(TRUE_SQL)
+        wanted = set(wanted)
+        ctype = qy.content_type_id()
+        parts = [self.tagged(qy, qy.tag_ids([t])) for t in sorted(wanted)]
+        n_tags = Sql(f"(SELECT COUNT(*) FROM {S.TAGGEDITEM.name} ti WHERE ti.object_id = r.db_id "
+                     f"AND ti.content_type_id = ?) = ?", [ctype if ctype is not None else -1,
+                                                           len(wanted)])
+        same = Sql.join(" AND ", [paren(p) for p in parts] + [n_tags])
+        return same if op == "=" else "NOT " + paren(same)
+
+    # -- SELECT list
+    def select_list(self, fields, qy: Query) -> tuple[Sql, list]:
+        cols: list[Sql] = [Sql("r.db_id"), Sql("r.label"), Sql("r.timestamp"),
+                           Sql("r.parameters_id")]
+        decoders = [("db_id", None), ("label", None), ("timestamp", decode_ts),
+                    ("parameters_id", None)]
+        for name in OPTIONAL_FIELDS:
+            if name not in fields or name == "params":
+                continue
+            if name in TEXT_FIELDS:  # COALESCE: never null
+                cols.append(Sql(self._field_expr(name)))
+                decoders.append((name, None))
+            elif name in ("executable", "repository", "duration"):
+                cols.append(Sql(self._field_expr(name)))
+                decoders.append((name, None))
+            elif name == "tags":  # tag ids, named from the tag table (read once)
+                ctype = qy.content_type_id()
+                cols.append(Sql(self.dialect.int_list(
+                    f"FROM {S.TAGGEDITEM.name} ti "
+                    f"WHERE ti.object_id = r.db_id AND ti.content_type_id = ?", "ti.tag_id"),
+                    [ctype if ctype is not None else -1]))
+                decoders.append(("tags", qy.tag_set_decoder()))
+            elif name == "outputpath":
+                cols.append(Sql(self.dialect.json_names(
+                    f"FROM {S.DATAKEY.name} k WHERE k.output_from_record_id = r.db_id", "k.path")))
+                decoders.append(("outputpath", _names_tuple))
+        return Sql.join(", ", cols), decoders

@@ -1,0 +1,90 @@
+"""Connections to a Django store's database, and the read transaction.
+
+SQLite is opened read-only (`mode=ro`) with a busy timeout, so a store that
+`smt run` is writing still answers; PostgreSQL and MariaDB in a read-only
+repeatable-read transaction. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote, urlparse
+
+from ...errors import StoreError
+from . import schema as S
+from .schema import Sql
+
+BUSY_TIMEOUT = 30.0  # seconds SQLite waits for a writer (`smt run`) to finish
+
+
+def connect(uri: str):
+    """(connection, dialect) for an SQLite path or a server URI."""
+    if uri.startswith(("postgres://", "postgresql://")):
+        try:
+            import psycopg
+        except ImportError:
+            raise StoreError("a PostgreSQL store needs psycopg: pip install 'smtql[postgres]'") from None
+        conn = psycopg.connect(uri, autocommit=False)
+        conn.read_only = True
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        return conn, S.DIALECTS["postgresql"]
+    if uri.startswith(("mysql://", "mariadb://")):
+        try:
+            import pymysql
+        except ImportError:
+            raise StoreError("a MySQL/MariaDB store needs PyMySQL: pip install 'smtql[mysql]'") from None
+        u = urlparse(uri)
+        conn = pymysql.connect(host=u.hostname or "localhost", port=u.port or 3306,
+                               user=unquote(u.username or ""), password=unquote(u.password or ""),
+                               database=unquote(u.path.lstrip("/")), charset="utf8mb4",
+                               autocommit=False)
+        return conn, S.DIALECTS["mysql"]
+    import sqlite3
+    path = uri[len("sqlite://"):] if uri.startswith("sqlite://") else uri
+    conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=BUSY_TIMEOUT,
+                           isolation_level=None, check_same_thread=False)
+    return conn, S.DIALECTS["sqlite"]
+
+
+class Transaction:
+    """One read transaction: a consistent view for all of a query's
+    statements, and a log of them (for `explain`)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.dialect = store.dialect
+        self.statements: list[tuple[str, list]] = []
+
+    def __enter__(self):
+        conn = self.store.conn
+        if self.dialect.name == "sqlite":
+            conn.execute("BEGIN")
+        elif self.dialect.name == "mysql":
+            with conn.cursor() as cur:
+                cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+        return self
+
+    def __exit__(self, *exc):
+        conn = self.store.conn
+        try:
+            if self.dialect.name == "sqlite":
+                conn.execute("COMMIT")
+            else:
+                conn.rollback()
+        except Exception:  # noqa: BLE001 - the answer is already out
+            pass
+        self.store.last_statements = self.statements
+
+    def run(self, sql: Sql, *, many: bool = False):
+        text, params = self.dialect.render(sql)
+        self.statements.append((text, params))
+        self.store.statements_run += 1
+        try:
+            if self.dialect.name == "postgresql":
+                cur = self.store.conn.execute(text, params)
+            else:
+                cur = self.store.conn.cursor()
+                cur.execute(text, params)
+        except Exception as err:  # drivers raise their own kinds
+            raise StoreError(f"could not read the record store {self.store.location}: "
+                             f"{type(err).__name__}: {err}") from None
+        return cur if many else cur.fetchall()

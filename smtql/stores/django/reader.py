@@ -1,0 +1,424 @@
+"""Reading Sumatra's Django record store (tables `django_store_*`) with SQL,
+on SQLite, PostgreSQL and MariaDB/MySQL.
+
+A query costs a constant number of statements, whatever the number of
+records: the project's tag names (when the filter names tags), the
+project's distinct parameter sets (when it reads parameters), at most one
+cut-off for `latest N`, and one statement for the rows (or one COUNT). The
+SQL is made by `compile.py`; Sumatra Record objects by `records.py`.
+Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Iterable, Iterator
+
+from ...errors import QueryError, StoreError
+from ...language import ast
+from ...params import cache as paramcache
+from ...params.model import Unreadable, lookup
+from ...plan.evaluate import compile_filter
+from ...plan.values import MISSING
+from ...progress import progress
+from ..base import Store, no_such_record, parameter_key_names
+from ..rows import Row
+from . import schema as S
+from .compile import ALL_FIELDS, Compiler
+from .connect import Transaction, connect
+from .records import build_records
+from .schema import Sql
+
+
+# ------------------------------------------------------------------ opening
+
+def open_sql_store(location, project: str | None) -> "DjangoSqlStore":
+    from ..registry import choose_project
+    store = DjangoSqlStore(location.uri)
+    try:
+        available = store.projects()
+    except StoreError:
+        store.close()
+        raise
+    store.project = choose_project(location, project, available)
+    return store
+
+
+# ------------------------------------------------------------------ one query
+
+class Query(Transaction):
+    """One read transaction, with the lookups a query's statements share:
+    the tag names, the record content type, the parameter sets."""
+
+    def __init__(self, store: "DjangoSqlStore"):
+        super().__init__(store)
+        self._tags: dict[str, list[int]] | None = None
+        self._ctype_looked_up = False
+        self.paramsets: dict | None = None  # id -> (parsed, record count)
+
+    def content_type_id(self):
+        """The id of Sumatra's record content type, or None while the store
+        has none (a store never tagged). A found id never changes, so the
+        store keeps it; a missing one is looked up again next time (a write
+        may have created it)."""
+        if self.store.record_content_type is None and not self._ctype_looked_up:
+            self._ctype_looked_up = True
+            rows = self.run(Sql(f"SELECT id FROM {S.CONTENT_TYPE.name} WHERE app_label = ? "
+                                f"AND model = ?", list(S.RECORD_CONTENT_TYPE)))
+            self.store.record_content_type = rows[0][0] if rows else None
+        return self.store.record_content_type
+
+    # -- tags
+    def tag_ids(self, names) -> list[int]:
+        if self._tags is None:
+            self._tags = {}
+            for tag_id, name in self.run(Sql(f"SELECT id, name FROM {S.TAG.name}")):
+                self._tags.setdefault(name, []).append(tag_id)
+        return [i for n in names for i in self._tags.get(n, ())]
+
+    def tag_set_decoder(self):
+        """'3,7' (tag ids) -> frozenset of names, each distinct text decoded once."""
+        self.tag_ids(())
+        by_id = {i: n for n, ids in self._tags.items() for i in ids}
+        cache: dict = {None: frozenset()}
+
+        def decode(text):
+            try:
+                return cache[text]
+            except KeyError:
+                value = cache[text] = frozenset(by_id[int(i)] for i in str(text).split(",")
+                                                if int(i) in by_id)
+                return value
+        return decode
+
+    def tag_ids_like(self, pattern: str) -> list[int]:
+        self.tag_ids(())
+        return [i for n, ids in self._tags.items() if fnmatchcase(n, pattern) for i in ids]
+
+    # -- parameter sets
+    def load_paramsets(self) -> dict:
+        """id -> (parsed data or Unreadable, number of the project's records,
+        or None until `count_records` asks). In a store holding one project
+        every parameter set is that project's, so the sets are read without
+        the GROUP BY over all records (a full scan on a large store)."""
+        if self.paramsets is None:
+            q = self.dialect.q
+            if self.store.single_project(self):
+                sql = Sql(f"SELECT p.id, p.{q('type')}, p.content, NULL "
+                          f"FROM {S.PARAMETERSET.name} p")
+            else:
+                sql = Sql(f"SELECT p.id, p.{q('type')}, p.content, c.n "
+                          f"FROM {S.PARAMETERSET.name} p JOIN (SELECT r.parameters_id AS pid, "
+                          f"COUNT(*) AS n FROM {S.RECORD.name} r WHERE r.project_id = ? "
+                          f"GROUP BY r.parameters_id) c ON c.pid = p.id", [self.store.project])
+            found = self.run(sql)
+            # A cold cache on a large store can take a while: show it.
+            with progress(total=len(found), description="reading parameter sets") as bar:
+                self.paramsets = {}
+                for pid, kind, content, n in found:
+                    self.paramsets[pid] = (paramcache.parse(kind, content), n)
+                    bar.advance()
+            self.store._note_paramsets(self.paramsets)
+        return self.paramsets
+
+    def count_records(self, sets: dict) -> dict:
+        """The sets with their number of the project's records filled in
+        (sets of no record of the project dropped): one GROUP BY, run only
+        when counts are wanted (keys with counts, unreadable-set notes)."""
+        if all(n is not None for _, n in sets.values()):
+            return sets
+        counts = dict(self.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
+                                   f"WHERE r.project_id = ? GROUP BY r.parameters_id",
+                                   [self.store.project])))
+        return {pid: (parsed, counts[pid]) for pid, (parsed, _) in sets.items() if pid in counts}
+
+    def param_ids(self, f) -> list[int]:
+        """Ids of the project's parameter sets that satisfy `f`, a filter
+        made only of parameter predicates."""
+        test = compile_filter(f)
+        return [pid for pid, (parsed, _) in self.load_paramsets().items()
+                if test(_ParamView(parsed))]
+
+
+class _ParamView:
+    """What a parameter predicate reads of a row."""
+
+    __slots__ = ("params",)
+
+    def __init__(self, params):
+        self.params = params
+
+    def param(self, path):
+        return lookup(self.params, path)
+
+
+def _is_param_atom(f) -> bool:
+    return isinstance(f, (ast.Compare, ast.Exists)) and isinstance(f.key, ast.Param)
+
+
+class DjangoSqlStore(Store):
+    """A Sumatra Django store, read with SQL."""
+
+    # scan() honours Plan.newest_first: rows come ordered by timestamp
+    # (newest first), then label by code point, as the executor orders them.
+    pushes_down = True
+    orders_newest_first = True
+    limits_scan = True
+    tags_column_limit = S.TAGS_COLUMN_LENGTH
+
+    def __init__(self, uri: str, project: str | None = None):
+        self.location = uri
+        self.project = project
+        try:
+            self.conn, self.dialect = connect(uri)
+        except StoreError:
+            raise
+        except Exception as err:  # drivers raise their own kinds
+            raise StoreError(f"could not open the record store {uri}: "
+                             f"{type(err).__name__}: {err}") from None
+        self.last_statements: list = []
+        self.statements_run = 0  # SQL statements run so far (tests hold this constant per query)
+        self._statement_paramsets: dict | None = None
+        self.record_content_type: int | None = None  # see Query.content_type_id
+        self.compiler = Compiler(self)
+
+    # -- Store API
+    def describe(self) -> str:
+        return f"Sumatra Django store ({self.dialect.name}, read with SQL) {self.location} " \
+               f"(project {self.project})"
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def projects(self) -> list[str]:
+        with Query(self) as qy:
+            try:
+                rows = qy.run(Sql(f"SELECT id FROM {S.PROJECT.name}"))
+            except StoreError as err:
+                raise StoreError(f"{self.location} is not a Sumatra record store smtql can read "
+                                 f"(Sumatra 0.8's Django tables): {err.message}") from None
+        return [r[0] for r in rows]
+
+    def statement_started(self) -> None:
+        """The executor starts a new statement: per-statement state (the
+        parameter sets behind notes) starts afresh."""
+        self._statement_paramsets = None
+
+    def statement_notes(self) -> list[str]:
+        sets = self._statement_paramsets
+        if not sets:
+            return []
+        bad = {pid: v for pid, v in sets.items() if isinstance(v[0], Unreadable)}
+        if bad:
+            with Query(self) as qy:
+                bad = qy.count_records(bad)
+        bad = list(bad.values())
+        if not bad:
+            return []
+        count = sum(n for _, n in bad)
+        reasons = list(dict.fromkeys(p.reason for p, _ in bad))
+        more = f" (and {len(reasons) - 1} more reasons)" if len(reasons) > 1 else ""
+        return [f"{count} record{'s' if count != 1 else ''} ha{'ve' if count != 1 else 's'} "
+                f"parameters smtql could not read: {reasons[0]}{more}"]
+
+    def _note_paramsets(self, sets: dict) -> None:
+        self._statement_paramsets = sets
+
+    def pushable(self, atom) -> bool:
+        return self.compiler.pushable(atom)
+
+    # -- scanning
+    def scan(self, plan) -> Iterator[Row]:
+        with Query(self) as qy:
+            yield from self._scan(qy, plan)
+
+    def _scan(self, qy: Query, plan) -> Iterator[Row]:
+        fields = ALL_FIELDS if plan is None or plan.fields is None else plan.fields
+        where = self.compiler.where(qy, plan.pre if plan is not None else ast.All())
+        limit = plan.limit if plan is not None else None
+        select, decoders = self.compiler.select_list(fields, qy)
+        if "params" in fields:
+            paramsets = qy.load_paramsets()
+        sql = "SELECT " + select + Sql(f" FROM {S.RECORD.name} r WHERE ") + where
+        if limit is not None:
+            # The n newest (oldest) by timestamp, and every record that ties
+            # with the n-th: the executor then picks exactly as it would.
+            kind, n = limit
+            n = 1 if n is None else n
+            if n <= 0:
+                return
+            order = "DESC" if kind != "earliest" else "ASC"
+            got = qy.run(sql + Sql(f" ORDER BY r.timestamp {order} LIMIT ?", [n + 1]))
+            if len(got) > n and got[n][2] == got[n - 1][2]:  # ties beyond the n-th
+                got = got[:n]
+                seen = {v[0] for v in got}
+                ties = qy.run(sql + Sql(" AND r.timestamp = ?", [got[-1][2]]))
+                got += [v for v in ties if v[0] not in seen]
+            else:
+                got = got[:n]
+            chunks = [got]
+        else:
+            if plan is not None and plan.newest_first:
+                label = self.dialect.text_order("r.label")
+                sql = sql + Sql(f" ORDER BY r.timestamp DESC, {label}")
+            chunks = _chunks(qy.run(sql, many=True))
+        names = [name for name, _ in decoders]
+        converters = [(i, decode) for i, (_, decode) in enumerate(decoders) if decode is not None]
+        with_params = "params" in fields
+        with progress(description="reading records") as bar:
+            yield from self._rows_of(chunks, names, converters, with_params,
+                                     paramsets if with_params else None, bar)
+
+    def _rows_of(self, chunks, names, converters, with_params, paramsets, bar):
+        new_row = Row.__new__
+        for chunk in chunks:
+            bar.advance(len(chunk))
+            for values in chunk:
+                values = list(values)
+                for i, decode in converters:
+                    values[i] = decode(values[i])
+                d = dict(_ROW_DEFAULTS)
+                d.update(zip(names, values))
+                pid = d.pop("parameters_id")
+                d["handle"] = d.pop("db_id")
+                if with_params:
+                    entry = paramsets.get(pid)
+                    d["params"] = entry[0] if entry else Unreadable(
+                        f"parameter set {pid} is missing from the store")
+                row = new_row(Row)  # Row(**d), without the cost of keyword arguments
+                row.__dict__ = d
+                yield row
+
+    def count(self, plan) -> int:
+        """The number of records satisfying `plan.pre` (an answer only when
+        the post-filter is trivial)."""
+        with Query(self) as qy:
+            where = self.compiler.where(qy, plan.pre)
+            return int(qy.run(Sql(f"SELECT COUNT(*) FROM {S.RECORD.name} r WHERE ") + where)[0][0])
+
+    def explain(self, plan, count: bool = False) -> dict:
+        """The statements the plan runs, and how many candidates each stage
+        leaves (a `count` with a trivial post-filter is one COUNT)."""
+        keep = compile_filter(plan.post)
+        with Query(self) as qy:
+            if count and plan.post_is_trivial:
+                where = self.compiler.where(qy, plan.pre)
+                n = int(qy.run(Sql(f"SELECT COUNT(*) FROM {S.RECORD.name} r WHERE ") + where)[0][0])
+                return {"statements": list(qy.statements), "candidates": n, "answer": n,
+                        "counted": True}
+            candidates = answer = 0
+            for row in self._scan(qy, plan):
+                candidates += 1
+                answer += bool(keep(row))
+            statements = list(qy.statements)
+        return {"statements": statements, "candidates": candidates, "answer": answer}
+
+    # -- vocabularies and references
+    def tag_counts(self):
+        from collections import Counter
+        with Query(self) as qy:
+            ctype = qy.content_type_id()
+            rows = qy.run(Sql(f"SELECT t.id, t.name, COUNT(*) FROM {S.TAGGEDITEM.name} ti "
+                              f"JOIN {S.TAG.name} t ON t.id = ti.tag_id "
+                              f"JOIN {S.RECORD.name} r ON r.db_id = ti.object_id "
+                              f"WHERE ti.content_type_id = ? AND r.project_id = ? "
+                              f"GROUP BY t.id, t.name", [ctype if ctype is not None else -1,
+                                                         self.project]))
+        counts = Counter()
+        for _, name, n in rows:
+            counts[name] += n
+        return counts
+
+    def present_tags(self, names) -> set[str]:
+        """Which of these tags some record of the project carries (one
+        statement, each check stopping at its first record)."""
+        names = list(dict.fromkeys(names))
+        if not names:
+            return set()
+        with Query(self) as qy:
+            ids = {n: qy.tag_ids([n]) for n in names}
+            known = [n for n in names if ids[n]]
+            if not known:
+                return set()
+            checks = [Sql("CASE WHEN EXISTS (SELECT 1 FROM " + S.RECORD.name + " r WHERE "
+                          "r.project_id = ? AND ", [self.project]) + self.compiler.tagged(qy, ids[n])
+                      + ") THEN 1 ELSE 0 END" for n in known]
+            row = qy.run("SELECT " + Sql.join(", ", checks))[0]
+        return {n for n, hit in zip(known, row) if hit}
+
+    def _paramsets_now(self) -> dict:
+        if self._statement_paramsets is None:
+            with Query(self) as qy:
+                qy.load_paramsets()
+        return self._statement_paramsets
+
+    def param_keys(self):
+        from collections import Counter
+        counts = Counter()
+        sets = self._paramsets_now()
+        with Query(self) as qy:
+            sets = qy.count_records(sets)
+        for parsed, n in sets.values():
+            if isinstance(parsed, Unreadable):
+                continue
+            for name in parameter_key_names(parsed):
+                counts[name] += n
+        return counts
+
+    def has_param(self, path: tuple) -> bool:
+        view = _ParamView(None)
+        for parsed, _ in self._paramsets_now().values():
+            view.params = parsed
+            if view.param(path) is not MISSING:
+                return True
+        return False
+
+    def single_project(self, qy: "Query") -> bool:
+        """Whether the store holds this project only (a tiny table: asked
+        on every load, so a project added meanwhile is noticed)."""
+        return qy.run(Sql(f"SELECT COUNT(*) FROM {S.PROJECT.name}"))[0][0] <= 1
+
+    def get_row(self, ref: ast.Ref) -> Row:
+        with Query(self) as qy:
+            plan_fields = ALL_FIELDS
+            from ...plan.planner import Plan
+            if ref.kind == "label":
+                pre = ast.Compare(ast.Field("label"), "=", ast.Const(ref.text))
+                rows = list(self._scan(qy, Plan(pre, pre, ast.All(), plan_fields)))
+            else:
+                kind = "latest" if ref.kind == "latest" else "earliest"
+                rows = list(self._scan(qy, Plan(ast.All(), ast.All(), ast.All(), plan_fields,
+                                                (kind, 1))))
+            if not rows:
+                if ref.kind != "label":
+                    raise QueryError(f"the store holds no records for project {self.project}")
+                labels = [r[0] for r in qy.run(Sql(f"SELECT label FROM {S.RECORD.name} "
+                                                   f"WHERE project_id = ?", [self.project]))]
+                raise no_such_record(ref, labels)
+        key = lambda r: (r.timestamp, r.label)  # noqa: E731
+        return min(rows, key=key) if ref.kind == "earliest" else max(rows, key=key)
+
+    def writer(self):
+        from .writer import SqlWriter  # SQLAlchemy: imported for writes only
+        return SqlWriter(self.location, self.project)
+
+    # -- Sumatra Record objects, on request
+    def records(self, rows: Iterable[Row]) -> list:
+        rows = list(rows)
+        with Query(self) as qy:
+            return build_records(self, qy, [r.handle for r in rows])
+
+
+# ------------------------------------------------------------------ decoders
+
+_ROW_DEFAULTS = {f.name: f.default for f in __import__("dataclasses").fields(Row)}
+
+def _chunks(cursor, size: int = 2000):
+    while True:
+        chunk = cursor.fetchmany(size)
+        if not chunk:  # [] or () depending on the driver
+            return
+        yield chunk

@@ -1,0 +1,268 @@
+"""Sumatra 0.8's Django schema, declared statically, and a small SQL builder.
+
+The tables are the ones Sumatra's migrations 0001 and 0002 create
+(`sumatra/recordstore/django_store/migrations`), plus Django's
+`django_content_type`, through which the tag tables hang off records
+(a generic relation: `taggeditem.content_type_id` names the `record` model,
+`taggeditem.object_id` is `record.db_id`). Nothing here reflects on the
+database at start-up and nothing ever alters it.
+
+SQL is built as `Sql` fragments: text written in this package (table and
+column names from the declarations below, keywords, functions) plus bound
+parameters. User text never becomes SQL text; it only ever travels as a
+parameter. The builder is a few dozen lines rather than SQLAlchemy Core
+because importing SQLAlchemy costs 250-400 ms, which alone breaks the
+start-up budget of `smtql --store S 'count …'` (10x `python -c pass`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+# ------------------------------------------------------------------ tables
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[str, ...]
+
+
+def _t(name: str, *columns: str) -> Table:
+    return Table(name, columns)
+
+
+# Columns as the migrations create them (foreign keys as `<name>_id`).
+PROJECT = _t("django_store_project", "id", "name", "description")
+EXECUTABLE = _t("django_store_executable", "id", "path", "name", "version", "options")
+REPOSITORY = _t("django_store_repository", "id", "type", "url", "upstream")
+LAUNCHMODE = _t("django_store_launchmode", "id", "type", "parameters")
+DATASTORE = _t("django_store_datastore", "id", "type", "parameters")
+PARAMETERSET = _t("django_store_parameterset", "id", "type", "content")
+DEPENDENCY = _t("django_store_dependency", "id", "name", "path", "version", "diff", "source", "module")
+PLATFORM = _t("django_store_platforminformation", "id", "architecture_bits",
+              "architecture_linkage", "machine", "network_name", "ip_addr", "processor",
+              "release", "system_name", "version")
+DATAKEY = _t("django_store_datakey", "id", "path", "digest", "creation", "metadata",
+             "output_from_record_id")
+RECORD = _t("django_store_record", "label", "db_id", "reason", "duration", "main_file",
+            "version", "outcome", "timestamp", "tags", "diff", "user", "script_arguments",
+            "stdout_stderr", "repeats", "datastore_id", "executable_id", "input_datastore_id",
+            "launch_mode_id", "parameters_id", "project_id", "repository_id")
+RECORD_INPUT_DATA = _t("django_store_record_input_data", "id", "record_id", "datakey_id")
+RECORD_DEPENDENCIES = _t("django_store_record_dependencies", "id", "record_id", "dependency_id")
+RECORD_PLATFORMS = _t("django_store_record_platforms", "id", "record_id",
+                      "platforminformation_id")
+TAG = _t("django_store_tag", "id", "name")
+TAGGEDITEM = _t("django_store_taggeditem", "id", "object_id", "content_type_id", "tag_id")
+CONTENT_TYPE = _t("django_content_type", "id", "app_label", "model")
+
+TABLES = (PROJECT, EXECUTABLE, REPOSITORY, LAUNCHMODE, DATASTORE, PARAMETERSET, DEPENDENCY,
+          PLATFORM, DATAKEY, RECORD, RECORD_INPUT_DATA, RECORD_DEPENDENCIES, RECORD_PLATFORMS,
+          TAG, TAGGEDITEM, CONTENT_TYPE)
+
+# The generic relation of Sumatra's tagging: ContentType of the Record model.
+RECORD_CONTENT_TYPE = ("django_store", "record")
+TAGS_COLUMN_LENGTH = 255  # django_store_record.tags: TagField(max_length=255)
+TAG_NAME_LENGTH = 50  # django_store_tag.name: CharField(max_length=50)
+
+
+# ------------------------------------------------------------------ SQL fragments
+
+class Sql:
+    """SQL text with `?` placeholders and their parameters. The text only
+    ever comes from this package; values only ever travel as parameters."""
+
+    __slots__ = ("text", "params")
+
+    def __init__(self, text: str = "", params: Sequence = ()):
+        self.text = text
+        self.params = list(params)
+
+    def __add__(self, other: "Sql | str") -> "Sql":
+        if isinstance(other, str):
+            return Sql(self.text + other, self.params)
+        return Sql(self.text + other.text, self.params + other.params)
+
+    def __radd__(self, other: str) -> "Sql":
+        return Sql(other + self.text, self.params)
+
+    def __repr__(self) -> str:
+        return f"Sql({self.text!r}, {self.params!r})"
+
+    @staticmethod
+    def join(sep: str, parts: Iterable["Sql | str"]) -> "Sql":
+        out = Sql()
+        for i, part in enumerate(parts):
+            out = out + (sep if i else "") + part
+        return out
+
+
+def bind(value) -> Sql:
+    return Sql("?", [value])
+
+
+def paren(s: Sql) -> Sql:
+    return "(" + s + ")"
+
+
+TRUE_SQL, FALSE_SQL = "(1=1)", "(1=0)"
+
+
+# ------------------------------------------------------------------ dialects
+
+class Dialect:
+    """What differs between SQLite, PostgreSQL and MariaDB/MySQL."""
+
+    name = "?"
+    placeholder = "?"
+    # Up to this many values go inline as `IN (?, ?, …)`; more use an array.
+    max_inline = 500
+
+    def q(self, identifier: str) -> str:
+        return f'"{identifier}"'
+
+    def render(self, s: Sql) -> tuple[str, list]:
+        """Text and parameters in the driver's own paramstyle."""
+        if self.placeholder == "?":
+            return s.text, s.params
+        return s.text.replace("%", "%%").replace("?", self.placeholder), s.params
+
+    # text: exact, case-sensitive, by code point, never padded
+    def text_expr(self, expr: str) -> str:
+        """A text expression as compared (MySQL: its bytes)."""
+        return expr
+
+    def text_param(self, value: str) -> Sql:
+        return bind(value)
+
+    def text_order(self, expr: str) -> str:
+        """An expression whose <, > order is code-point order."""
+        return self.text_expr(expr)
+
+    def contains(self, expr: str, value: str) -> Sql:
+        raise NotImplementedError
+
+    def startswith(self, expr: str, value: str) -> Sql:
+        raise NotImplementedError
+
+    def endswith(self, expr: str, value: str) -> Sql:
+        raise NotImplementedError
+
+    def in_ints(self, expr: str, ids: Sequence[int]) -> Sql:
+        """`expr IN ids` for a possibly long list of integers."""
+        ids = sorted(set(int(i) for i in ids))
+        if not ids:
+            return Sql(FALSE_SQL)
+        if len(ids) <= self.max_inline:
+            return Sql(f"{expr} IN (" + ", ".join("?" * len(ids)) + ")", ids)
+        return self.in_int_array(expr, ids)
+
+    def in_int_array(self, expr: str, ids: list[int]) -> Sql:
+        return Sql(f"{expr} IN (" + ", ".join("?" * len(ids)) + ")", ids)
+
+    def json_names(self, subquery_from: str, column: str) -> str:
+        """An aggregate of `column` as a list (JSON text or an array)."""
+        raise NotImplementedError
+
+    def int_list(self, subquery_from: str, column: str) -> str:
+        """The integers of `column` joined by commas (NULL for none)."""
+        return f"(SELECT group_concat({column}) {subquery_from})"
+
+    def nan_guard(self, expr: str) -> str | None:
+        """A condition excluding NaN, where the database orders NaN above
+        every number (PostgreSQL); None where NaN cannot be stored."""
+        return None
+
+
+class SqliteDialect(Dialect):
+    name = "sqlite"
+    placeholder = "?"
+
+    # SQLite's default BINARY collation compares UTF-8 bytes: code-point
+    # order, case-sensitive. LIKE is case-insensitive, so instr() instead.
+    def contains(self, expr, value):
+        return Sql(f"instr({expr}, ?) > 0", [value])
+
+    def startswith(self, expr, value):
+        return Sql(f"substr({expr}, 1, length(?)) = ?", [value, value])
+
+    def endswith(self, expr, value):
+        if value == "":
+            return Sql(TRUE_SQL)
+        return Sql(f"substr({expr}, -length(?)) = ?", [value, value])
+
+    def in_int_array(self, expr, ids):
+        import json
+        return Sql(f"{expr} IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
+
+    def json_names(self, subquery_from, column):
+        return f"(SELECT json_group_array({column}) {subquery_from})"
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    placeholder = "%s"
+
+    def text_order(self, expr):
+        return f'{expr} COLLATE "C"'
+
+    def contains(self, expr, value):
+        return Sql(f"strpos({expr}, ?) > 0", [value])
+
+    def startswith(self, expr, value):
+        return Sql(f"left({expr}, length(?)) = ?", [value, value])
+
+    def endswith(self, expr, value):
+        return Sql(f"right({expr}, length(?)) = ?", [value, value])
+
+    def in_int_array(self, expr, ids):
+        return Sql(f"{expr} = ANY(CAST(? AS bigint[]))", [ids])
+
+    def json_names(self, subquery_from, column):
+        return f"(SELECT array_agg({column}) {subquery_from})"
+
+    def int_list(self, subquery_from, column):
+        return f"(SELECT string_agg(CAST({column} AS text), ',') {subquery_from})"
+
+    def nan_guard(self, expr):
+        return f"{expr} <> CAST('NaN' AS double precision)"
+
+
+class MysqlDialect(Dialect):
+    name = "mysql"
+    placeholder = "%s"
+
+    # Default collations are case- and accent-insensitive and pad spaces:
+    # compare the UTF-8 bytes instead (binary strings never pad).
+    def q(self, identifier):
+        return f"`{identifier}`"
+
+    def text_expr(self, expr):
+        return f"CAST({expr} AS BINARY)"
+
+    def text_param(self, value):
+        return Sql("CAST(? AS BINARY)", [value])
+
+    def contains(self, expr, value):
+        return Sql(f"INSTR(CAST({expr} AS BINARY), CAST(? AS BINARY)) > 0", [value])
+
+    def startswith(self, expr, value):
+        return Sql(f"LEFT(CAST({expr} AS BINARY), LENGTH(CAST(? AS BINARY))) = CAST(? AS BINARY)",
+                   [value, value])
+
+    def endswith(self, expr, value):
+        if value == "":
+            return Sql(TRUE_SQL)
+        return Sql(f"RIGHT(CAST({expr} AS BINARY), LENGTH(CAST(? AS BINARY))) = CAST(? AS BINARY)",
+                   [value, value])
+
+    def json_names(self, subquery_from, column):
+        return f"(SELECT JSON_ARRAYAGG({column}) {subquery_from})"
+
+    def int_list(self, subquery_from, column):
+        return f"(SELECT GROUP_CONCAT({column}) {subquery_from})"
+
+
+DIALECTS = {"sqlite": SqliteDialect(), "postgresql": PostgresDialect(), "mysql": MysqlDialect()}

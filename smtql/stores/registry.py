@@ -1,0 +1,118 @@
+"""Finding the record store the way `smt` does: the nearest `.smt/project`
+above a directory, or a store named outright (a Sumatra SQLite file, a
+shelve file, `postgres://…`, `mysql://…`), and the project in it."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import StoreError, closest, quoted_choices
+
+SERVER_SCHEMES = ("postgres://", "postgresql://", "mysql://", "mariadb://")
+DJANGO, SHELVE = "django", "shelve"
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    kind: str  # DJANGO or SHELVE
+    uri: str  # a file path, or a server URI
+    project: str | None  # the project's name, when a project directory named it
+    project_dir: Path | None = None
+
+
+def find_project_dir(start: str | os.PathLike | None = None) -> Path | None:
+    here = Path(start or os.getcwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / ".smt" / "project").is_file():
+            return directory
+    return None
+
+
+def locate(directory=None, store: str | None = None) -> StoreLocation:
+    """Where the records are: `store` if given, else the project found from
+    `directory` (default: the current directory)."""
+    if store:
+        return _bare_store(store)
+    if directory is not None and not Path(directory).is_dir():
+        raise StoreError(f"no such directory: {directory}")
+    project_dir = find_project_dir(directory)
+    if project_dir is None:
+        raise StoreError(f"no Sumatra project in {Path(directory or os.getcwd()).resolve()} "
+                         "or above it (looked for .smt/project); give -C PROJECT_DIR or "
+                         "--store PATH")
+    return _project_store(project_dir)
+
+
+def _project_store(project_dir: Path) -> StoreLocation:
+    path = project_dir / ".smt" / "project"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        record_store = info["record_store"]
+        name = info["name"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise StoreError(f"cannot read the Sumatra project file {path}: {err}") from None
+    kind = SHELVE if "shelve" in record_store.get("type", "").lower() else DJANGO
+    uri = record_store.get("db_file") or record_store.get("shelf_name")
+    if not uri:
+        raise StoreError(f"{path} names a record store smtql cannot read: "
+                         f"{record_store.get('type')}")
+    if not uri.startswith(SERVER_SCHEMES):
+        uri = str((project_dir / os.path.expanduser(uri)).resolve())
+    return StoreLocation(kind, uri, name, project_dir)
+
+
+def _bare_store(store: str) -> StoreLocation:
+    if store.startswith(SERVER_SCHEMES):
+        return StoreLocation(DJANGO, store, None)
+    path = Path(os.path.expanduser(store))
+    if path.is_dir() and (path / ".smt" / "project").is_file():
+        return _project_store(path)
+    candidates = [path, path.with_name(path.name + ".db")]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        raise StoreError(f"no record store at {store} (no such file)")
+    with open(found, "rb") as fh:
+        head = fh.read(16)
+    kind = DJANGO if head.startswith(b"SQLite format 3") else SHELVE
+    return StoreLocation(kind, str(path.resolve()), None)
+
+
+def choose_project(location: StoreLocation, requested: str | None, available: list[str]) -> str:
+    """--project if given, else the project directory's own, else the only
+    one the store holds."""
+    if requested:
+        if requested not in available:
+            near = closest(requested, available)
+            raise StoreError(f"the store {location.uri} holds no project '{requested}' "
+                             f"(it holds: {', '.join(sorted(available)) or 'none'})",
+                             suggestion=quoted_choices(near) if near else None)
+        return requested
+    if location.project:
+        return location.project
+    if len(available) == 1:
+        return available[0]
+    if not available:
+        raise StoreError(f"the store {location.uri} holds no projects")
+    raise StoreError(f"the store {location.uri} holds several projects "
+                     f"({', '.join(sorted(available))}); choose one with --project NAME")
+
+
+def open_store(directory=None, store: str | None = None, project: str | None = None,
+               engine: str | None = None):
+    """The Store for a project directory or a bare store. Sumatra's Django
+    stores (SQLite files, postgres://, mysql://) are read with SQL; shelve
+    stores through Sumatra's API. `engine="api"` (or the environment
+    variable SMTQL_ENGINE=api) reads a Django store through Sumatra's API
+    too, the slow reference path."""
+    location = locate(directory, store)
+    engine = engine or os.environ.get("SMTQL_ENGINE") or "sql"
+    if engine not in ("sql", "api"):
+        raise StoreError(f"unknown engine '{engine}' (choose sql or api)")
+    if location.kind == DJANGO and engine == "sql":
+        from .django.reader import open_sql_store
+        return open_sql_store(location, project)
+    from .sumatra_api import open_api_store
+    return open_api_store(location, project)

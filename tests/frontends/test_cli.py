@@ -1,0 +1,377 @@
+"""The `smtql` command (DESIGN.md, "Command line"), run as a subprocess.
+
+Every invocation starts a Python process that imports Sumatra, so the
+module runs them all at once, in a thread pool, the first time a test asks
+(the `cli` fixture); each test then checks its own. Answers are checked
+against `demo_reference`: the demo's records as Sumatra's own API reads them
+in another process, filtered by plain Python written here, never by smtql.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import ABSENT, child_env, newest_first, param_of
+
+UTC = timezone.utc
+SMTQL = [sys.executable, "-m", "smtql"]
+
+# The acceptance check of issue #2.
+ACCEPTANCE = "tag finished and after 2020-09-12 and optimizer.model.params.μtilde.0 < -3"
+SHOW = ("tag finished show label, timestamp, tags, duration, outcome, optimizer.lr, "
+        "optimizer.model.params.μtilde latest 5")
+SHOW_COLUMNS = ["label", "timestamp", "tags", "duration", "outcome", "optimizer.lr",
+                "optimizer.model.params.μtilde"]
+
+FIGURE_FILE = """\
+# Figure 1: converged runs after a date
+let good = tag finished and outcome = "converged";   -- finished, and it converged
+count $good;
+COUNT $good AND after $date;   # keywords in any case
+
+-- the three oldest with a learning rate above $lr
+$good and after $date and optimizer.lr > $lr
+  show label, optimizer.lr
+  earliest 3
+"""
+
+UNSET_FILE = """\
+count all;
+-- the second statement uses a variable nobody set
+count tag finished and
+   lr = $nope
+"""
+
+SYNTAX_FILE = """\
+count all;
+count tag finished and
+  lr ==
+"""
+
+
+# ------------------------------------------------------------------ the reference, in plain Python
+
+def is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def finished(r) -> bool:
+    return "_finished_" in r["tags"] or "finished" in r["tags"]
+
+
+SEP12 = datetime(2020, 9, 12, tzinfo=UTC)
+
+
+def acceptance_labels(reference) -> list[str]:
+    def keep(r):
+        mu0 = param_of(r["params"], ("optimizer", "model", "params", "μtilde", 0))
+        return finished(r) and r["timestamp"] >= SEP12 and is_number(mu0) and mu0 < -3
+    return [r["label"] for r in newest_first(filter(keep, reference))]
+
+
+def shown_rows(reference) -> list[dict]:
+    return newest_first(filter(finished, reference))[:5]
+
+
+# ------------------------------------------------------------------ running everything at once
+
+def _invocations(demo: Path, tmp: Path) -> dict:
+    """name -> (argv, stdin, cwd)."""
+    (tmp / "figure1.smtql").write_text(FIGURE_FILE, encoding="utf-8")
+    (tmp / "unset.smtql").write_text(UNSET_FILE, encoding="utf-8")
+    (tmp / "syntax.smtql").write_text(SYNTAX_FILE, encoding="utf-8")
+    (tmp / "empty").mkdir(exist_ok=True)
+    d, store = str(demo), str(demo / ".smt" / "records")
+    return {
+        # answers
+        "labels": (["-C", d, "--format", "labels", ACCEPTANCE], None, None),
+        "json": (["-C", d, "--format", "json", SHOW], None, None),
+        "json_store": (["--store", store, "--format", "json", SHOW], None, None),
+        "csv": (["-C", d, "--format", "csv", SHOW], None, None),
+        "markdown": (["-C", d, "--format", "markdown", SHOW], None, None),
+        "table": (["-C", d, SHOW], None, None),
+        "markdown_cut": (["-C", d, "--format", "markdown", "--max-chars", "9", "--max-lines", "1",
+                          "tag finished show label, reason latest 20"], None, None),
+        "json_count": (["-C", d, "--format", "json", "count tag finished"], None, None),
+        "run": (["-C", d, "run", str(tmp / "figure1.smtql"), "--set", "date=2020-09-12",
+                 "--set", "lr=0", "--format", "labels"], None, None),
+        "run_unset": (["-C", d, "run", str(tmp / "unset.smtql")], None, None),
+        "stdin": (["-C", d, "--format", "labels"],
+                  "count tag finished;\n-- a comment\ncount tag figur1   # a typo\n", None),
+        "cwd": (["--format", "labels", "count all"], None, demo / "scripts"),
+        "export": (["-C", d, "export tag figure1"], None, None),
+        "write_no_yes": (["-C", d, "tag smtql-cli-test where all"], None, None),
+        "write_dry_run": (["-C", d, "--dry-run", "tag smtql-cli-test where all"], None, None),
+        # errors found before any store is opened
+        "syntax": (["-C", d, "tag finished and aftr 2020-09-12"], None, None),
+        "bad_date": (["-C", d, "after 2020-13-01"], None, None),
+        "run_syntax": (["-C", d, "run", str(tmp / "syntax.smtql")], None, None),
+        "run_missing": (["-C", d, "run", str(tmp / "nothing-here.smtql")], None, None),
+        "bad_option": (["-C", d, "--bogus", "count all"], None, None),
+        "bad_format": (["-C", d, "--format", "xml", "count all"], None, None),
+        "bad_set": (["-C", d, "--set", "novalue", "count all"], None, None),
+        "no_store": (["--store", str(tmp / "no" / "such.db"), "count all"], None, None),
+        "no_project": (["-C", str(tmp / "empty"), "count all"], None, None),
+        "no_dir": (["-C", str(tmp / "missing-dir"), "count all"], None, None),
+        "undo": (["-C", d, "undo"], None, None),
+    }
+
+
+@pytest.fixture(scope="module")
+def cli(demo_project, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    tmp = tmp_path_factory.mktemp("cli")
+    invocations = _invocations(demo_project, tmp)
+    env = child_env()
+
+    def run(item):
+        name, (argv, stdin, cwd) = item
+        proc = subprocess.run(SMTQL + argv, input=stdin if stdin is not None else "",
+                              capture_output=True, text=True, encoding="utf-8", env=env,
+                              cwd=cwd or tmp, timeout=300)
+        return name, proc
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = dict(pool.map(run, invocations.items()))
+    results["_tmp"] = tmp
+    return results
+
+
+def ok(proc) -> str:
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc.stdout
+
+
+def failed(proc, status: int) -> str:
+    assert proc.returncode == status, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    assert proc.stderr.startswith("smtql: ")
+    return proc.stderr
+
+
+# ------------------------------------------------------------------ the acceptance check
+
+def test_acceptance_labels_match_the_reference(cli, demo_reference):
+    expected = acceptance_labels(demo_reference)
+    assert expected, "the demo should hold records that satisfy the acceptance query"
+    assert len(expected) < sum(1 for r in demo_reference if finished(r))
+    assert ok(cli["labels"]).splitlines() == expected
+
+
+# ------------------------------------------------------------------ formats
+
+def test_json_rows_field_by_field(cli, demo_reference):
+    data = json.loads(ok(cli["json"]))
+    expected = shown_rows(demo_reference)
+    assert isinstance(data, list) and len(data) == len(expected) == 5
+    for got, ref in zip(data, expected):
+        assert list(got) == SHOW_COLUMNS
+        assert got["label"] == ref["label"]
+        assert datetime.fromisoformat(got["timestamp"]) == ref["timestamp"]
+        assert set(got["tags"]) == ref["tags"] and got["tags"] == sorted(got["tags"])
+        assert got["duration"] == ref["duration"]
+        assert got["outcome"] == (ref["outcome"] or "")
+        lr = param_of(ref["params"], ("optimizer", "lr"))
+        assert got["optimizer.lr"] == (None if lr is ABSENT else lr)
+        mu = param_of(ref["params"], ("optimizer", "model", "params", "μtilde"))
+        assert got["optimizer.model.params.μtilde"] == (None if mu is ABSENT else mu)
+
+
+def test_json_count_is_an_object(cli, demo_reference):
+    assert json.loads(ok(cli["json_count"])) == {"count": sum(1 for r in demo_reference if finished(r))}
+
+
+def test_store_path_and_project_directory_give_the_same_answer(cli):
+    assert ok(cli["json_store"]) == ok(cli["json"])
+
+
+def test_csv(cli, demo_reference):
+    rows = list(csv.reader(io.StringIO(ok(cli["csv"]))))
+    assert rows[0] == SHOW_COLUMNS
+    expected = shown_rows(demo_reference)
+    assert len(rows) == 1 + len(expected)
+    for got, ref in zip(rows[1:], expected):
+        cell = dict(zip(SHOW_COLUMNS, got))
+        assert cell["label"] == ref["label"]
+        assert datetime.fromisoformat(cell["timestamp"]) == ref["timestamp"]
+        assert set(json.loads(cell["tags"])) == ref["tags"]
+        assert cell["duration"] == ("" if ref["duration"] is None else cell["duration"])
+        if ref["duration"] is not None:
+            assert float(cell["duration"]) == ref["duration"]
+        assert cell["outcome"] == (ref["outcome"] or "")
+        lr = param_of(ref["params"], ("optimizer", "lr"))
+        if lr is ABSENT:
+            assert cell["optimizer.lr"] == ""
+        elif is_number(lr):
+            assert float(cell["optimizer.lr"]) == lr
+        else:
+            assert cell["optimizer.lr"] == str(lr)
+
+
+def markdown_rows(text: str) -> tuple[list[str], list[list[str]]]:
+    """The header and the body rows of a Markdown table (what follows the
+    table, such as a footer, is left out)."""
+    lines = text.splitlines()
+    assert set(lines[1].replace("|", "")) <= {"-", ":"}
+    split = lambda line: [c.strip().replace("\\|", "|")  # noqa: E731
+                          for c in line.strip()[1:-1].split(" | ")]
+    body = []
+    for line in lines[2:]:
+        if not line.startswith("|"):
+            break
+        body.append(split(line))
+    return split(lines[0]), body
+
+
+def test_markdown(cli, demo_reference):
+    header, rows = markdown_rows(ok(cli["markdown"]))
+    assert header == SHOW_COLUMNS
+    expected = shown_rows(demo_reference)
+    assert len(rows) == len(expected)
+    for cells, ref in zip(rows, expected):
+        assert len(cells) == len(SHOW_COLUMNS)
+        assert cells[0] == ref["label"]
+        assert cells[1].startswith(ref["timestamp"].strftime("%Y-%m-%d %H:%M:%S"))
+        assert cells[2] == ", ".join(sorted(ref["tags"]))
+
+
+def test_table(cli, demo_reference):
+    text = ok(cli["table"])
+    lines = text.splitlines()
+    rule = next(i for i, line in enumerate(lines) if set(line.strip()) <= {"-", "─"})
+    header = " ".join(lines[:rule]).split()
+    assert {"label", "timestamp", "tags", "duration", "outcome"} <= set(header)
+    expected = [r["label"] for r in shown_rows(demo_reference)]
+    positions = [text.find(label) for label in expected]
+    assert -1 not in positions and positions == sorted(positions)
+    # how many more there are is said only when the store did not apply the limit itself
+    n_finished = sum(1 for r in demo_reference if finished(r))
+    assert lines[-1] in ("(5 records)", f"(5 records, {n_finished - 5} more not shown)")
+
+
+def test_max_chars_and_max_lines(cli, demo_reference):
+    header, rows = markdown_rows(ok(cli["markdown_cut"]))
+    assert header == ["label", "reason"]
+    expected = newest_first(filter(finished, demo_reference))[:20]
+    assert len(rows) == 20
+    cut_some = False
+    for (label, reason), ref in zip(rows, expected):
+        assert len(label) <= 9 and len(reason) <= 9
+        assert ref["label"].startswith(label.rstrip("…"))
+        first_line = (ref["reason"] or "").split("\n")[0]
+        assert first_line.startswith(reason.rstrip("…").rstrip())
+        cut_some |= reason.endswith("…")
+    assert cut_some
+
+
+# ------------------------------------------------------------------ programs: files, stdin, directories
+
+def test_run_a_file_with_let_comments_and_set(cli, demo_reference):
+    good = [r for r in demo_reference if finished(r) and r["outcome"] == "converged"]
+    after = [r for r in good if r["timestamp"] >= SEP12]
+
+    def lr_above(r, value):  # `--set lr=0` is the number 0: text would select nothing
+        lr = param_of(r["params"], ("optimizer", "lr"))
+        return is_number(lr) and lr > value
+    at_lr = [r for r in after if lr_above(r, 0)]
+    oldest3 = sorted(at_lr, key=lambda r: (r["timestamp"], r["label"]))[:3]
+    assert len(oldest3) == 3 and len(after) < len(good)
+    lines = ok(cli["run"]).splitlines()
+    assert lines == [str(len(good)), str(len(after))] + [r["label"] for r in newest_first(oldest3)]
+
+
+def test_program_from_stdin(cli, demo_reference):
+    out = ok(cli["stdin"])
+    assert out.splitlines() == [str(sum(1 for r in demo_reference if finished(r))), "0"]
+    # the note about the unknown tag names the closest existing one
+    assert "note:" in cli["stdin"].stderr and "figur1" in cli["stdin"].stderr
+    assert "figure1" in cli["stdin"].stderr
+
+
+def test_project_found_from_the_current_directory(cli, demo_reference):
+    assert ok(cli["cwd"]).strip() == str(len(demo_reference))
+
+
+# ------------------------------------------------------------------ exit statuses and messages
+
+def test_syntax_error_exits_1_with_a_caret(cli):
+    err = failed(cli["syntax"], 1)
+    lines = err.splitlines()
+    assert "line 1, column 23" in lines[0]
+    source = "tag finished and aftr 2020-09-12"
+    assert lines[1].strip() == source
+    caret = lines[2]
+    assert caret.strip() == "^" * len("2020-09-12")
+    assert caret.index("^") - lines[1].index(source) == source.index("2020-09-12")
+    assert "did you mean 'after'" in err
+    assert cli["syntax"].stdout == ""
+
+
+def test_bad_date_exits_1(cli):
+    err = failed(cli["bad_date"], 1)
+    assert "2020-13-01" in err and "^" in err
+
+
+def test_unset_variable_in_a_file_exits_1_naming_it_and_its_place(cli):
+    proc = cli["run_unset"]
+    err = failed(proc, 1)
+    path = str(cli["_tmp"] / "unset.smtql")
+    assert err.startswith(f"smtql: {path}:4:9: $nope is not set")
+    # the statement before the error ran
+    assert proc.stdout.strip().isdigit()
+
+
+def test_syntax_error_in_a_file_names_file_line_column(cli):
+    err = failed(cli["run_syntax"], 1)
+    path = str(cli["_tmp"] / "syntax.smtql")
+    assert err.startswith(f"smtql: {path}:3:7: ")
+    assert "  lr ==" in err
+    assert cli["run_syntax"].stdout == ""
+
+
+def test_export_undo_and_write_confirmation(cli):
+    import json
+    assert cli["export"].returncode == 0, cli["export"].stderr
+    exported = json.loads(cli["export"].stdout)
+    assert exported and all("figure1" in r["tags"] for r in exported)
+    assert cli["undo"].returncode == 0 and "nothing to undo" in cli["undo"].stdout
+    # not a terminal and no --yes: refused before anything changes, exit 2
+    err = failed(cli["write_no_yes"], 2)
+    assert "--yes" in err and "nothing changed" in err
+    assert cli["write_dry_run"].returncode == 0
+    assert "dry run: would tag" in cli["write_dry_run"].stdout
+
+
+@pytest.mark.parametrize("name,words", [
+    ("bad_option", "--bogus"),
+    ("bad_format", "xml"),
+    ("bad_set", "novalue"),
+    ("run_missing", "nothing-here.smtql"),
+])
+def test_usage_errors_exit_2(cli, name, words):
+    err = failed(cli[name], 2)
+    assert words in err
+
+
+def test_missing_store_exits_3(cli):
+    err = failed(cli["no_store"], 3)
+    assert "no record store at" in err and "such.db" in err
+
+
+def test_directory_without_a_project_exits_3(cli):
+    err = failed(cli["no_project"], 3)
+    assert "no Sumatra project" in err and str(cli["_tmp"] / "empty") in err
+
+
+def test_missing_directory_exits_3(cli):
+    err = failed(cli["no_dir"], 3)
+    assert "missing-dir" in err

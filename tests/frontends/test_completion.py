@@ -1,0 +1,195 @@
+"""Completion: what is offered at each cursor position, against the demo
+store's vocabulary (tags, task-folded parameter keys, labels, values)."""
+
+from __future__ import annotations
+
+import pytest
+
+from smtql.language import fields
+from smtql.frontends.completion import (Vocabulary, complete, context, needs_params_prefix,
+                              split_segments)
+
+
+@pytest.fixture(scope="module")
+def vocab(demo_connection):
+    v = Vocabulary()
+    v.load(demo_connection.store)
+    assert v.error is None, v.error
+    return v
+
+
+def texts(text, vocab, variables=()):
+    return [c.text for c in complete(text, vocab, variables)]
+
+
+# ------------------------------------------------------------------ a dozen positions, the demo store
+
+def test_start_of_program_offers_statements_fields_and_keys(vocab):
+    got = texts("", vocab)
+    for word in ("find", "count", "describe", "diff", "keys", "let", "tag", "after", "not"):
+        assert word in got
+    assert "label" in got and "duration" in got  # record fields
+    assert "optimizer" in got  # a parameter key's first segment
+    assert "show" not in got  # a clause cannot start a program
+
+
+def test_keyword_prefix(vocab):
+    assert texts("cou", vocab) == ["count"]
+    assert texts("COU", vocab) == ["COUNT"]  # keywords keep the case typed
+
+
+def test_after_tag_offers_status_words_and_store_tags(vocab):
+    got = texts("tag ", vocab)
+    assert got[:5] == list(fields.STATUS_WORDS)
+    store_tags = {t for t in demo_tags(vocab) if not (t.startswith("_") and t.endswith("_"))}
+    assert store_tags <= set(got)
+    assert "_finished_" not in got  # shown as the status word
+    assert "like" in got
+    assert "optimizer" not in got  # no keys where a tag goes
+
+
+def test_tag_prefix(vocab):
+    got = complete("tag finished and tag fig", vocab)
+    assert {c.text for c in got} == {t for t in demo_tags(vocab) if t.startswith("fig")}
+    assert all(c.replace == 3 for c in got)
+
+
+def test_after_status_only_status_words(vocab):
+    assert texts("status ", vocab) == list(fields.STATUS_WORDS)
+    assert texts("status cr", vocab) == ["crashed"]
+
+
+def test_keys_one_segment_at_a_time_task_folded(vocab):
+    got = complete("tag finished and optimizer.", vocab)
+    assert {c.text for c in got} == {"lr", "model", "betas"}
+    assert all(c.replace == 0 for c in got)
+    got = complete("optimizer.model.k", vocab)
+    assert [(c.text, c.replace) for c in got] == [("kind", 1)]
+    assert {c.text for c in complete("optimizer.model.layers.", vocab)} == {"0", "1", "2"}
+    assert texts("params.optimizer.mo", vocab) == ["model"]
+
+
+def test_keys_named_like_fields_or_keywords_get_params_prefix(vocab):
+    got = complete("count sta", vocab)
+    by_text = {c.text: c for c in got}
+    assert "params.status" in by_text  # the demo has a parameter called `status`
+    assert "status" in by_text  # and the keyword
+    assert by_text["params.status"].replace == 3
+    assert "params.label" in texts("count lab", vocab)
+    assert "label" in texts("count lab", vocab)
+
+
+def test_values_of_a_key(vocab):
+    assert texts('optimizer.model.kind = ', vocab)[:3] == sorted(
+        ['"gru"', '"lstm"', '"rnn"'], key=lambda v: -vocab.values["optimizer.model.kind"][v])
+    assert texts('optimizer.model.kind = "ls', vocab) == ['"lstm"']
+    assert texts('optimizer.model.kind = ls', vocab) == ['"lstm"']
+    assert set(texts("optimizer.lr in [0.1, ", vocab)) >= set(vocab.values["optimizer.lr"])
+    assert len(vocab.values["optimizer.lr"]) >= 2
+    assert '"converged"' in texts("tag finished and outcome = ", vocab)
+
+
+def test_operators_after_a_key(vocab):
+    got = texts("optimizer.lr ", vocab)
+    assert {"in", "contains", "matches"} <= set(got)
+
+
+def test_labels_after_describe_and_diff(vocab):
+    got = texts("describe ", vocab)
+    assert got[:len(vocab.labels)] == vocab.labels  # newest first
+    assert "latest" in got and "earliest" in got
+    prefix = vocab.labels[0][:6]
+    got = texts("diff latest, " + prefix, vocab)
+    assert got and all(t.startswith(prefix) for t in got)
+    assert set(got) == {label for label in vocab.labels if label.startswith(prefix)}
+
+
+def test_show_and_order_by(vocab):
+    got = texts("tag finished show ", vocab)
+    assert "default" in got and "label" in got and "optimizer" in got
+    assert texts("tag finished order by dur", vocab) == ["duration"]
+    # `exists` takes parameters only
+    assert texts("exists dur", vocab) == []
+    assert texts("exists n_", vocab) == ["n_epochs"]
+
+
+def test_variables(vocab):
+    got = texts("let good = tag finished; count $", vocab, variables=["lr"])
+    assert got == ["$lr", "$good"]
+    assert "$lr" in texts("count ", vocab, variables=["lr"])
+
+
+def test_clauses_after_a_filter(vocab):
+    got = texts("tag finished ", vocab)
+    for word in ("and", "or", "show", "order", "limit", "latest", "earliest", "merged"):
+        assert word in got
+
+
+def test_nothing_in_comments_or_after_a_mistake(vocab):
+    assert texts("count all -- a co", vocab) == []
+    assert texts("count all # fin", vocab) == []
+    assert texts("count ( ( ]", vocab) == []
+
+
+# ------------------------------------------------------------------ the parts
+
+def demo_tags(vocab):
+    return set(vocab.tags)
+
+
+def test_context_splits_the_word_being_typed():
+    ctx = context("tag finished and optimizer.mo")
+    assert ctx.word == "optimizer.mo"
+    assert "KEY" in ctx.accepts
+    assert [t.type for t in ctx.tokens] == ["TAG", "WORD", "_AND"]
+    ctx = context('reason contains "Trace')
+    assert ctx.word == '"Trace' and ctx.quote == '"'
+    assert context("count all -- x") is None
+
+
+def test_back_quoted_keys():
+    v = Vocabulary.of(param_keys={"`learning-rate`": 3, "a": 2, "a.`b-c`": 2})
+    assert texts("`lear", v) == ["`learning-rate`"]
+    assert texts("a.", v) == ["`b-c`"]
+    assert split_segments("a.`b.c`.0") == ["a", "`b.c`", "0"]
+
+
+def test_params_prefix_decision():
+    assert needs_params_prefix("status")
+    assert needs_params_prefix("label")
+    assert needs_params_prefix("params")
+    assert not needs_params_prefix("optimizer")
+    assert not needs_params_prefix("order")
+
+
+def test_an_empty_vocabulary_still_offers_the_grammar():
+    v = Vocabulary()
+    assert "count" in texts("", v)
+    assert texts("tag ", v)[:5] == list(fields.STATUS_WORDS)
+
+
+def test_vocabulary_loads_in_the_background(demo_connection):
+    import threading
+    lock = threading.Lock()
+    v = Vocabulary()
+    with lock:  # a query holds the store: the loader waits, the caller does not
+        thread = v.start(demo_connection.store, lock)
+        assert not v.ready.is_set()
+        assert "count" in texts("", v)
+    assert v.ready.wait(30)
+    thread.join(5)
+    assert v.error is None
+    assert v.tags and v.param_keys and v.labels
+
+
+def test_prompt_toolkit_completer(vocab):
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+    from smtql.frontends.completion import make_completer
+    completer = make_completer(lambda: vocab, lambda: ["lr"])
+    got = list(completer.get_completions(Document("count optimizer.model.ki"), CompleteEvent()))
+    assert [(c.text, c.start_position) for c in got] == [("kind", -2)]
+    got = list(completer.get_completions(Document("\\fo"), CompleteEvent()))
+    assert [c.text for c in got] == ["\\format"]
+    got = list(completer.get_completions(Document("\\format j"), CompleteEvent()))
+    assert [c.text for c in got] == ["json"]

@@ -1,0 +1,325 @@
+"""The REPL: driven in-process through prompt-toolkit's pipe input, through
+a real pseudo-terminal (pexpect running `smtql repl`), and with standard
+input that is not a terminal."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from smtql.frontends.cli import build_parser
+from smtql.frontends.repl import COMMANDS, Repl, history_path, is_complete
+
+from conftest import child_env
+
+
+@pytest.fixture(scope="module")
+def counts(demo_connection):
+    q = lambda program: demo_connection.query(program).count  # noqa: E731
+    return {
+        "all": q("count all"),
+        "finished": q("count tag finished"),
+        "finished_after": q("count tag finished and after 2020-09-12"),
+        "good": q('count tag finished and outcome = "converged"'),
+        "unfinished": q("count tag unfinished-review"),
+    }
+
+
+def make_repl(demo_project, *extra):
+    args = build_parser().parse_intermixed_args(["repl", "-C", str(demo_project), *extra])
+    repl = Repl(args, out=io.StringIO(), err=io.StringIO())
+    repl.open()
+    return repl
+
+
+def drive(repl, *keys: str, history="memory", pause: float = 0.3) -> int:
+    """Type `keys` at the prompt (in-process, no terminal); several pieces
+    are typed one after the other with a pause between them, as a person
+    would (completion runs in the background while typing)."""
+    import threading
+    import time
+    from prompt_toolkit.history import InMemoryHistory
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+    with create_pipe_input() as inp:
+        inp.send_text(keys[0])
+
+        def type_the_rest():
+            for piece in keys[1:]:
+                time.sleep(pause)
+                inp.send_text(piece)
+
+        typist = threading.Thread(target=type_the_rest, daemon=True)
+        typist.start()
+        session = repl.session(input=inp, output=DummyOutput(),
+                               history=InMemoryHistory() if history == "memory" else history)
+        status = repl.interact(session)
+        typist.join(10)
+        return status
+
+
+def out_lines(repl) -> list[str]:
+    return repl.out.getvalue().splitlines()
+
+
+# ------------------------------------------------------------------ when input is complete
+
+@pytest.mark.parametrize("text, complete", [
+    ("count all", True),
+    ("tag finished and", False),
+    ("tag finished and\nafter 2020-09-12", True),
+    ("count tag finished and optimizer.lr", False),
+    ("tag finished and optimizer.lr =", False),
+    ("find tag a show", False),
+    ("let good = tag finished", True),
+    ("count tag finished and;", True),  # `;` runs it, and shows the mistake
+    ("count all; aftr 2020", True),  # a mistake before the end is shown at once
+    ('reason contains "open', True),  # strings do not span lines
+    ("", True),
+    ("\\help", True),
+    ("-- only a comment", True),
+    ("(tag a or tag b", False),
+])
+def test_is_complete(text, complete):
+    assert is_complete(text) is complete
+
+
+# ------------------------------------------------------------------ in-process sessions
+
+def test_programs_run_and_let_persists(demo_project, counts):
+    repl = make_repl(demo_project)
+    status = drive(repl, "count tag finished\r"
+                         'let good = tag finished and outcome = "converged"\r'
+                         "count $good\r"
+                         "\\vars\r"
+                         "\x04")
+    assert status == 0
+    assert out_lines(repl) == [str(counts["finished"]), str(counts["good"]),
+                               '$good = tag finished and outcome = "converged"']
+    assert "good" in repl.variables
+
+
+def test_multi_line_input_runs_when_complete(demo_project, counts):
+    repl = make_repl(demo_project)
+    drive(repl, "count tag finished and\r  after 2020-09-12\r\x04")
+    assert out_lines(repl) == [str(counts["finished_after"])]
+
+
+def test_semicolon_runs_and_several_statements_print_in_order(demo_project, counts):
+    repl = make_repl(demo_project)
+    drive(repl, "count all;\rcount all; count tag finished\r\x04")
+    assert out_lines(repl) == [str(counts["all"]), str(counts["all"]), str(counts["finished"])]
+
+
+def test_a_mistake_prints_message_and_caret_and_the_repl_goes_on(demo_project, counts):
+    repl = make_repl(demo_project)
+    status = drive(repl, "count all; aftr 2020\rcount $nope\rcount all\r\x04")
+    assert status == 0
+    err = repl.err.getvalue()
+    assert "line 1, column 17: unexpected '2020'" in err
+    assert "  count all; aftr 2020\n" in err
+    assert "                  ^^^^\n" in err
+    assert "did you mean 'after' instead of 'aftr'?" in err
+    assert "$nope is not set" in err
+    assert "Traceback" not in err
+    assert out_lines(repl) == [str(counts["all"])]
+
+
+def test_ctrl_c_drops_the_input(demo_project, counts):
+    repl = make_repl(demo_project)
+    drive(repl, "count tag fin\x03count all\r\x04")
+    assert out_lines(repl) == [str(counts["all"])]
+
+
+def test_ctrl_c_cancels_a_running_query(demo_project, counts):
+    repl = make_repl(demo_project)
+    real = repl.store
+
+    class Interrupted:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def scan(self, plan):
+            raise KeyboardInterrupt
+
+        def count(self, plan):
+            raise KeyboardInterrupt
+
+    repl.store = Interrupted()
+    repl.vocab.ready.wait(30)
+    status = drive(repl, "count tag finished and seed > 0\r\x04")
+    assert status == 0
+    assert "cancelled" in repl.err.getvalue()
+    repl.store = real
+    drive(repl, "count all\r\x04")
+    assert out_lines(repl) == [str(counts["all"])]
+
+
+def test_tab_completes_from_the_store(demo_project, counts):
+    repl = make_repl(demo_project)
+    assert repl.vocab.ready.wait(30)
+    drive(repl, "count tag unfin", "\t", "\r", "\r\x04")
+    assert out_lines(repl) == [str(counts["unfinished"])]
+
+
+def test_commands(demo_project, counts, demo_connection):
+    repl = make_repl(demo_project)
+    drive(repl, "\\format labels\r"
+                "tag finished latest 2\r"
+                "\\format\r"
+                "\\format xml\r"
+                "\\nope\r"
+                "\\help\r"
+                "\\store\r"
+                "\\q\r"
+                "count all\r")  # never read: \q left
+    out = repl.out.getvalue()
+    labels = demo_connection.query("tag finished latest 2").labels
+    assert out.startswith("format: labels\n" + "\n".join(labels) + "\nformat: labels\n")
+    assert "\\vars" in out and "\\store" in out  # the help lists the commands
+    assert f"(project {repl.store.project})" in out
+    err = repl.err.getvalue()
+    assert "unknown format 'xml'" in err
+    assert "unknown command \\nope" in err
+    assert str(counts["all"]) not in out.splitlines()
+
+
+def test_command_registry_is_one_table():
+    names = {c.name for c in COMMANDS.values()}
+    assert {"\\help", "\\format", "\\store", "\\vars", "\\run", "\\quit"} <= names
+    assert COMMANDS["\\?"] is COMMANDS["\\help"]
+
+
+def test_run_a_file_in_the_session(demo_project, counts, tmp_path):
+    good = tmp_path / "good.smtql"
+    good.write_text("-- a saved filter\nlet fin = tag finished;\ncount $fin\n")
+    bad = tmp_path / "bad.smtql"
+    bad.write_text("count all;\ncount tag finished and aftr 2020\n")
+    repl = make_repl(demo_project)
+    drive(repl, f"\\run {good}\rcount $fin and after 2020-09-12\r\\i {bad}\r\x04")
+    assert out_lines(repl) == [str(counts["finished"]), str(counts["finished_after"])]
+    assert f"{bad}:2:" in repl.err.getvalue()  # errors in files name file, line, column
+
+
+def test_store_command_and_sets_from_the_command_line(demo_project, counts):
+    repl = make_repl(demo_project, "--set", "n=2", "--format", "labels")
+    drive(repl, f"\\store {demo_project}\rtag finished latest $n\r\\store /no/such/dir\r\x04")
+    lines = out_lines(repl)
+    assert lines[0].startswith("store: ")
+    assert len(lines) == 3
+    assert "no such" in repl.err.getvalue() or "no record store" in repl.err.getvalue()
+
+
+def test_history_persists_in_a_file(demo_project, tmp_path, monkeypatch):
+    from prompt_toolkit.history import FileHistory
+    path = tmp_path / "data" / "history"
+    monkeypatch.setenv("SMTQL_HISTORY", str(path))
+    assert history_path() == path
+    repl = make_repl(demo_project)
+    drive(repl, "count all\r\x04", history=None)  # the session makes the file
+    assert "count all" in list(FileHistory(str(path)).load_history_strings())
+    # the next session suggests and recalls it: Up then Enter runs it again
+    repl2 = make_repl(demo_project)
+    drive(repl2, "\x1b[A", "\r\x04", history=None)
+    assert out_lines(repl2) == out_lines(repl)
+
+
+def test_history_default_is_the_user_data_dir(monkeypatch):
+    monkeypatch.delenv("SMTQL_HISTORY", raising=False)
+    path = history_path()
+    assert path.name == "history" and "smtql" in str(path.parent)
+
+
+# ------------------------------------------------------------------ processes
+
+def smtql_command() -> list[str]:
+    exe = shutil.which("smtql")
+    return [exe] if exe else [sys.executable, "-m", "smtql"]
+
+
+def test_standard_input_not_a_terminal(demo_project, counts):
+    proc = subprocess.run(smtql_command() + ["repl", "-C", str(demo_project)],
+                          input="count tag finished and\nafter 2020-09-12\n\\vars\naftr 2020\n"
+                                "count all\n",
+                          env=child_env(), capture_output=True, text=True, timeout=120)
+    assert proc.stdout.splitlines()[0] == str(counts["finished_after"])
+    assert proc.stdout.splitlines()[-1] == str(counts["all"])
+    assert "unexpected" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 1  # some input failed
+
+
+def test_a_real_terminal(demo_project, counts, tmp_path):
+    """`smtql repl -C DEMO` in a pseudo-terminal: type, read, leave."""
+    pexpect = pytest.importorskip("pexpect")
+    env = dict(child_env(), SMTQL_HISTORY=str(tmp_path / "history"), TERM="xterm",
+               NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1")
+    cmd = smtql_command() + ["repl", "-C", str(demo_project)]
+    child = pexpect.spawn(cmd[0], cmd[1:], env=env, encoding="utf-8", timeout=60,
+                          dimensions=(40, 160))
+    try:
+        child.expect("smtql>")
+        child.send("count tag finished\r")
+        child.expect(rf"(?<!\d){counts['finished']}\r")
+        child.expect("smtql>")
+        child.send("count tag finished and\r")  # not complete: a continuation line
+        child.expect_exact("..>")
+        child.send("after 2020-09-12\r")
+        child.expect(rf"(?<!\d){counts['finished_after']}\r")
+        child.expect("smtql>")
+        child.send("count all; aftr 2020\r")
+        child.expect_exact("^^^^")
+        child.expect_exact("did you mean 'after' instead of 'aftr'?")
+        child.expect("smtql>")
+        child.send("count bogus input\x03")  # Ctrl-C drops it
+        child.expect("smtql>")
+        child.send("count all\r")
+        child.expect(rf"(?<!\d){counts['all']}\r")
+        child.expect("smtql>")
+        child.send("\x04")  # Ctrl-D leaves
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    history = (tmp_path / "history").read_text()
+    assert "count tag finished" in history and "bogus" not in history
+
+
+def test_no_program_at_a_terminal_starts_the_repl(demo_project, tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    env = dict(child_env(), SMTQL_HISTORY=str(tmp_path / "history"), TERM="xterm",
+               NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1")
+    cmd = smtql_command() + ["-C", str(demo_project)]
+    child = pexpect.spawn(cmd[0], cmd[1:], env=env, encoding="utf-8", timeout=60)
+    try:
+        child.expect("smtql>")
+        child.send("\\q\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
+def test_repl_without_a_store_exits_3(tmp_path):
+    proc = subprocess.run(smtql_command() + ["repl", "-C", str(tmp_path)], input="",
+                          env=child_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 3
+    assert "no Sumatra project" in proc.stderr
+
+
+def test_repl_takes_no_program(demo_project):
+    proc = subprocess.run(smtql_command() + ["repl", "-C", str(demo_project), "count all"],
+                          input="", env=child_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+
+
+def test_importing_smtql_loads_no_front_end_libraries():
+    code = ("import sys, smtql, smtql.frontends.cli; "
+            "print(sorted(m for m in ('prompt_toolkit', 'IPython', 'pygments', 'pandas') "
+            "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True,
+                          text=True, timeout=60)
+    assert proc.stdout.strip() == "[]", proc.stderr
