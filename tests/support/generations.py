@@ -445,7 +445,7 @@ def quirky_records() -> list[Record]:
     kept; one alone, split by django-tagging), a deleted record whose tag rows
     stay (orphans), a top-level `params` key, a YAML set with the key `true`,
     smttask task descriptions nested (JSON and NT), two records sharing one
-    parameter set, outputs, inputs, a record without executable."""
+    parameter set, outputs and inputs."""
     shared = {"dt": 0.1, "N": 100, "model": {"name": "lif", "tau_m": 20.0}}
     return [
         Record("20130502-143312", datetime(2013, 5, 2, 14, 33, 12),
@@ -472,7 +472,7 @@ def quirky_records() -> list[Record]:
                parameters={"taskname": "Simulate", "inputs": {
                    "seed": 1, "T": 5.0,
                    "model": {"taskname": "MakeModel", "inputs": {"N": 50, "tau": 0.02}}}},
-               format="json", main_file="tasks.py", executable=None,
+               format="json", main_file="tasks.py",
                stdout_stderr="Simulate: done\n"),
         Record("smttask-nt", datetime(2020, 2, 14, 6, 30, 0), tags=("smttask", "batch 2"),
                parameters={"taskname": "Fit", "inputs": {
