@@ -25,7 +25,7 @@ import pytest
 
 from support.generations import (BACKENDS, GENERATIONS, OLDER, SERVER_WIDENED, build_store,
                                  parse_schema, quirky_records)
-from support.generations import _ss as store_support
+from support import store_support
 
 ISSUE_11 = "issue 11: older schemas not read yet"
 
@@ -290,10 +290,7 @@ def test_sumatra_081_reads_the_081_store(backend, tmp_path_factory):
 # Each store's statements run in one child process (the CLI's main, in turn).
 _SMTQL_RUNS = textwrap.dedent("""\
     import contextlib, io, json, sys
-    try:
-        from smtql.frontends.cli import main
-    except ImportError:
-        from smtql.cli import main
+    from smtql.frontends.cli import main
     results = []
     for argv in json.loads(sys.argv[1]):
         out, err = io.StringIO(), io.StringIO()

@@ -46,10 +46,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 from urllib.parse import urlparse
 
-try:  # the test-support layout after the package reorganisation
-    from support import store_support as _ss
-except ImportError:  # pragma: no cover - before it: tests/stores/ on sys.path
-    import store_support as _ss
+from support import store_support as _ss
 
 GENERATIONS = ("0.5", "0.6dev", "0.7-0.8dev", "0.8.1")
 BACKENDS = ("sqlite", "postgres", "mysql")
