@@ -1,13 +1,15 @@
 """The Python API: `smtql.connect(...)`, `store.query(...)`, `smtql.load(...)`.
-Every front end (CLI, REPL, notebook magics) goes through it."""
+Every front end (CLI, REPL, notebook magics) goes through it: programs are
+parsed by `parse_program` and run by `Connection.stream` (or `run`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from .errors import EXIT_PROGRAM, EXIT_USAGE, SmtqlError
+from .executor import Executor
 from .language import parser
 from .stores.registry import open_store
-from .executor import Executor
 
 
 class Connection:
@@ -25,8 +27,22 @@ class Connection:
         `$name` (Python values pass as they are). Writes (`tag`, `untag`,
         `undo`) need no confirmation here: the statement is the
         confirmation; `dry_run=True` shows what they would change only."""
-        parsed = parser.parse(program, filename=filename)
-        return list(Executor(self.store, dict(variables), now=now, dry_run=dry_run).run(parsed))
+        return list(self.stream(program, variables=dict(variables), filename=filename, now=now,
+                                dry_run=dry_run))
+
+    def stream(self, program, *, variables: dict | None = None, filename: str | None = None,
+               now=None, dry_run: bool = False, confirm=None):
+        """Each statement's result as soon as it is ready (the front ends
+        print one before running the next). `program`: text, or a Program
+        from `parse_program`. `variables` fill `$name`, and the program's `let`
+        bindings are added to it (the REPL keeps one such dict per session).
+        `confirm(preview) -> bool` asks before a write (the command line's
+        prompt); None: the statement is the confirmation."""
+        if isinstance(program, str):
+            program = parse_program(program, filename=filename)
+        executor = Executor(self.store, {} if variables is None else variables, now=now,
+                            dry_run=dry_run, confirm=confirm)
+        return executor.run(program)
 
     def query(self, program: str, *, dry_run: bool = False, **variables):
         """The result of the program's last statement."""
@@ -43,6 +59,17 @@ class Connection:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def parse_program(source: str, filename: str | None = None):
+    """The program's AST; syntax errors raised here, before any store is
+    opened."""
+    return parser.parse(source, filename=filename)
+
+
+def parse_value(text: str):
+    """A value as smtql reads a literal (`--set lr=0.01` is a number)."""
+    return parser.parse_value(text)
 
 
 def connect(path=None, *, store: str | None = None, project: str | None = None) -> Connection:
@@ -69,10 +96,9 @@ def load(path, *, directory=None, store: str | None = None, project: str | None 
 
 
 def read_program_file(path) -> str:
-    from .errors import SmtqlError
     try:
         return Path(path).read_text(encoding="utf-8")
     except OSError as err:
-        raise SmtqlError(f"cannot read {path}: {err.strerror or err}", exit_status=2) from None
+        raise SmtqlError(f"cannot read {path}: {err.strerror or err}", exit_status=EXIT_USAGE) from None
     except UnicodeDecodeError:
-        raise SmtqlError(f"{path} is not UTF-8 text", exit_status=1) from None
+        raise SmtqlError(f"{path} is not UTF-8 text", exit_status=EXIT_PROGRAM) from None

@@ -7,6 +7,14 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+# Exit statuses of the command line (DESIGN.md), one per kind of failure.
+EXIT_OK = 0
+EXIT_PROGRAM = 1  # an error in the program: syntax, unknown variable, bad date
+EXIT_USAGE = 2  # bad command-line usage
+EXIT_STORE = 3  # the store could not be found, opened or read
+EXIT_INTERNAL = 4  # a bug in smtql
+EXIT_INTERRUPTED = 130  # Ctrl-C, as the shell reports SIGINT
+
 
 @dataclass
 class SmtqlError(Exception):
@@ -20,7 +28,7 @@ class SmtqlError(Exception):
     expected: tuple[str, ...] = ()
     suggestion: str | None = None
     filename: str | None = None
-    exit_status: int = field(default=1, repr=False)
+    exit_status: int = field(default=EXIT_PROGRAM, repr=False)
 
     def __post_init__(self):
         super().__init__(self.message)
@@ -70,15 +78,11 @@ class QueryError(SmtqlError):
     a status word that does not exist, a reference to no record."""
 
 
-class NotAvailable(SmtqlError):
-    """A statement of the language that this version cannot run yet."""
-
-
 class StoreError(SmtqlError):
     """The record store could not be found, opened or read."""
 
     def __init__(self, message: str, **kwargs):
-        kwargs.setdefault("exit_status", 3)
+        kwargs.setdefault("exit_status", EXIT_STORE)
         super().__init__(message, **kwargs)
 
 

@@ -3,56 +3,18 @@ JSON, Markdown or HTML. Results never print."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-
-def digest(params) -> str:
-    """A short, stable digest of a whole parameter set (or sub-tree): the
-    first 8 hex digits of the SHA-1 of its canonical JSON, and how many
-    leaves it has: `3fa2c1d0 (12 keys)`. Equal sets give equal digests."""
-    if params is None:
-        return "(none)"
-    from .params.model import leaves
-    n = sum(1 for _ in leaves(params))
-    return f"{_sha8(params)} ({n} key{'' if n == 1 else 's'})"
-
-
-def _sha8(value) -> str:
-    """The first 8 hex digits of the SHA-1 of `value`'s canonical JSON."""
-    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha1(text.encode()).hexdigest()[:8]
-
-
-class Distinct(tuple):
-    """The distinct values of one column over the records of a merged row,
-    when they do not all agree."""
-
-    __slots__ = ()
-
-
-@dataclass(frozen=True)
-class Folded:
-    """A parameter sub-tree deeper than a diff's `depth`, folded into its
-    prefix: shown as `<+>` and a digest of the sub-tree, so records with
-    the same digest have the same sub-tree."""
-
-    digest: str
-    keys: int
-
-    @classmethod
-    def of(cls, leaves: dict) -> "Folded":
-        return cls(_sha8(leaves), len(leaves))
-
-    def __str__(self):
-        return f"<+> {self.digest}"
+from .cellvalues import Distinct, Folded, digest  # noqa: F401 - part of the result's data
 
 
 @dataclass
 class Result:
+    """A statement's answer. `shape` says which renderer draws it."""
+
+    shape: ClassVar[str] = ""
     notes: list[str] = field(default_factory=list, kw_only=True)
     silent: bool = field(default=False, kw_only=True)  # a front end need not print it
 
@@ -105,6 +67,8 @@ class Table(Result):
     column. `source_rows` are the store's Rows behind each line (several for
     a merged line), for `.records`."""
 
+    shape: ClassVar[str] = "table"
+
     columns: list[str]
     rows: list[dict[str, Any]]
     source_rows: list[list] = field(default_factory=list, repr=False)
@@ -135,6 +99,7 @@ class Table(Result):
 
 @dataclass
 class CountResult(Result):
+    shape: ClassVar[str] = "count"
     count: int
 
     def __int__(self) -> int:
@@ -152,6 +117,8 @@ class CountResult(Result):
 @dataclass
 class RecordResult(Result):
     """One record, every field (`describe`)."""
+
+    shape: ClassVar[str] = "record"
 
     label: str
     fields: dict[str, Any]
@@ -173,6 +140,8 @@ class DiffResult(Result):
     (name, cells) pairs, the cells aligned with `labels`; a cell is the
     record's value, `MISSING` where the record lacks the key (not the same
     as a stored null), or a `Folded` sub-tree for the keys in `folded`."""
+
+    shape: ClassVar[str] = "diff"
 
     labels: list[str]
     fields: list[tuple[str, tuple]]
@@ -216,6 +185,8 @@ class DiffResult(Result):
 @dataclass
 class TextResult(Result):
     """A message or a plan (`let`, `explain`)."""
+
+    shape: ClassVar[str] = "text"
 
     text: str
     data: dict = field(default_factory=dict)

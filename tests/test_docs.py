@@ -66,7 +66,7 @@ import smtql
 import smtql.errors
 from smtql.language import parser
 from smtql.language.ast import Export, TagWrite, Undo
-from smtql.frontends.cli import parse_sets
+from smtql.frontends.options import parse_sets
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 WRITE_STATEMENTS = (TagWrite, Undo)

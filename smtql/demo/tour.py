@@ -29,7 +29,7 @@ TOUR = [
 
 def run_demo(directory: str, args) -> int:
     from ..api import connect
-    from ..frontends.cli import emit
+    from ..frontends.options import emit
     from .build import build_project
 
     started = time.perf_counter()

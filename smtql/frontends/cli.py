@@ -16,15 +16,8 @@ import os
 import sys
 
 from .. import __version__
-from ..errors import SmtqlError
-
-EXIT_OK, EXIT_PROGRAM, EXIT_USAGE, EXIT_STORE, EXIT_INTERNAL = 0, 1, 2, 3, 4
-COMMANDS = ("run", "demo", "repl", "undo")
-FORMATS = ("table", "csv", "json", "markdown", "labels", "html")
-
-
-class UsageError(Exception):
-    pass
+from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, SmtqlError
+from .options import FORMATS, UsageError, emit, parse_sets, write_confirmation
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_status
     except KeyboardInterrupt:
         print("smtql: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except Exception as err:  # a bug: say so plainly, trace only on request
@@ -92,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args) -> int:
     words = args.words
     if words and words[0] in COMMANDS:
-        command, rest = words[0], words[1:]
-        return globals()["_command_" + command](args, rest)
+        return COMMANDS[words[0]](args, words[1:])
     if args.set and not words:
         raise UsageError("--set needs a program")
     if not words:
@@ -133,84 +125,22 @@ def _command_undo(args, rest) -> int:
     return _run_source(args, "undo")
 
 
-def write_confirmation(args):
-    """How the command line confirms a write: --dry-run shows it only;
-    --yes goes ahead; in a terminal the user is asked; elsewhere the write
-    is refused (exit 2) before anything changes."""
-    if args.dry_run or args.yes:
-        return None
-    if _is_terminal(sys.stdin) and _is_terminal(sys.stderr):
-        return _ask
-    return _refuse
-
-
-def _ask(preview) -> bool:
-    print(f"smtql: {preview.summary()}", file=sys.stderr)
-    try:
-        answer = input("Go ahead? [y/N] ")
-    except EOFError:
-        answer = ""
-    return answer.strip().lower() in ("y", "yes")
-
-
-def _refuse(preview):
-    raise SmtqlError(f"{preview.summary()}\nnot a terminal, so not asking: run again with --yes "
-                     "to make this change (or --dry-run to see it only); nothing changed",
-                     exit_status=EXIT_USAGE)
-
-
-def parse_sets(pairs: list[str]) -> dict:
-    """--set NAME=VALUE, each value read as an smtql literal."""
-    from ..language.parser import parse_value
-    variables = {}
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        name = name.strip().lstrip("$")
-        if not sep or not name.isidentifier():
-            raise UsageError(f"--set takes NAME=VALUE, not '{pair}'")
-        variables[name] = parse_value(text.strip())
-    return variables
-
-
 def _run_source(args, source: str, filename: str | None = None) -> int:
-    from ..language import parser
-    from ..stores.registry import open_store
-    from ..executor import Executor
-
-    program = parser.parse(source, filename=filename)  # syntax errors before opening the store
+    from ..api import connect, parse_program
+    program = parse_program(source, filename=filename)  # syntax errors before opening the store
     variables = parse_sets(args.set)
-    store = open_store(args.directory, store=args.store, project=args.project)
-    executor = Executor(store, variables, dry_run=args.dry_run,
-                        confirm=write_confirmation(args))
-    for result in executor.run(program):
-        emit(result, args)
+    with connect(args.directory, store=args.store, project=args.project) as conn:
+        for result in conn.stream(program, variables=variables, dry_run=args.dry_run,
+                                  confirm=write_confirmation(args)):
+            emit(result, args)
     return EXIT_OK
 
 
-def emit(result, args, out=None) -> None:
-    out = out or sys.stdout
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if result.silent:
-        return
-    options = {}
-    if args.max_chars is not None:
-        options["max_chars"] = args.max_chars
-    if args.max_lines is not None:
-        options["max_lines"] = args.max_lines
-    if args.format == "table":
-        options["vertical"] = getattr(args, "vertical", False)
-        options["color"] = _is_terminal(out) and "NO_COLOR" not in os.environ
-    text = result.render(args.format, **options)
-    if text:
-        print(text, file=out)
+COMMANDS = {"run": _command_run, "demo": _command_demo, "repl": _command_repl,
+            "undo": _command_undo}
 
 
-def _is_terminal(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,7 +2,7 @@
 can name `smtql` as a code block's language (it is registered as the
 `pygments.lexers` entry point `smtql`).
 
-It follows grammar/smtql.lark loosely, as highlighters do: keywords
+It follows smtql/language/smtql.lark loosely, as highlighters do: keywords
 case-insensitive, tags after `tag`/`status`, record fields, dotted parameter
 keys, `$variables`, labels, dates, durations, numbers, strings, comments, and
 the REPL's own backslash commands.
@@ -17,16 +17,20 @@ from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuatio
                             Text, Whitespace, Literal)
 
 from ..language.fields import ALIASES, FIELDS
+from ..language.parser import keywords, predicate_words, statement_words
 
 __all__ = ["SmtqlLexer"]
 
-STATEMENTS = ("find", "count", "describe", "diff", "keys", "export", "let", "undo", "explain")
-KEYWORDS = ("show", "order", "by", "asc", "desc", "limit", "latest", "earliest", "merged",
-            "where", "to", "depth", "ignore", "raw", "all", "like", "after", "before", "on",
-            "between", "exists", "match", "ago", "today", "yesterday", "in", "matches",
-            "contains", "startswith", "endswith", "default", "hour", "hours", "day", "days",
-            "week", "weeks", "minute", "minutes", "second", "seconds")
 CONSTANTS = ("true", "false", "null", "none")
+OPERATORS = ("and", "or", "not")
+# Keywords the grammar spells as patterns, not as plain words.
+PATTERN_WORDS = ("contains", "startswith", "endswith", "hour", "hours", "day", "days", "week",
+                 "weeks", "minute", "minutes", "second", "seconds")
+# The statement words and keywords, read from the grammar: `tag` and `untag`
+# begin statements and predicates alike, and highlight as keywords.
+STATEMENTS = tuple(w for w in statement_words() if w not in predicate_words())
+KEYWORDS = tuple(w for w in keywords() + PATTERN_WORDS
+                 if w not in STATEMENTS + CONSTANTS + OPERATORS)
 _END = r"(?![\w.`])"  # a keyword is a whole word, not the start of a dotted key
 _SEGMENT = r"(?:[^\W\d]\w*|`[^`\n]+`)"
 
@@ -50,7 +54,7 @@ class SmtqlLexer(RegexLexer):
             (r"(tag|untag)" + _END, Keyword, "tags"),
             (r"(status)(\s+)([\w][\w\-.]*)", bygroups(Keyword, Whitespace, Name.Tag)),
             (words(STATEMENTS, suffix=_END), Keyword),
-            (words(("and", "or", "not"), suffix=_END), Operator.Word),
+            (words(OPERATORS, suffix=_END), Operator.Word),
             (words(KEYWORDS, suffix=_END), Keyword),
             (words(CONSTANTS, suffix=_END), Keyword.Constant),
             (r"\$[^\W\d]\w*", Name.Variable),

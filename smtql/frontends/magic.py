@@ -25,7 +25,10 @@ returned (it displays as an HTML table and offers `.dataframe()`,
 raises IPython's UsageError: the message and caret, no traceback.
 
 A thin adapter over the library, as jupysql's magic is: everything it does
-goes through `smtql.stores.registry`, `smtql.language.parser` and `smtql.executor`.
+goes through `smtql.api` (connect, parse_program, Connection.run). The
+options are declared with IPython's @magic_arguments (so `%smtql?` lists
+them); the program after them is kept exactly as written (quotes included),
+which is why only the leading options are handed to their parser.
 """
 
 from __future__ import annotations
@@ -36,13 +39,12 @@ from pathlib import Path
 from IPython.core.error import UsageError
 from IPython.core.magic import (Magics, line_cell_magic, magics_class, needs_local_scope,
                                 no_var_expand)
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Int, Unicode
 
 from ..errors import SmtqlError
 
-_VALUED = {"-C": "directory", "--store": "store", "--project": "project", "-o": "output",
-           "--out": "output", "-f": "file", "--file": "file"}
-_FLAGS = {"--dry-run": "dry_run"}
+_FLAGS = ("--dry-run",)  # options that take no value
 _OPTION = re.compile(r"""\s*(?P<name>-C|--store|--project|-o|--out|-f|--file|--dry-run)
                          (?=\s|=|$)
                          (?:(?:=|\s+)(?P<value>"[^"]*"|'[^']*'|\S+))?""", re.VERBOSE)
@@ -54,22 +56,17 @@ _LET = re.compile(r"\blet\s+([^\W\d]\w*)", re.IGNORECASE)
 def split_options(line: str) -> tuple[dict, str]:
     """Leading options of a magic line, and the rest (the program) as
     written: quotes in the program are kept."""
-    options, pos = {}, 0
+    pos = 0
     while True:
         m = _OPTION.match(line, pos)
         if not m:
             break
-        name, value = m.group("name"), m.group("value")
-        if name in _FLAGS:
-            # a flag takes no value: only the flag itself is consumed
-            options[_FLAGS[name]] = True
+        name = m.group("name")
+        if name in _FLAGS:  # a flag takes no value: only the flag itself is consumed
             pos = m.start("name") + len(name)
             continue
-        if value is None:
+        if m.group("value") is None:
             raise UsageError(f"{name} needs a value")
-        if value[:1] in "\"'" and value[-1:] == value[:1]:
-            value = value[1:-1]
-        options[_VALUED[name]] = value
         pos = m.end()
     rest = line[pos:].lstrip(" \t")
     bad = _LOOKS_LIKE_OPTION.match(rest)
@@ -77,7 +74,15 @@ def split_options(line: str) -> tuple[dict, str]:
         word = rest.split()[0]
         raise UsageError(f"unknown option {word}; %smtql takes -C DIR, --store URI, "
                          "--project NAME, -o NAME, -f FILE and --dry-run")
-    return options, rest
+    parsed = vars(parse_argstring(SmtqlMagic.smtql, line[:pos]))
+    return {k: _unquoted(v) for k, v in parsed.items() if v not in (None, False)}, rest
+
+
+def _unquoted(value):
+    """IPython's argument splitter keeps the quotes around a value."""
+    if isinstance(value, str) and len(value) > 1 and value[0] in "\"'" and value[-1] == value[0]:
+        return value[1:-1]
+    return value
 
 
 @magics_class
@@ -101,6 +106,16 @@ class SmtqlMagic(Magics):
 
     @no_var_expand  # `$name` is smtql's, not IPython's
     @needs_local_scope
+    @magic_arguments()
+    @argument("-C", dest="directory", metavar="DIR",
+              help="the project directory (default: the current directory)")
+    @argument("--store", metavar="URI",
+              help="a bare store: an SQLite or shelve file, postgres://…, mysql://…")
+    @argument("--project", metavar="NAME", help="the project, when the store holds several")
+    @argument("-o", "--out", dest="output", metavar="NAME",
+              help="also bind the result to NAME in the notebook")
+    @argument("-f", "--file", dest="file", metavar="FILE", help="run a saved .smtql file")
+    @argument("--dry-run", action="store_true", help="show what a write would change")
     @line_cell_magic
     def smtql(self, line, cell=None, local_ns=None):
         """Run an smtql program: `%smtql PROGRAM`, or a `%%smtql` cell.
@@ -142,13 +157,13 @@ class SmtqlMagic(Magics):
     # -- the library side
     def run(self, source: str, options: dict, namespace: dict, filename: str | None = None):
         """Every statement's result. Raises SmtqlError."""
-        from ..language import parser
-        from ..executor import Executor
-        program = parser.parse(source, filename=filename)
+        from ..api import parse_program
+        program = parse_program(source, filename=filename)  # syntax errors before the store
         variables = python_variables(source, namespace)
-        store = self._connection(options, filename)
+        conn = self._connection(options, filename)
         # the statement itself is the confirmation; --dry-run shows the change only
-        return list(Executor(store, variables, dry_run=bool(options.get("dry_run"))).run(program))
+        return list(conn.stream(program, variables=variables,
+                                dry_run=bool(options.get("dry_run"))))
 
     def _read(self, filename: str) -> str:
         from ..api import read_program_file
@@ -162,7 +177,8 @@ class SmtqlMagic(Magics):
     def _connection(self, options: dict, filename: str | None):
         """The store: options on the line, else %config, else the file's own
         project, else the current directory. Opened once and kept."""
-        from ..stores.registry import find_project_dir, open_store
+        from ..api import connect
+        from ..stores.registry import find_project_dir
         directory = options.get("directory")
         store = options.get("store")
         project = options.get("project") or self.project
@@ -177,13 +193,13 @@ class SmtqlMagic(Magics):
             directory = str(Path.cwd())
         key = (directory, store, project)
         if key not in self._connections:
-            self._connections[key] = open_store(directory if not store else None,
-                                                store=store, project=project)
+            self._connections[key] = connect(directory if not store else None,
+                                             store=store, project=project)
         return self._connections[key]
 
     def close(self) -> None:
-        for store in self._connections.values():
-            store.close()
+        for conn in self._connections.values():
+            conn.close()
         self._connections.clear()
 
 

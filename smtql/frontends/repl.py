@@ -20,41 +20,17 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from ..errors import SmtqlError
+from ..errors import EXIT_OK, EXIT_PROGRAM, SmtqlError
+from .commands import COMMANDS, command
+from .options import FORMATS, ask, emit, parse_sets
 
 PROMPT = "smtql> "
 CONTINUATION = "   ..> "
-EXIT_OK, EXIT_PROGRAM, EXIT_STORE = 0, 1, 3
 
 
 # ------------------------------------------------------------------ commands
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    handler: Callable
-    help: str
-    usage: str = ""
-    aliases: tuple[str, ...] = ()
-
-
-COMMANDS: dict[str, Command] = {}  # by name and by alias
-
-
-def command(name: str, *aliases: str, help: str, usage: str = ""):
-    """Register a backslash command: `handler(repl, arg)` gets the text after
-    the command's name (stripped)."""
-    def register(handler):
-        cmd = Command(name, handler, help, usage, aliases)
-        for n in (name, *aliases):
-            COMMANDS[n] = cmd
-        return handler
-    return register
-
 
 @command("\\help", "\\?", "\\h", help="this help")
 def _help(repl: "Repl", arg: str) -> None:
@@ -83,7 +59,6 @@ def _help(repl: "Repl", arg: str) -> None:
 @command("\\format", "\\f", usage="[FMT]",
          help="show or set the output format: table, csv, json, markdown, labels")
 def _format(repl: "Repl", arg: str) -> None:
-    from .cli import FORMATS
     if not arg:
         repl.say(f"format: {repl.format}")
         return
@@ -153,13 +128,13 @@ def is_complete(text: str) -> bool:
     program that only ends too early (`tag finished and`) goes on on the
     next line."""
     from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
-    from ..language.parser import _lark
+    from ..language.parser import lark_parser
 
     stripped = text.strip()
     if not stripped or stripped.startswith("\\") or stripped.endswith(";"):
         return True
     try:
-        _lark().parse(text, start="program")
+        lark_parser().parse(text, start="program")
     except (UnexpectedEOF,):
         return False
     except UnexpectedToken as err:
@@ -188,7 +163,6 @@ class Repl:
     and the store's vocabulary for completion."""
 
     def __init__(self, args, *, out=None, err=None):
-        from .cli import parse_sets
         self.args = args
         self.format = getattr(args, "format", None) or "table"
         self.out = out or sys.stdout
@@ -196,7 +170,7 @@ class Repl:
         self.variables: dict = parse_sets(getattr(args, "set", None) or [])
         self.store = None
         self.lock = threading.Lock()  # one user of the store at a time
-        from .completion import Vocabulary
+        from .vocabulary import Vocabulary
         self.vocab = Vocabulary()
         self.color = False
         self.errors = 0
@@ -213,23 +187,23 @@ class Repl:
         """Open the store named by the command line, or by `where` (a
         project directory, a store file or a URI), and start loading its
         vocabulary."""
-        from ..stores.registry import open_store
+        from ..api import connect
         args = self.args
         if where is None:
-            store = open_store(getattr(args, "directory", None), store=getattr(args, "store", None),
-                               project=getattr(args, "project", None))
+            conn = connect(getattr(args, "directory", None), store=getattr(args, "store", None),
+                           project=getattr(args, "project", None))
         elif os.path.isdir(where):
-            store = open_store(where)
+            conn = connect(where)
         else:
-            store = open_store(store=where)
-        old, self.store = self.store, store
+            conn = connect(store=where)
+        old, self.store = self.store, conn.store
         if old is not None:
             with self.lock:
                 old.close()
         self.load_vocabulary()
 
     def load_vocabulary(self) -> threading.Thread:
-        from .completion import Vocabulary
+        from .vocabulary import Vocabulary
         self.vocab = Vocabulary()
         return self.vocab.start(self.store, self.lock)
 
@@ -272,45 +246,26 @@ class Repl:
         cmd.handler(self, arg.strip())
 
     def run_program(self, text: str, filename: str | None = None) -> None:
-        from ..language import parser
-        from ..executor import Executor
-        program = parser.parse(text, filename=filename)
+        from ..api import Connection, parse_program
+        program = parse_program(text, filename=filename)
         if not program.statements:
             return
         if self.store is None:
             raise SmtqlError("no store is open; open one with \\store DIR|PATH|URI")
         dry_run = bool(getattr(self.args, "dry_run", False))
+        # a write asks first, as at the command line
         confirm = None if dry_run or getattr(self.args, "yes", False) else self.confirm_write
+        results = Connection(self.store).stream(program, variables=self.variables,
+                                                dry_run=dry_run, confirm=confirm)
         with self.lock:
-            for result in Executor(self.store, self.variables, dry_run=dry_run,
-                                   confirm=confirm).run(program):
+            for result in results:
                 self.show(result)
 
     def confirm_write(self, preview) -> bool:
-        """A write asks first, as at the command line: the count and a few
-        labels, then y/N."""
-        self.complain(preview.summary())
-        try:
-            answer = input("Go ahead? [y/N] ")
-        except EOFError:
-            answer = ""
-        return answer.strip().lower() in ("y", "yes")
+        return ask(preview, err=self.err)
 
     def show(self, result) -> None:
-        for note in result.notes:
-            self.complain(f"note: {note}")
-        if result.silent:
-            return
-        options = {}
-        if getattr(self.args, "max_chars", None) is not None:
-            options["max_chars"] = self.args.max_chars
-        if getattr(self.args, "max_lines", None) is not None:
-            options["max_lines"] = self.args.max_lines
-        if self.format == "table" and self.color:
-            options["color"] = True
-        text = result.render(self.format, **options)
-        if text:
-            self.say(text)
+        emit(result, self.args, out=self.out, err=self.err, fmt=self.format, color=self.color)
 
     # -- the loops
     def session(self, *, input=None, output=None, history=None):
@@ -322,7 +277,7 @@ class Repl:
         from prompt_toolkit.key_binding import KeyBindings
         from prompt_toolkit.lexers import PygmentsLexer
 
-        from .completion import make_completer
+        from .completer import make_completer
         from .lexer import SmtqlLexer
 
         if history is None:

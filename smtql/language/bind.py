@@ -13,7 +13,8 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from . import ast, dates, fields
-from ..plan import values
+from . import literals
+from ..params.model import MISSING
 from ..errors import QueryError, SmtqlError, closest, quoted_choices
 from .parser import resolve_value
 
@@ -85,11 +86,11 @@ def bind_filter(f, ctx: Context):
 
 
 def _compare_value(f: ast.Compare, ctx: Context):
-    target = fields.FIELDS[f.key.name].kind if isinstance(f.key, ast.Field) else values.PARAM
+    target = fields.FIELDS[f.key.name].kind if isinstance(f.key, ast.Field) else literals.PARAM
     value = bind_value(f.value, target, ctx)
     if f.op == "in" and not isinstance(value, tuple):
         raise ctx.error("'in' takes a list, like [1, 2]", f.value)
-    if f.op in ("contains", "startswith", "endswith", "matches") and target != values.PARAM \
+    if f.op in ("contains", "startswith", "endswith", "matches") and target != literals.PARAM \
             and not isinstance(value, str):
         raise ctx.error(f"'{f.op}' takes text", f.value)
     if f.op == "matches":
@@ -160,7 +161,7 @@ def _python_value(value, target: str, node, ctx: Context):
         return value.total_seconds()
     if target == fields.DURATION and isinstance(value, str):  # "5m", as --set reads it
         try:
-            return values.read_literal("TEXT", value, target)
+            return literals.read_literal("TEXT", value, target)
         except dates.DateError as err:
             raise ctx.error(str(err), node) from None
     return value
@@ -174,7 +175,7 @@ def bind_word(word, ctx: Context, what: str) -> str:
     if isinstance(bound, ast.Const):
         bound = bound.value
     elif isinstance(bound, ast.Token):
-        bound = values.unquote(bound.text) if bound.kind == "STRING" else bound.text
+        bound = literals.unquote(bound.text) if bound.kind == "STRING" else bound.text
     if not isinstance(bound, (str, int)) or isinstance(bound, bool):
         raise ctx.error(f"${word.name} must be a {what}, not {bound!r}", word)
     return str(bound)
@@ -210,7 +211,7 @@ def _expand_match(f: ast.Match, ctx: Context):
     equalities = []
     for key in f.keys:
         value = row.param(key.path)
-        if value is values.MISSING:
+        if value is MISSING:
             raise ctx.error(f"record {row.label} has no parameter {key.dotted}", key)
         equalities.append(ast.Compare(key, "=", ast.Const(value), span=key.span))
     return ast.Or((ast.Compare(ast.Field("label"), "=", ast.Const(row.label)),

@@ -13,12 +13,12 @@ from lark import Lark, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 
 from . import ast, dates, fields
-from ..plan import values
+from . import literals
 from ..errors import QueryError, QuerySyntaxError, SmtqlError, closest, quoted_choices
 
 
 @functools.lru_cache(maxsize=None)
-def _lark() -> Lark:
+def lark_parser() -> Lark:
     grammar = resources.files("smtql.language").joinpath("smtql.lark").read_text(encoding="utf-8")
     # cache=True keeps the built parser in a temp file keyed by the grammar's
     # hash: start-up then costs a file read, not a grammar analysis.
@@ -30,7 +30,7 @@ def parse(source: str, filename: str | None = None) -> ast.Program:
     """Parse a program; raise QuerySyntaxError (or QueryError for a literal
     that reads as nothing, like `2020-13-01`) with its position."""
     try:
-        tree = _lark().parse(source, start="program")
+        tree = lark_parser().parse(source, start="program")
         program = _ToAst(source).transform(tree)
     except UnexpectedInput as err:
         raise _syntax_error(err, source, filename) from None
@@ -45,7 +45,7 @@ def parse_value(text: str):
     """A value set from outside (`--set lr=0.01`), read as an smtql literal:
     an `ast.Token`, `ast.ListOf` or `ast.Const`. Bare words are text."""
     try:
-        tree = _lark().parse(text, start="value_entry")
+        tree = lark_parser().parse(text, start="value_entry")
         return _ToAst(text).transform(tree)
     except (UnexpectedInput, VisitError):
         return ast.Const(text)
@@ -98,7 +98,7 @@ _DYNAMIC = {"AGO", "TODAY", "YESTERDAY"}  # need the program's "now"
 
 
 def _kind(f: ast.Key) -> str:
-    return f and (fields.FIELDS[f.name].kind if isinstance(f, ast.Field) else values.PARAM)
+    return f and (fields.FIELDS[f.name].kind if isinstance(f, ast.Field) else literals.PARAM)
 
 
 def resolve_value(value, target: str, source: str = ""):
@@ -109,7 +109,7 @@ def resolve_value(value, target: str, source: str = ""):
         if value.kind in _DYNAMIC:
             return value
         try:
-            return ast.Const(values.read_literal(value.kind, value.text, target), span=value.span)
+            return ast.Const(literals.read_literal(value.kind, value.text, target), span=value.span)
         except (dates.DateError, QueryError) as err:
             raise _at(QueryError(str(err) if isinstance(err, dates.DateError) else err.message),
                       source, value.span) from None
@@ -180,7 +180,7 @@ class _ToAst(Transformer):
 
     def export(self, meta, children):
         filter_, path = children
-        return ast.Export(filter_, values.unquote(path) if path else None, span=_span_of(meta))
+        return ast.Export(filter_, literals.unquote(path) if path else None, span=_span_of(meta))
 
     def let(self, meta, children):
         name, filter_ = children
@@ -256,7 +256,7 @@ class _ToAst(Transformer):
             return ast.Ref(tok.type.lower(), span=span)
         if tok.type == "VAR":
             return ast.Ref("var", tok[1:], span=span)
-        text = values.unquote(tok) if tok.type == "STRING" else str(tok)
+        text = literals.unquote(tok) if tok.type == "STRING" else str(tok)
         return ast.Ref("label", text, span=span)
 
     # -- filters
@@ -281,10 +281,10 @@ class _ToAst(Transformer):
     def _tag(self, tok):
         if tok.type == "VAR":
             return ast.Var(tok[1:], span=_span_of(tok))
-        return values.unquote(tok) if tok.type == "STRING" else str(tok)
+        return literals.unquote(tok) if tok.type == "STRING" else str(tok)
 
     def tag_like(self, meta, children):
-        return ast.TagLike(values.unquote(children[1]), span=_span_of(meta))
+        return ast.TagLike(literals.unquote(children[1]), span=_span_of(meta))
 
     def status(self, meta, children):
         (word,) = children
@@ -395,16 +395,51 @@ _TOKEN_WORDS = {
     "_AND": "'and'", "_OR": "'or'", "_NOT": "'not'",
 }
 
-# Words that begin a predicate: a misspelt one lexes as a parameter key, and
-# the parser only notices at the token after it.
-_PREDICATE_WORDS = ("tag", "status", "after", "before", "on", "between", "exists",
-                    "match", "all", "not")
-_STATEMENT_WORDS = ("find", "count", "describe", "diff", "keys", "tag", "untag",
-                    "export", "let", "undo", "explain")
+def keyword_of(terminal) -> str | None:
+    """The word a keyword terminal stands for (`"find"i` → find), or None."""
+    pattern = terminal.pattern
+    if pattern.type == "str" and pattern.value.isalpha():
+        return pattern.value.lower()
+    if pattern.type == "re" and pattern.value.startswith("(?i:") and pattern.value[4:-1].isalpha():
+        return pattern.value[4:-1].lower()
+    return None
+
+
+def _first_words(origins) -> tuple[str, ...]:
+    """The keywords the grammar's rules of these names begin with."""
+    terminals = {t.name: t for t in lark_parser().terminals}
+    words = []
+    for rule in lark_parser().rules:
+        if rule.origin.name in origins and rule.expansion and rule.expansion[0].is_term:
+            word = keyword_of(terminals[rule.expansion[0].name])
+            if word:
+                words.append(word)
+    return tuple(dict.fromkeys(words))
+
+
+@functools.lru_cache(maxsize=None)
+def statement_words() -> tuple[str, ...]:
+    """The words a statement begins with (find, count, …, tag, untag), read
+    from the grammar's `statement` rule."""
+    alternatives = {r.expansion[0].name for r in lark_parser().rules
+                    if r.origin.name == "statement" and r.expansion}
+    return _first_words(alternatives)
+
+
+@functools.lru_cache(maxsize=None)
+def predicate_words() -> tuple[str, ...]:
+    """The words a predicate begins with (tag, status, after, …), and `not`."""
+    return _first_words({"predicate"}) + ("not",)
+
+
+@functools.lru_cache(maxsize=None)
+def keywords() -> tuple[str, ...]:
+    """Every keyword of the grammar."""
+    return tuple(sorted({w for t in lark_parser().terminals if (w := keyword_of(t))}))
 
 
 def _terminal_words(names) -> tuple[str, ...]:
-    terminals = {t.name: t for t in _lark().terminals}
+    terminals = {t.name: t for t in lark_parser().terminals}
     words = []
     for name in sorted(names, key=_expected_order):
         if name in _TOKEN_WORDS:
@@ -427,7 +462,7 @@ def _expected_order(name: str):
 
 
 def _keyword_names(expected) -> list[str]:
-    terminals = {t.name: t for t in _lark().terminals}
+    terminals = {t.name: t for t in lark_parser().terminals}
     out = []
     for name in expected:
         t = terminals.get(name)
@@ -506,7 +541,7 @@ def _suggest(err, expected, previous, source) -> str | None:
             return quoted_choices(near)
     if previous is not None and previous.type in ("KEY", "WORD", "NAME", "REF_WORD"):
         word = str(previous)
-        near = closest(word, _PREDICATE_WORDS + _STATEMENT_WORDS + tuple(fields.FIELDS))
+        near = closest(word, predicate_words() + statement_words() + tuple(fields.FIELDS))
         near = [n for n in near if n.lower() != word.lower()]
         if near:
             return f"{quoted_choices(near)} instead of '{word}'"

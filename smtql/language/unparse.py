@@ -20,9 +20,9 @@ def filter_text(f, parent: str = "") -> str:
     if isinstance(f, ast.Not):
         return "not " + filter_text(f.item, "not")
     if isinstance(f, ast.HasTags):
-        return "tag " + ", ".join(_word(t) for t in f.tags)
+        return "tag " + ", ".join(tag_text(t) for t in f.tags)
     if isinstance(f, ast.TagLike):
-        return f"tag like {_string(f.pattern)}"
+        return f"tag like {string_text(f.pattern)}"
     if isinstance(f, ast.Status):
         return f"status {f.word}"
     if isinstance(f, ast.TimeRange):
@@ -78,12 +78,12 @@ def literal_text(v) -> str:
     if isinstance(v, (int, float)):
         return repr(v)
     if isinstance(v, str):
-        return _string(v)
+        return string_text(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(literal_text(x) for x in v) + "]"
     if isinstance(v, (date, datetime)):
         return v.isoformat()
-    return _string(str(v))
+    return string_text(str(v))
 
 
 def ref_text(ref: ast.Ref) -> str:
@@ -91,15 +91,15 @@ def ref_text(ref: ast.Ref) -> str:
         return ref.kind
     if ref.kind == "var":
         return f"${ref.text}"
-    return _string(ref.text)
+    return string_text(ref.text)
 
 
-def _string(text: str) -> str:
+def string_text(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _word(tag) -> str:
+def tag_text(tag) -> str:
     if isinstance(tag, ast.Var):
         return f"${tag.name}"
     import re
-    return tag if re.fullmatch(r"[\w][\w\-.]*", tag) and tag.lower() not in ("like",) else _string(tag)
+    return tag if re.fullmatch(r"[\w][\w\-.]*", tag) and tag.lower() not in ("like",) else string_text(tag)

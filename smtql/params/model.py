@@ -5,7 +5,30 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..plan.values import MISSING, is_list
+
+
+class Missing:
+    """A parameter the record does not have: no comparison holds for it."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self):
+        return "MISSING"
+
+    def __bool__(self):
+        return False
+
+
+MISSING = Missing()
+
+
+def is_list(v) -> bool:
+    return isinstance(v, (list, tuple))
 
 
 class Unreadable:

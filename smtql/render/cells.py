@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from ..language.dates import Period
 from ..params.model import Unreadable
-from ..result import Distinct, Folded, digest
+from ..cellvalues import Distinct, Folded, digest
 from ..plan.values import MISSING
 
 MISSING_TEXT = "—"

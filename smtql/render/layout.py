@@ -4,11 +4,15 @@ all draw these, so a merged row or a diff reads the same in each."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass
 
-from ..result import DiffResult, RecordResult, Table
 from ..plan.values import MISSING
 from .cells import MISSING_TEXT, cut, display, duration_text, examples_text, literal
+
+if TYPE_CHECKING:  # renderers tell results apart by their shape
+    from ..result import DiffResult, RecordResult, Table
 
 DEFAULT_MAX_CHARS = 40
 DEFAULT_MAX_LINES = 1

@@ -8,7 +8,6 @@ import csv
 import io
 import json
 
-from ..result import CountResult, DiffResult, RecordResult, Table, TextResult
 from ..plan.values import MISSING
 from .cells import jsonable
 
@@ -16,14 +15,14 @@ from .cells import jsonable
 def as_data(result):
     """The result as JSON data. A parameter a record lacks is left out of
     its object (a stored null is `null`)."""
-    if isinstance(result, Table):
+    if result.shape == 'table':
         return [{c: jsonable(row[c]) for c in result.columns
                  if row.get(c, MISSING) is not MISSING} for row in result.rows]
-    if isinstance(result, CountResult):
+    if result.shape == 'count':
         return {"count": result.count}
-    if isinstance(result, RecordResult):
+    if result.shape == 'record':
         return {k: jsonable(v) for k, v in result.fields.items()}
-    if isinstance(result, DiffResult):
+    if result.shape == 'diff':
         def by_label(part):
             return {name: {label: jsonable(c) for label, c in zip(result.labels, cells)
                            if c is not MISSING} for name, cells in part}
@@ -31,13 +30,13 @@ def as_data(result):
                 "parameters": by_label(result.params), "folded": list(result.folded),
                 "compared": result.compared, "depth": result.depth, "raw": result.raw,
                 "ignore": list(result.ignored)}
-    if isinstance(result, TextResult):
+    if result.shape == 'text':
         return result.data or {"text": result.text}
     raise TypeError(result)
 
 
 def render_json(result, **options) -> str:
-    if isinstance(result, TextResult) and result.verbatim:
+    if result.shape == 'text' and result.verbatim:
         return result.text
     return json.dumps(as_data(result), ensure_ascii=False, indent=2)
 
@@ -48,11 +47,11 @@ def render_csv(result, **options) -> str:
     null and missing are both empty."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    if isinstance(result, Table):
+    if result.shape == 'table':
         writer.writerow(result.columns)
         for row in as_data(result):
             writer.writerow([_csv_cell(row.get(c)) for c in result.columns])
-    elif isinstance(result, DiffResult):
+    elif result.shape == 'diff':
         writer.writerow(["label"] + [name for name, _ in result.columns])
         for i, label in enumerate(result.labels):
             writer.writerow([label] + [_csv_cell(jsonable(cells[i])) for _, cells in result.columns])
@@ -74,8 +73,8 @@ def _csv_cell(value):
 
 
 def render_labels(result, **options) -> str:
-    if isinstance(result, CountResult):
+    if result.shape == 'count':
         return str(result.count)
-    if isinstance(result, TextResult):
+    if result.shape == 'text':
         return result.text
     return "\n".join(result.labels)

@@ -5,16 +5,20 @@ neither cuts text unless asked, and multi-line text keeps its line breaks
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import html
 
-from ..result import CountResult, DiffResult, RecordResult, Table, TextResult
 from .layout import Grid, describe_sections, diff_grid, table_grid
+
+if TYPE_CHECKING:  # renderers tell results apart by their shape
+    from ..result import RecordResult
 
 
 def _grid(result, max_chars, max_lines) -> Grid | None:
-    if isinstance(result, DiffResult):
+    if result.shape == 'diff':
         return diff_grid(result, max_chars, max_lines)
-    if isinstance(result, Table):
+    if result.shape == 'table':
         return table_grid(result, max_chars, max_lines)
     return None
 
@@ -27,11 +31,11 @@ def _md(text: str) -> str:
 
 
 def render_markdown(result, max_chars=None, max_lines=None, **options) -> str:
-    if isinstance(result, CountResult):
+    if result.shape == 'count':
         return str(result.count)
-    if isinstance(result, TextResult):
+    if result.shape == 'text':
         return result.text
-    if isinstance(result, RecordResult):
+    if result.shape == 'record':
         return _markdown_describe(result, max_chars, max_lines)
     grid = _grid(result, max_chars, max_lines)
     if grid is None:
@@ -71,13 +75,13 @@ _STYLE = ("<style>.smtql td, .smtql th {text-align: left; vertical-align: top;}"
 
 
 def render_html(result, max_chars=None, max_lines=None, **options) -> str:
-    if isinstance(result, RecordResult):
+    if result.shape == 'record':
         body = _html_describe(result, max_chars, max_lines)
-    elif isinstance(result, (Table, DiffResult)):
+    elif result.shape in ('table', 'diff'):
         body = _html_grid(_grid(result, max_chars, max_lines))
-    elif isinstance(result, CountResult):
+    elif result.shape == 'count':
         body = f"<p>{result.count}</p>"
-    elif isinstance(result, TextResult):
+    elif result.shape == 'text':
         body = f"<pre>{html.escape(result.text)}</pre>"
     else:
         raise TypeError(result)

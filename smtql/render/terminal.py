@@ -5,13 +5,17 @@ in sections. rich is imported here, inside the functions, never at start-up.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import io
 import shutil
 
-from ..result import CountResult, DiffResult, RecordResult, Table, TextResult
 from .cells import MISSING_TEXT
 from .layout import (DEFAULT_MAX_CHARS, DEFAULT_MAX_LINES, Grid, describe_sections,
                      diff_grid, table_grid, vertical_blocks)
+
+if TYPE_CHECKING:  # renderers tell results apart by their shape
+    from ..result import RecordResult
 
 FALLBACK_WIDTH = 120  # when the output is not a terminal and $COLUMNS is unset
 NARROWEST_TEXT = 10  # a text column squeezed below this makes the table vertical
@@ -22,20 +26,20 @@ def render_table(result, max_chars=None, max_lines=None, width=None, color=False
     """`vertical`: True forces one field per line; False (the default)
     still turns vertical when the table cannot fit in `width`, except that
     a diff of a few records first tries a column per record."""
-    if isinstance(result, CountResult):
+    if result.shape == 'count':
         return str(result.count)
-    if isinstance(result, TextResult):
+    if result.shape == 'text':
         return result.text
     width = width or shutil.get_terminal_size((FALLBACK_WIDTH, 24)).columns
     console = _console(width, color)
-    if isinstance(result, RecordResult):
+    if result.shape == 'record':
         _draw_describe(console, result, max_chars, max_lines)
         return _text(console)
-    if not isinstance(result, (Table, DiffResult)):
+    if not result.shape in ('table', 'diff'):
         raise TypeError(result)
     grid = _grid(result, grid_max_chars(max_chars), grid_max_lines(max_lines))
-    pair = isinstance(result, DiffResult) and result.pair
-    if isinstance(result, DiffResult) and not pair and not vertical and min_width(grid) > width:
+    pair = result.shape == 'diff' and result.pair
+    if result.shape == 'diff' and not pair and not vertical and min_width(grid) > width:
         # A few records compare best side by side: a column per record.
         by_key = diff_grid(result, grid_max_chars(max_chars), grid_max_lines(max_lines), by_key=True)
         if min_width(by_key) <= width:
@@ -58,7 +62,7 @@ def grid_max_lines(max_lines):
 
 
 def _grid(result, max_chars, max_lines) -> Grid:
-    if isinstance(result, DiffResult):
+    if result.shape == 'diff':
         return diff_grid(result, max_chars, max_lines)
     return table_grid(result, max_chars, max_lines)
 

@@ -36,7 +36,7 @@ def cell(row, col):
     return row.param(col.path)
 
 
-def _cell_getter(col):
+def cell_getter(col):
     """`lambda row: cell(row, col)`, decided once per column."""
     if isinstance(col, ast.Field):
         if col.name == "tags":

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..language import ast
 from ..plan import planner
 from ..result import LazyRows, Table
-from .columns import _cell_getter, column_name, expand_columns
+from .columns import cell_getter, column_name, expand_columns
 from .selection import apply_limit, merge_groups, sort_rows, table_row
 
 
@@ -29,7 +29,7 @@ def run(stmt: ast.Find, ctx) -> Table:
     if stmt.merged:
         table_rows = [table_row(g, columns, merged=True) for g in kept]
     else:  # table_row's cells, with each column's getter looked up once
-        getters = [(column_name(c), _cell_getter(c)) for c in columns]
+        getters = [(column_name(c), cell_getter(c)) for c in columns]
         table_rows = LazyRows(kept, lambda g: {name: get(g[0]) for name, get in getters})
     names = (["# records"] if stmt.merged else []) + [column_name(c) for c in columns]
     extra = [c for c in columns if not isinstance(c, ast.Field)]

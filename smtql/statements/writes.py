@@ -19,7 +19,7 @@ from ..errors import QueryError, SmtqlError, StoreError
 from ..stores.django.schema import TAG_NAME_LENGTH
 from .journal import Journal, journal_path
 from ..result import TextResult
-from ..language.unparse import _string, _word, filter_text
+from ..language.unparse import filter_text, string_text, tag_text
 
 # Sumatra's STATUS_PATTERN (sumatra.core) and the statuses `smt tag` knows.
 STATUS_PATTERN = re.compile(r"_(([^.]*)(\.\.\.)?)_")
@@ -103,11 +103,11 @@ def validate(tags, op: str) -> None:
 # ------------------------------------------------------------------ text
 
 def tags_text(tags) -> str:
-    return ", ".join(_word(t) for t in tags)
+    return ", ".join(tag_text(t) for t in tags)
 
 
 def labels_list(labels) -> str:
-    return "[" + ", ".join(_string(x) for x in labels) + "]"
+    return "[" + ", ".join(string_text(x) for x in labels) + "]"
 
 
 def inverse_statement(records: list[dict]) -> str:
@@ -133,7 +133,7 @@ def short_inverse(inverse: str, n_labels: int) -> str:
 # ------------------------------------------------------------------ writers
 
 def is_server(uri: str) -> bool:
-    from ..stores.registry import SERVER_SCHEMES
+    from ..stores.location import SERVER_SCHEMES
     return uri.startswith(SERVER_SCHEMES)
 
 

@@ -1,27 +1,16 @@
-"""Finding the record store the way `smt` does: the nearest `.smt/project`
-above a directory, or a store named outright (a Sumatra SQLite file, a
-shelve file, `postgres://…`, `mysql://…`), and the project in it."""
+"""Which store opens which location: the record store found the way `smt`
+finds it (the nearest `.smt/project` above a directory) or named outright
+(a Sumatra SQLite file, a shelve file, `postgres://…`, `mysql://…`), and
+the backend that reads it (`open_store`)."""
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import StoreError, closest, quoted_choices
-
-SERVER_SCHEMES = ("postgres://", "postgresql://", "mysql://", "mariadb://")
-DJANGO, SHELVE = "django", "shelve"
-
-
-@dataclass(frozen=True)
-class StoreLocation:
-    kind: str  # DJANGO or SHELVE
-    uri: str  # a file path, or a server URI
-    project: str | None  # the project's name, when a project directory named it
-    project_dir: Path | None = None
-
+from ..errors import StoreError
+from .location import DJANGO, SERVER_SCHEMES, SHELVE, StoreLocation
 
 def find_project_dir(start: str | os.PathLike | None = None) -> Path | None:
     here = Path(start or os.getcwd()).resolve()
@@ -78,26 +67,6 @@ def _bare_store(store: str) -> StoreLocation:
         head = fh.read(16)
     kind = DJANGO if head.startswith(b"SQLite format 3") else SHELVE
     return StoreLocation(kind, str(path.resolve()), None)
-
-
-def choose_project(location: StoreLocation, requested: str | None, available: list[str]) -> str:
-    """--project if given, else the project directory's own, else the only
-    one the store holds."""
-    if requested:
-        if requested not in available:
-            near = closest(requested, available)
-            raise StoreError(f"the store {location.uri} holds no project '{requested}' "
-                             f"(it holds: {', '.join(sorted(available)) or 'none'})",
-                             suggestion=quoted_choices(near) if near else None)
-        return requested
-    if location.project:
-        return location.project
-    if len(available) == 1:
-        return available[0]
-    if not available:
-        raise StoreError(f"the store {location.uri} holds no projects")
-    raise StoreError(f"the store {location.uri} holds several projects "
-                     f"({', '.join(sorted(available))}); choose one with --project NAME")
 
 
 def open_store(directory=None, store: str | None = None, project: str | None = None,

@@ -124,7 +124,7 @@ def _each_record(record_store, project: str, bar):
 
 def open_api_store(location, project: str | None) -> SumatraApiStore:
     """Open `location` with Sumatra's own RecordStore classes."""
-    from .registry import DJANGO, choose_project
+    from .location import DJANGO, choose_project
     try:
         if location.kind == DJANGO:
             from sumatra.recordstore.django_store import DjangoRecordStore

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from smtql.language import fields
-from smtql.frontends.completion import (Vocabulary, complete, context, needs_params_prefix,
-                              split_segments)
+from smtql.frontends.completion import complete, context, needs_params_prefix
+from smtql.frontends.vocabulary import Vocabulary, split_segments
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +185,7 @@ def test_vocabulary_loads_in_the_background(demo_connection):
 def test_prompt_toolkit_completer(vocab):
     from prompt_toolkit.completion import CompleteEvent
     from prompt_toolkit.document import Document
-    from smtql.frontends.completion import make_completer
+    from smtql.frontends.completer import make_completer
     completer = make_completer(lambda: vocab, lambda: ["lr"])
     got = list(completer.get_completions(Document("count optimizer.model.ki"), CompleteEvent()))
     assert [(c.text, c.start_position) for c in got] == [("kind", -2)]

@@ -12,7 +12,8 @@ import sys
 import pytest
 
 from smtql.frontends.cli import build_parser
-from smtql.frontends.repl import COMMANDS, Repl, history_path, is_complete
+from smtql.frontends.commands import COMMANDS
+from smtql.frontends.repl import Repl, history_path, is_complete
 
 from conftest import child_env
 

@@ -10,8 +10,8 @@ import pytest
 from smtql.language import fields
 from smtql.language.dates import DateError, Period
 from smtql.errors import QueryError
-from smtql.plan.values import (MISSING, PARAM, close, contains, equal, ordered, read_literal, sort_key,
-                          unquote)
+from smtql.language.literals import PARAM, read_literal, unquote
+from smtql.plan.values import MISSING, close, contains, equal, ordered, sort_key
 
 UTC = timezone.utc
 

@@ -33,7 +33,7 @@ from .schema import Sql
 # ------------------------------------------------------------------ opening
 
 def open_sql_store(location, project: str | None) -> "DjangoSqlStore":
-    from ..registry import choose_project
+    from ..location import choose_project
     store = DjangoSqlStore(location.uri)
     try:
         available = store.projects()

@@ -1,0 +1,94 @@
+"""What the command line and the REPL share: the output formats, `--set`
+values, drawing a result for a terminal or a pipe, and the one y/N prompt
+that confirms a write."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import EXIT_USAGE, SmtqlError
+from ..render import FORMATS as _RENDERERS
+
+FORMATS = tuple(_RENDERERS)  # table, csv, json, markdown, labels, html
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit status 2)."""
+
+
+def parse_sets(pairs: list[str]) -> dict:
+    """--set NAME=VALUE, each value read as an smtql literal."""
+    from ..api import parse_value
+    variables = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip().lstrip("$")
+        if not sep or not name.isidentifier():
+            raise UsageError(f"--set takes NAME=VALUE, not '{pair}'")
+        variables[name] = parse_value(text.strip())
+    return variables
+
+
+def render_options(args, fmt: str, color: bool) -> dict:
+    """The renderer's options from the command line's (--max-chars,
+    --max-lines, --vertical)."""
+    options = {}
+    if getattr(args, "max_chars", None) is not None:
+        options["max_chars"] = args.max_chars
+    if getattr(args, "max_lines", None) is not None:
+        options["max_lines"] = args.max_lines
+    if fmt == "table":
+        options["vertical"] = getattr(args, "vertical", False)
+        options["color"] = color
+    return options
+
+
+def emit(result, args, out=None, err=None, fmt: str | None = None, color: bool | None = None) -> None:
+    """Print a result: its notes on stderr, its text on `out`."""
+    out, err = out or sys.stdout, err or sys.stderr
+    fmt = fmt or args.format
+    for note in result.notes:
+        print(f"note: {note}", file=err, flush=True)
+    if result.silent:
+        return
+    if color is None:
+        color = is_terminal(out) and "NO_COLOR" not in os.environ
+    text = result.render(fmt, **render_options(args, fmt, color))
+    if text:
+        print(text, file=out, flush=True)
+
+
+def is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def ask(preview, err=None) -> bool:
+    """The write confirmation in a terminal: what would change (the count
+    and a few labels), then y/N."""
+    print(f"smtql: {preview.summary()}", file=err or sys.stderr, flush=True)
+    try:
+        answer = input("Go ahead? [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
+def write_confirmation(args):
+    """How a write is confirmed at the command line: --dry-run shows it only;
+    --yes goes ahead; in a terminal the user is asked; elsewhere the write
+    is refused (exit 2) before anything changes."""
+    if getattr(args, "dry_run", False) or getattr(args, "yes", False):
+        return None
+    if is_terminal(sys.stdin) and is_terminal(sys.stderr):
+        return ask
+    return _refuse
+
+
+def _refuse(preview):
+    raise SmtqlError(f"{preview.summary()}\nnot a terminal, so not asking: run again with --yes "
+                     "to make this change (or --dry-run to see it only); nothing changed",
+                     exit_status=EXIT_USAGE)

@@ -1,0 +1,118 @@
+"""What the store offers for completion: its tags, parameter keys, labels
+and the values of keys, loaded in a background thread so the prompt never
+waits for them."""
+
+from __future__ import annotations
+
+import heapq
+import re
+import threading
+from collections import Counter
+
+from ..language import fields
+
+# How many labels and values the vocabulary keeps.
+MAX_LABELS = 5000
+MAX_VALUES = 40
+
+
+class Vocabulary:
+    """What the store offers for completion: tags, parameter keys, labels
+    and the values of keys. Empty until `load` (or `start`) fills it; every
+    part may be read while the loader runs."""
+
+    def __init__(self):
+        self.tags: Counter = Counter()
+        self.param_keys: Counter = Counter()
+        self.labels: list[str] = []  # newest first
+        self.values: dict[str, Counter] = {}  # field name or dotted key -> literal text -> count
+        self.ready = threading.Event()
+        self.error: Exception | None = None
+        self._children: dict[str, list[str]] | None = None
+
+    @classmethod
+    def of(cls, tags=(), param_keys=(), labels=(), values=None) -> "Vocabulary":
+        """A vocabulary given outright (for tests and callers without a store)."""
+        v = cls()
+        v.tags = Counter(tags)
+        v.param_keys = Counter(param_keys)
+        v.labels = list(labels)
+        v.values = {k: Counter(vs) for k, vs in (values or {}).items()}
+        v.ready.set()
+        return v
+
+    def start(self, store, lock: threading.Lock | None = None) -> threading.Thread:
+        """Load from `store` in a daemon thread; `lock` guards the store
+        against queries running at the same time."""
+        thread = threading.Thread(target=self.load, args=(store, lock), daemon=True,
+                                  name="smtql-vocabulary")
+        thread.start()
+        return thread
+
+    def load(self, store, lock: threading.Lock | None = None) -> None:
+        lock = lock or threading.Lock()
+        try:
+            with lock:
+                self.tags = store.tag_counts()
+            with lock:
+                self.param_keys = store.param_keys()
+                self._children = None
+            with lock:
+                self._load_rows(store)
+        except Exception as err:  # noqa: BLE001 - completion must never break the prompt
+            self.error = err
+        finally:
+            self.ready.set()
+
+    def _load_rows(self, store) -> None:
+        """Labels and values from the newest MAX_LABELS records, one scan."""
+        from ..language import ast
+        from ..params.model import folded, leaves, dotted
+        from ..plan.planner import Plan
+        from ..language.unparse import literal_text
+
+        text_fields = [f.name for f in fields.FIELDS.values()
+                       if f.kind == fields.TEXT and f.name not in ("stdout_stderr", "label")]
+        wanted = frozenset(["label", "timestamp", "params"] + text_fields)
+        plan = Plan(ast.All(), ast.All(), ast.All(), wanted, ("latest", MAX_LABELS))
+        rows = heapq.nlargest(MAX_LABELS, store.scan(plan), key=lambda r: (r.timestamp, r.label))
+        values: dict[str, Counter] = {}
+
+        def add(key, literal):
+            counter = values.setdefault(key, Counter())
+            if len(counter) < 4 * MAX_VALUES or literal in counter:
+                counter[literal] += 1
+
+        for row in rows:
+            for name in text_fields:
+                value = getattr(row, name, None)
+                if value and "\n" not in value and len(value) <= 80:
+                    add(name, literal_text(value))
+            if isinstance(row.params, dict):
+                for path, value in leaves(folded(row.params)):
+                    literal = literal_text(value)
+                    if len(literal) <= 80:
+                        add(dotted(path), literal)
+        self.values = values
+        self.labels = [r.label for r in rows]
+
+    def children(self, prefix: str) -> list[str]:
+        """The next segments of the parameter keys under `prefix` ('' for the
+        top level), most common first."""
+        if self._children is None:
+            table: dict[str, Counter] = {}
+            for key, n in self.param_keys.items():
+                segments = split_segments(key)
+                for i, seg in enumerate(segments):
+                    counter = table.setdefault(".".join(segments[:i]), Counter())
+                    counter[seg] = max(counter[seg], n if i == len(segments) - 1 else 0)
+            self._children = {h: [s for s, _ in c.most_common()] for h, c in table.items()}
+        return self._children.get(prefix, [])
+
+    def has_children(self, key: str) -> bool:
+        return bool(self.children(key))
+
+
+def split_segments(key: str) -> list[str]:
+    """`a.`b.c`.0` → ['a', '`b.c`', '0'] (back-quotes kept)."""
+    return re.findall(r"`[^`]*`?|[^.`]+", key)

@@ -1,0 +1,40 @@
+"""Where a store is (StoreLocation) and which of its projects to read: the
+facts every backend and the registry share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import StoreError, closest, quoted_choices
+
+SERVER_SCHEMES = ("postgres://", "postgresql://", "mysql://", "mariadb://")
+DJANGO, SHELVE = "django", "shelve"
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    kind: str  # DJANGO or SHELVE
+    uri: str  # a file path, or a server URI
+    project: str | None  # the project's name, when a project directory named it
+    project_dir: Path | None = None
+
+
+def choose_project(location: StoreLocation, requested: str | None, available: list[str]) -> str:
+    """--project if given, else the project directory's own, else the only
+    one the store holds."""
+    if requested:
+        if requested not in available:
+            near = closest(requested, available)
+            raise StoreError(f"the store {location.uri} holds no project '{requested}' "
+                             f"(it holds: {', '.join(sorted(available)) or 'none'})",
+                             suggestion=quoted_choices(near) if near else None)
+        return requested
+    if location.project:
+        return location.project
+    if len(available) == 1:
+        return available[0]
+    if not available:
+        raise StoreError(f"the store {location.uri} holds no projects")
+    raise StoreError(f"the store {location.uri} holds several projects "
+                     f"({', '.join(sorted(available))}); choose one with --project NAME")
