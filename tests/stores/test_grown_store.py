@@ -12,7 +12,7 @@ import sqlite3
 import sys
 
 import yaml
-from store_support import ROOT, build_demo, run_child
+from support.store_support import ROOT, build_demo, run_child
 
 sys.path.insert(0, str(ROOT))
 from benchmarks.grow import expected_params, grow  # noqa: E402
