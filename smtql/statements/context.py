@@ -35,6 +35,11 @@ class StatementContext:
         keep = compile_filter(plan.post)
         return [row for row in self.store.scan(plan) if keep(row)]
 
+    def count_plan(self, plan) -> int:
+        """How many rows the plan selects, never holding them all."""
+        keep = compile_filter(plan.post)
+        return sum(1 for row in self.store.scan(plan) if keep(row))
+
     def notes(self, f, keys=()) -> list[str]:
         return filter_notes(self.store, f, keys)
 

@@ -16,8 +16,20 @@ def run(stmt: ast.Explain, ctx) -> TextResult:
     if f is None:
         return TextResult(f"{type(inner).__name__.lower()}: no filter to plan")
     count = isinstance(inner, ast.Count)
-    plan = planner.plan(f, ctx.store, fields=() if count else None)
-    return explain_plan(plan, ctx.store, count=count)
+    return explain_plan(_plan_of(inner, f, ctx.store), ctx.store, count=count)
+
+
+def _plan_of(inner, f, store) -> planner.Plan:
+    """The very plan the statement runs (its fields, its store limit), so
+    `explain` shows the SQL it sends and costs no more than running it."""
+    from . import count, find
+    if isinstance(inner, ast.Count):
+        return count.plan_of(inner, store)
+    if isinstance(inner, ast.Find):
+        return find.plan_of(inner, store)
+    if isinstance(inner, ast.TagWrite):
+        return planner.plan(f, store, fields={"tags"})  # what writes.py selects
+    return planner.plan(f, store)
 
 
 def explain_plan(plan, store, count: bool = False) -> TextResult:

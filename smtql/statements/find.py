@@ -13,13 +13,9 @@ from .selection import apply_limit, merge_groups, sort_rows, table_row
 def run(stmt: ast.Find, ctx) -> Table:
     store = ctx.store
     columns = expand_columns(stmt.show)
-    wanted = {planner.key_field(c) for c in columns}
-    wanted |= {planner.key_field(o.key) for o in stmt.order}
-    newest_first = not stmt.order
-    plan = planner.plan(stmt.filter, store, fields=wanted, limit=_store_limit(stmt),
-                        newest_first=newest_first)
+    plan = plan_of(stmt, store)
     rows = ctx.select_plan(plan)
-    if not (newest_first and plan.limit is None and store.orders_newest_first):
+    if not (plan.newest_first and plan.limit is None and store.orders_newest_first):
         rows = sort_rows(rows, stmt.order)
     groups = merge_groups(rows) if stmt.merged else [[r] for r in rows]
     kept = apply_limit(groups, stmt.limit)
@@ -35,6 +31,16 @@ def run(stmt: ast.Find, ctx) -> Table:
     extra = [c for c in columns if not isinstance(c, ast.Field)]
     return Table(names, table_rows, source_rows=kept, store=store, hidden=hidden,
                  notes=ctx.notes(stmt.filter, extra + [o.key for o in stmt.order]))
+
+
+def plan_of(stmt: ast.Find, store) -> planner.Plan:
+    """The plan `find` runs (and `explain find` shows and runs alike): the
+    fields its columns and order keys read, the store limit it allows."""
+    columns = expand_columns(stmt.show)
+    wanted = {planner.key_field(c) for c in columns}
+    wanted |= {planner.key_field(o.key) for o in stmt.order}
+    return planner.plan(stmt.filter, store, fields=wanted, limit=_store_limit(stmt),
+                        newest_first=not stmt.order)
 
 
 def _store_limit(stmt: ast.Find):

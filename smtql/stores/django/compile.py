@@ -21,7 +21,6 @@ in Python.
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -42,6 +41,8 @@ TEXT_FIELDS = ("reason", "outcome", "main_file", "version", "user", "script_argu
 OPTIONAL_FIELDS = TEXT_FIELDS + ("duration", "executable", "repository", "tags", "outputpath",
                                  "params")
 ALL_FIELDS = frozenset(("label", "timestamp") + OPTIONAL_FIELDS)
+# Read after the main statement, per chunk of its rows, keyed by their ids.
+BATCHED_FIELDS = ("tags", "outputpath", "params")
 _ORDER_OPS = ("<", "<=", ">", ">=")
 _MAX_EXACT_INT = 2 ** 53
 
@@ -57,20 +58,6 @@ def decode_ts(value) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
-
-
-def _names_list(v) -> list:
-    if v is None:
-        return []
-    if isinstance(v, (bytes, bytearray)):
-        v = v.decode("utf-8")
-    if isinstance(v, str):
-        v = json.loads(v)
-    return [x for x in v if x is not None]
-
-
-def _names_tuple(v) -> tuple:
-    return tuple(sorted(_names_list(v)))
 
 
 class Compiler:
@@ -151,9 +138,42 @@ class Compiler:
         ctype = qy.content_type_id()
         if not tag_ids or ctype is None:
             return Sql(FALSE_SQL)
+        # Uncorrelated, keyed by tag: the (tag_id, …) indexes find the items.
+        # The content type is tested unindexed (see `record_items`).
         return (Sql(f"r.db_id IN (SELECT ti.object_id FROM {S.TAGGEDITEM.name} ti "
-                    f"WHERE ti.content_type_id = ? AND ", [ctype])
+                    f"WHERE ") + self.record_items(ctype) + " AND "
                 + self.dialect.in_ints("ti.tag_id", tag_ids) + ")")
+
+    def record_items(self, ctype) -> Sql:
+        """`ti` is a tag item of a record. Every tagged item of a Sumatra
+        store is a record's, so an index on content_type_id matches them
+        all; without statistics SQLite and PostgreSQL still choose it over
+        the object_id or tag_id index (a scan of every tag item, per record
+        in a correlated subquery). Written so no index can serve it, it is
+        checked on the rows the right index found."""
+        return Sql(f"{self.dialect.unindexed('ti.content_type_id')} = ?",
+                   [ctype if ctype is not None else -1])
+
+    # -- what the main statement leaves out: read per chunk of its rows
+    def tags_of(self, qy: Query, ids) -> Sql:
+        """(object_id, tag name) of these records' tags: one statement keyed
+        by their ids, through the object_id index (each tag by its key)."""
+        return (Sql(f"SELECT ti.object_id, t.name FROM {S.TAGGEDITEM.name} ti "
+                    f"JOIN {S.TAG.name} t ON t.id = ti.tag_id WHERE ")
+                + self.dialect.in_ints("ti.object_id", ids) + " AND "
+                + self.record_items(qy.content_type_id()))
+
+    def outputs_of(self, ids) -> Sql:
+        """(record id, path) of these records' output files, through the
+        output_from_record_id index."""
+        return (Sql(f"SELECT k.output_from_record_id, k.path FROM {S.DATAKEY.name} k WHERE ")
+                + self.dialect.in_ints("k.output_from_record_id", ids))
+
+    def paramsets_of(self, ids) -> Sql:
+        """(id, type, content) of these parameter sets, by primary key."""
+        q = self.dialect.q
+        return (Sql(f"SELECT p.id, p.{q('type')}, p.content FROM {S.PARAMETERSET.name} p WHERE ")
+                + self.dialect.in_ints("p.id", ids))
 
     def _ts_param(self, moment: datetime):
         moment = moment.astimezone(UTC)
@@ -314,36 +334,26 @@ class Compiler:
         wanted = set(wanted)
         ctype = qy.content_type_id()
         parts = [self.tagged(qy, qy.tag_ids([t])) for t in sorted(wanted)]
-        n_tags = Sql(f"(SELECT COUNT(*) FROM {S.TAGGEDITEM.name} ti WHERE ti.object_id = r.db_id "
-                     f"AND ti.content_type_id = ?) = ?", [ctype if ctype is not None else -1,
-                                                           len(wanted)])
+        n_tags = (Sql(f"(SELECT COUNT(*) FROM {S.TAGGEDITEM.name} ti WHERE ti.object_id = r.db_id "
+                      f"AND ") + self.record_items(ctype) + Sql(") = ?", [len(wanted)]))
         same = Sql.join(" AND ", [paren(p) for p in parts] + [n_tags])
         return same if op == "=" else "NOT " + paren(same)
 
     # -- SELECT list
-    def select_list(self, fields, qy: Query) -> tuple[Sql, list]:
+    def select_list(self, fields) -> tuple[Sql, list]:
+        """The main statement's columns and their decoders. Tags and output
+        paths are not among them: a correlated subquery per record is only
+        as good as the index the planner picks for it, so they are read
+        afterwards, keyed by the ids of the rows (`tags_of`, `outputs_of`)."""
         cols: list[Sql] = [Sql("r.db_id"), Sql("r.label"), Sql("r.timestamp"),
                            Sql("r.parameters_id")]
         decoders = [("db_id", None), ("label", None), ("timestamp", decode_ts),
                     ("parameters_id", None)]
         for name in OPTIONAL_FIELDS:
-            if name not in fields or name == "params":
+            if name not in fields or name in BATCHED_FIELDS:
                 continue
-            if name in TEXT_FIELDS:  # COALESCE: never null
-                cols.append(Sql(self._field_expr(name)))
-                decoders.append((name, None))
-            elif name in ("executable", "repository", "duration"):
-                cols.append(Sql(self._field_expr(name)))
-                decoders.append((name, None))
-            elif name == "tags":  # tag ids, named from the tag table (read once)
-                ctype = qy.content_type_id()
-                cols.append(Sql(self.dialect.int_list(
-                    f"FROM {S.TAGGEDITEM.name} ti "
-                    f"WHERE ti.object_id = r.db_id AND ti.content_type_id = ?", "ti.tag_id"),
-                    [ctype if ctype is not None else -1]))
-                decoders.append(("tags", qy.tag_set_decoder()))
-            elif name == "outputpath":
-                cols.append(Sql(self.dialect.json_names(
-                    f"FROM {S.DATAKEY.name} k WHERE k.output_from_record_id = r.db_id", "k.path")))
-                decoders.append(("outputpath", _names_tuple))
+            # text fields are COALESCEd (never null); executable and
+            # repository are scalar subqueries on a primary key
+            cols.append(Sql(self._field_expr(name)))
+            decoders.append((name, None))
         return Sql.join(", ", cols), decoders

@@ -78,6 +78,8 @@ class Transaction:
         text, params = self.dialect.render(sql)
         self.statements.append((text, params))
         self.store.statements_run += 1
+        if self.store.statement_log is not None:  # every statement, for the plan tests
+            self.store.statement_log.append((text, params))
         try:
             if self.dialect.name == "postgresql":
                 cur = self.store.conn.execute(text, params)

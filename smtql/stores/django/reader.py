@@ -76,21 +76,6 @@ class Query(Transaction):
                 self._tags.setdefault(name, []).append(tag_id)
         return [i for n in names for i in self._tags.get(n, ())]
 
-    def tag_set_decoder(self):
-        """'3,7' (tag ids) -> frozenset of names, each distinct text decoded once."""
-        self.tag_ids(())
-        by_id = {i: n for n, ids in self._tags.items() for i in ids}
-        cache: dict = {None: frozenset()}
-
-        def decode(text):
-            try:
-                return cache[text]
-            except KeyError:
-                value = cache[text] = frozenset(by_id[int(i)] for i in str(text).split(",")
-                                                if int(i) in by_id)
-                return value
-        return decode
-
     def tag_ids_like(self, pattern: str) -> list[int]:
         self.tag_ids(())
         return [i for n, ids in self._tags.items() if fnmatchcase(n, pattern) for i in ids]
@@ -178,7 +163,12 @@ class DjangoSqlStore(Store):
                              f"{type(err).__name__}: {err}") from None
         self.last_statements: list = []
         self.statements_run = 0  # SQL statements run so far (tests hold this constant per query)
+        # A list to collect every statement run, in the driver's text and
+        # parameters (tests/stores/test_plans.py EXPLAINs each); None: off.
+        self.statement_log: list | None = None
         self._statement_paramsets: dict | None = None
+        # Unreadable sets met while reading rows' parameters chunk by chunk.
+        self._statement_unreadable: dict = {}
         self.record_content_type: int | None = None  # see Query.content_type_id
         self.compiler = Compiler(self)
 
@@ -206,12 +196,13 @@ class DjangoSqlStore(Store):
         """The executor starts a new statement: per-statement state (the
         parameter sets behind notes) starts afresh."""
         self._statement_paramsets = None
+        self._statement_unreadable = {}
 
     def statement_notes(self) -> list[str]:
-        sets = self._statement_paramsets
-        if not sets:
-            return []
+        sets = self._statement_paramsets or {}
         bad = {pid: v for pid, v in sets.items() if isinstance(v[0], Unreadable)}
+        bad.update((pid, (parsed, None)) for pid, parsed in self._statement_unreadable.items()
+                   if pid not in bad)
         if bad:
             with Query(self) as qy:
                 bad = qy.count_records(bad)
@@ -227,6 +218,9 @@ class DjangoSqlStore(Store):
     def _note_paramsets(self, sets: dict) -> None:
         self._statement_paramsets = sets
 
+    def _note_unreadable(self, pid, parsed) -> None:
+        self._statement_unreadable[pid] = parsed
+
     def pushable(self, atom) -> bool:
         return self.compiler.pushable(atom)
 
@@ -239,27 +233,14 @@ class DjangoSqlStore(Store):
         fields = ALL_FIELDS if plan is None or plan.fields is None else plan.fields
         where = self.compiler.where(qy, plan.pre if plan is not None else ast.All())
         limit = plan.limit if plan is not None else None
-        select, decoders = self.compiler.select_list(fields, qy)
-        if "params" in fields:
-            paramsets = qy.load_paramsets()
+        select, decoders = self.compiler.select_list(fields)
         sql = "SELECT " + select + Sql(f" FROM {S.RECORD.name} r WHERE ") + where
         if limit is not None:
-            # The n newest (oldest) by timestamp, and every record that ties
-            # with the n-th: the executor then picks exactly as it would.
             kind, n = limit
             n = 1 if n is None else n
             if n <= 0:
                 return
-            order = "DESC" if kind != "earliest" else "ASC"
-            got = qy.run(sql + Sql(f" ORDER BY r.timestamp {order} LIMIT ?", [n + 1]))
-            if len(got) > n and got[n][2] == got[n - 1][2]:  # ties beyond the n-th
-                got = got[:n]
-                seen = {v[0] for v in got}
-                ties = qy.run(sql + Sql(" AND r.timestamp = ?", [got[-1][2]]))
-                got += [v for v in ties if v[0] not in seen]
-            else:
-                got = got[:n]
-            chunks = [got]
+            chunks = [self._newest(qy, sql, kind, n)]
         else:
             if plan is not None and plan.newest_first:
                 label = self.dialect.text_order("r.label")
@@ -267,27 +248,39 @@ class DjangoSqlStore(Store):
             chunks = _chunks(qy.run(sql, many=True))
         names = [name for name, _ in decoders]
         converters = [(i, decode) for i, (_, decode) in enumerate(decoders) if decode is not None]
-        with_params = "params" in fields
+        batched = _Batched(self, qy, fields)
         with progress(description="reading records") as bar:
-            yield from self._rows_of(chunks, names, converters, with_params,
-                                     paramsets if with_params else None, bar)
+            yield from self._rows_of(chunks, names, converters, batched, bar)
 
-    def _rows_of(self, chunks, names, converters, with_params, paramsets, bar):
+    def _newest(self, qy: Query, sql: Sql, kind: str, n: int) -> list:
+        """The n newest (oldest) rows by timestamp, and every row that ties
+        with the n-th: the executor then picks exactly as it would."""
+        order = "DESC" if kind != "earliest" else "ASC"
+        got = qy.run(sql + Sql(f" ORDER BY r.timestamp {order} LIMIT ?", [n + 1]))
+        if len(got) > n and got[n][2] == got[n - 1][2]:  # ties beyond the n-th
+            got = got[:n]
+            seen = {v[0] for v in got}
+            ties = qy.run(sql + Sql(" AND r.timestamp = ?", [got[-1][2]]))
+            return got + [v for v in ties if v[0] not in seen]
+        return got[:n]
+
+    def _rows_of(self, chunks, names, converters, batched: "_Batched", bar):
+        """Rows, one chunk of the main statement at a time: the chunk's tags,
+        output paths and parameter sets are read then, keyed by its ids, so
+        memory holds one chunk, whatever the number of records."""
         new_row = Row.__new__
         for chunk in chunks:
             bar.advance(len(chunk))
+            extra = batched.read(chunk)
             for values in chunk:
                 values = list(values)
                 for i, decode in converters:
                     values[i] = decode(values[i])
                 d = dict(_ROW_DEFAULTS)
                 d.update(zip(names, values))
-                pid = d.pop("parameters_id")
                 d["handle"] = d.pop("db_id")
-                if with_params:
-                    entry = paramsets.get(pid)
-                    d["params"] = entry[0] if entry else Unreadable(
-                        f"parameter set {pid} is missing from the store")
+                pid = d.pop("parameters_id")
+                extra(d, pid)
                 row = new_row(Row)  # Row(**d), without the cost of keyword arguments
                 row.__dict__ = d
                 yield row
@@ -321,12 +314,13 @@ class DjangoSqlStore(Store):
         from collections import Counter
         with Query(self) as qy:
             ctype = qy.content_type_id()
+            # One pass over the tag items, each joined to its tag and record
+            # by primary key.
             rows = qy.run(Sql(f"SELECT t.id, t.name, COUNT(*) FROM {S.TAGGEDITEM.name} ti "
                               f"JOIN {S.TAG.name} t ON t.id = ti.tag_id "
-                              f"JOIN {S.RECORD.name} r ON r.db_id = ti.object_id "
-                              f"WHERE ti.content_type_id = ? AND r.project_id = ? "
-                              f"GROUP BY t.id, t.name", [ctype if ctype is not None else -1,
-                                                         self.project]))
+                              f"JOIN {S.RECORD.name} r ON r.db_id = ti.object_id WHERE ")
+                          + self.compiler.record_items(ctype)
+                          + Sql(" AND r.project_id = ? GROUP BY t.id, t.name", [self.project]))
         counts = Counter()
         for _, name, n in rows:
             counts[name] += n
@@ -410,6 +404,69 @@ class DjangoSqlStore(Store):
         rows = list(rows)
         with Query(self) as qy:
             return build_records(self, qy, [r.handle for r in rows])
+
+
+# ------------------------------------------------------------------ per chunk
+
+class _Batched:
+    """What a chunk of rows needs beyond the main statement's columns: its
+    tags, output paths and parameter sets, each read in one statement keyed
+    by the chunk's ids (never a subquery per record)."""
+
+    def __init__(self, store: DjangoSqlStore, qy: Query, fields):
+        self.store, self.qy, self.compiler = store, qy, store.compiler
+        self.tags = "tags" in fields
+        self.outputs = "outputpath" in fields
+        self.params = "params" in fields
+        self.tags_stored = self.tags and qy.content_type_id() is not None
+        self._tag_sets: dict = {}  # sorted names -> one shared frozenset
+
+    def read(self, chunk):
+        """A function filling a row's dict (and its parameter set id) from
+        what was read for this chunk."""
+        ids = [v[0] for v in chunk]
+        tags = self._tags(ids) if self.tags_stored else {}
+        outputs = self._outputs(ids) if self.outputs else {}
+        params = self._params({v[3] for v in chunk}) if self.params else None
+        empty_tags, no_outputs = frozenset(), ()
+
+        def fill(d, pid):
+            if self.tags:
+                d["tags"] = tags.get(d["handle"], empty_tags)
+            if self.outputs:
+                d["outputpath"] = outputs.get(d["handle"], no_outputs)
+            if params is not None:
+                d["params"] = params.get(pid) or Unreadable(
+                    f"parameter set {pid} is missing from the store")
+        return fill
+
+    def _tags(self, ids) -> dict:
+        names: dict[int, list] = {}
+        for object_id, name in self.qy.run(self.compiler.tags_of(self.qy, ids)):
+            names.setdefault(object_id, []).append(name)
+        share = self._tag_sets
+        return {i: share.setdefault(key, frozenset(key))
+                for i, key in ((i, tuple(sorted(v))) for i, v in names.items())}
+
+    def _outputs(self, ids) -> dict:
+        paths: dict[int, list] = {}
+        for record_id, path in self.qy.run(self.compiler.outputs_of(ids)):
+            paths.setdefault(record_id, []).append(path)
+        return {i: tuple(sorted(v)) for i, v in paths.items()}
+
+    def _params(self, pids) -> dict:
+        """id -> parsed set. The sets already loaded for a parameter
+        predicate serve; otherwise only this chunk's are read."""
+        if self.qy.paramsets is not None:
+            return {pid: self.qy.paramsets[pid][0] for pid in pids if pid in self.qy.paramsets}
+        got = {}
+        if not pids:
+            return got
+        for pid, kind, content in self.qy.run(self.compiler.paramsets_of(pids)):
+            got[pid] = parsed = paramcache.parse(kind, content)
+            if isinstance(parsed, Unreadable):
+                self.store._note_unreadable(pid, parsed)
+        return got
 
 
 # ------------------------------------------------------------------ decoders

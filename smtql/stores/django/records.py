@@ -76,10 +76,8 @@ def build_records(store, qy, db_ids: list) -> list:
     tags: dict = {}
     ctype = qy.content_type_id()
     if ctype is not None:
-        for object_id, name in qy.run(
-                Sql(f"SELECT ti.object_id, t.name FROM {S.TAGGEDITEM.name} ti JOIN {S.TAG.name} t "
-                    f"ON t.id = ti.tag_id WHERE ti.content_type_id = ? AND ", [ctype])
-                + d.in_ints("ti.object_id", recs)):
+        # the reader's batched form: through the object_id index (principle 2)
+        for object_id, name in qy.run(store.compiler.tags_of(qy, recs)):
             tags.setdefault(object_id, set()).add(name)
 
     def datakey(k):

@@ -162,13 +162,10 @@ class Dialect:
     def in_int_array(self, expr: str, ids: list[int]) -> Sql:
         return Sql(f"{expr} IN (" + ", ".join("?" * len(ids)) + ")", ids)
 
-    def json_names(self, subquery_from: str, column: str) -> str:
-        """An aggregate of `column` as a list (JSON text or an array)."""
-        raise NotImplementedError
-
-    def int_list(self, subquery_from: str, column: str) -> str:
-        """The integers of `column` joined by commas (NULL for none)."""
-        return f"(SELECT group_concat({column}) {subquery_from})"
+    def unindexed(self, expr: str) -> str:
+        """`expr` as a value no index can serve (a column compared through
+        it is checked on the rows another index found)."""
+        return f"({expr} + 0)"
 
     def nan_guard(self, expr: str) -> str | None:
         """A condition excluding NaN, where the database orders NaN above
@@ -193,12 +190,12 @@ class SqliteDialect(Dialect):
             return Sql(TRUE_SQL)
         return Sql(f"substr({expr}, -length(?)) = ?", [value, value])
 
+    def unindexed(self, expr):
+        return f"+{expr}"  # SQLite's documented way to disqualify a term from indexing
+
     def in_int_array(self, expr, ids):
         import json
         return Sql(f"{expr} IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
-
-    def json_names(self, subquery_from, column):
-        return f"(SELECT json_group_array({column}) {subquery_from})"
 
 
 class PostgresDialect(Dialect):
@@ -219,12 +216,6 @@ class PostgresDialect(Dialect):
 
     def in_int_array(self, expr, ids):
         return Sql(f"{expr} = ANY(CAST(? AS bigint[]))", [ids])
-
-    def json_names(self, subquery_from, column):
-        return f"(SELECT array_agg({column}) {subquery_from})"
-
-    def int_list(self, subquery_from, column):
-        return f"(SELECT string_agg(CAST({column} AS text), ',') {subquery_from})"
 
     def nan_guard(self, expr):
         return f"{expr} <> CAST('NaN' AS double precision)"
@@ -257,12 +248,6 @@ class MysqlDialect(Dialect):
             return Sql(TRUE_SQL)
         return Sql(f"RIGHT(CAST({expr} AS BINARY), LENGTH(CAST(? AS BINARY))) = CAST(? AS BINARY)",
                    [value, value])
-
-    def json_names(self, subquery_from, column):
-        return f"(SELECT JSON_ARRAYAGG({column}) {subquery_from})"
-
-    def int_list(self, subquery_from, column):
-        return f"(SELECT GROUP_CONCAT({column}) {subquery_from})"
 
 
 DIALECTS = {"sqlite": SqliteDialect(), "postgresql": PostgresDialect(), "mysql": MysqlDialect()}

@@ -152,7 +152,10 @@ class SqlWriter:
             for i in range(0, len(ids), CHUNK):
                 q = (sa.select(item.c.object_id, tag.c.name)
                      .select_from(item.join(tag, tag.c.id == item.c.tag_id))
-                     .where(item.c.content_type_id == ctype,
+                     # `+ 0`: no index serves the content type, so the planner
+                     # cannot pick the one on content_type_id (every tag item)
+                     # over object_id's when the store has no statistics
+                     .where((item.c.content_type_id + 0) == ctype,
                             item.c.object_id.in_(ids[i:i + CHUNK])))
                 for object_id, name in conn.execute(q):
                     by_id[object_id][2].add(name)
