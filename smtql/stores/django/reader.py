@@ -11,6 +11,7 @@ Nothing here writes.
 
 from __future__ import annotations
 
+import json
 from fnmatch import fnmatchcase
 from typing import Iterable, Iterator
 
@@ -419,7 +420,7 @@ class _Batched:
         self.outputs = "outputpath" in fields
         self.params = "params" in fields
         self.tags_stored = self.tags and qy.content_type_id() is not None
-        self._tag_sets: dict = {}  # sorted names -> one shared frozenset
+        self._tag_sets: dict = {}  # aggregate as sent -> one shared frozenset
 
     def read(self, chunk):
         """A function filling a row's dict (and its parameter set id) from
@@ -441,12 +442,15 @@ class _Batched:
         return fill
 
     def _tags(self, ids) -> dict:
-        names: dict[int, list] = {}
-        for object_id, name in self.qy.run(self.compiler.tags_of(self.qy, ids)):
-            names.setdefault(object_id, []).append(name)
-        share = self._tag_sets
-        return {i: share.setdefault(key, frozenset(key))
-                for i, key in ((i, tuple(sorted(v))) for i, v in names.items())}
+        decoded = self._tag_sets
+        out = {}
+        for object_id, names in self.qy.run(self.compiler.tag_lists_of(self.qy, ids)):
+            key = names if isinstance(names, str) else tuple(names)
+            try:
+                out[object_id] = decoded[key]
+            except KeyError:
+                out[object_id] = decoded[key] = frozenset(_names_list(names))
+        return out
 
     def _outputs(self, ids) -> dict:
         paths: dict[int, list] = {}
@@ -470,6 +474,16 @@ class _Batched:
 
 
 # ------------------------------------------------------------------ decoders
+
+def _names_list(value) -> list:
+    """A list aggregate as the driver returns it (JSON text or bytes, or a
+    list) as a list of names."""
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("utf-8")
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [v for v in value if v is not None]
+
 
 _ROW_DEFAULTS = {f.name: f.default for f in __import__("dataclasses").fields(Row)}
 

@@ -162,6 +162,11 @@ class Dialect:
     def in_int_array(self, expr: str, ids: list[int]) -> Sql:
         return Sql(f"{expr} IN (" + ", ".join("?" * len(ids)) + ")", ids)
 
+    def list_agg(self, column: str) -> str:
+        """An aggregate of `column` as one list value (JSON text, or an
+        array the driver returns as a list)."""
+        raise NotImplementedError
+
     def unindexed(self, expr: str) -> str:
         """`expr` as a value no index can serve (a column compared through
         it is checked on the rows another index found)."""
@@ -190,6 +195,9 @@ class SqliteDialect(Dialect):
             return Sql(TRUE_SQL)
         return Sql(f"substr({expr}, -length(?)) = ?", [value, value])
 
+    def list_agg(self, column):
+        return f"json_group_array({column})"
+
     def unindexed(self, expr):
         return f"+{expr}"  # SQLite's documented way to disqualify a term from indexing
 
@@ -217,6 +225,9 @@ class PostgresDialect(Dialect):
     def in_int_array(self, expr, ids):
         return Sql(f"{expr} = ANY(CAST(? AS bigint[]))", [ids])
 
+    def list_agg(self, column):
+        return f"array_agg({column})"
+
     def nan_guard(self, expr):
         return f"{expr} <> CAST('NaN' AS double precision)"
 
@@ -224,6 +235,9 @@ class PostgresDialect(Dialect):
 class MysqlDialect(Dialect):
     name = "mysql"
     placeholder = "%s"
+
+    def list_agg(self, column):
+        return f"JSON_ARRAYAGG({column})"
 
     # Default collations are case- and accent-insensitive and pad spaces:
     # compare the UTF-8 bytes instead (binary strings never pad).
