@@ -17,6 +17,7 @@ class Result:
     shape: ClassVar[str] = ""
     notes: list[str] = field(default_factory=list, kw_only=True)
     silent: bool = field(default=False, kw_only=True)  # a front end need not print it
+    statement: str = field(default="", kw_only=True)  # the statement as written
 
     def render(self, fmt: str = "table", **options) -> str:
         from .render import render
