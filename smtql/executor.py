@@ -40,7 +40,10 @@ class Executor:
         binding.resolve_ref = ctx.resolve
         for stmt in program.statements:
             try:
-                yield self.run_statement(stmt, ctx)
+                result = self.run_statement(stmt, ctx)
+                if stmt.span is not None:
+                    result.statement = program.source[stmt.span.start:stmt.span.end].strip()
+                yield result
             except SmtqlError as err:
                 if program.filename and not err.filename:
                     err.filename = program.filename

@@ -10,13 +10,14 @@ from typing import Any, ClassVar
 from .cellvalues import Distinct, Folded, digest  # noqa: F401 - part of the result's data
 
 
-@dataclass
+@dataclass(repr=False)
 class Result:
     """A statement's answer. `shape` says which renderer draws it."""
 
     shape: ClassVar[str] = ""
     notes: list[str] = field(default_factory=list, kw_only=True)
     silent: bool = field(default=False, kw_only=True)  # a front end need not print it
+    statement: str = field(default="", kw_only=True)  # the statement as written
 
     def render(self, fmt: str = "table", **options) -> str:
         from .render import render
@@ -25,7 +26,15 @@ class Result:
     def __str__(self) -> str:
         return self.render()
 
-    def _repr_pretty_(self, printer, cycle) -> None:  # how terminal IPython shows it
+    def __repr__(self) -> str:  # short: a debugger or a log line need not draw the table
+        return f"<smtql {type(self).__name__}: {self.summary()}>"
+
+    def summary(self) -> str:
+        return self.shape
+
+    # How terminal IPython shows it: as the command line would. (The
+    # subclasses define no __repr__ of their own, or IPython would use it.)
+    def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(self.render("table"))
 
     def _repr_html_(self) -> str:  # how a notebook shows it
@@ -61,7 +70,7 @@ class LazyRows(Sequence):
         return f"LazyRows({len(self)} rows)"
 
 
-@dataclass
+@dataclass(repr=False)
 class Table(Result):
     """Rows of a `find` (or `keys`): `columns` names, `rows` are dicts keyed by
     column. `source_rows` are the store's Rows behind each line (several for
@@ -80,7 +89,22 @@ class Table(Result):
         return len(self.rows)
 
     def __iter__(self):
-        return iter(self.rows)
+        return (self[i] for i in range(len(self)))
+
+    def summary(self) -> str:
+        return f"{len(self)} rows × {len(self.columns)} columns"
+
+    def __getitem__(self, index):
+        """A row as a RecordView (a dict of its cells, also read as
+        attributes; `.record` its Sumatra Record); a slice gives a list."""
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"the table has {len(self)} rows")
+        sources = self.source_rows[index] if index < len(self.source_rows) else []
+        return RecordView(self.rows[index], sources, self.store)
 
     @property
     def labels(self) -> list[str]:
@@ -93,28 +117,139 @@ class Table(Result):
         return self.store.records(rows) if rows else []
 
     def dataframe(self):
-        import pandas as pd
-        return pd.DataFrame(list(self.rows), columns=self.columns)
+        """The table as pandas sees data: a key a record lacks and a null
+        field are missing values (`isna()`), numeric columns numeric."""
+        return frame([{c: _missing_as_none(row[c]) for c in self.columns} for row in self.rows],
+                     self.columns)
 
 
-@dataclass
+class RecordView(dict):
+    """One row of a table: its cells by column name, also as attributes
+    (`row.label`, `row["optimizer.lr"]`); `.record` builds the Sumatra
+    Record behind it."""
+
+    def __init__(self, cells: dict, sources: list, store):
+        super().__init__(cells)
+        self._sources, self._store = sources, store
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def record(self):
+        records = self._store.records(self._sources[:1]) if self._sources else []
+        return records[0] if records else None
+
+
+def _missing_as_none(value):
+    from .plan.values import MISSING
+    return None if value is MISSING else value
+
+
+def frame(rows: list[dict], columns):
+    """A DataFrame whose missing values pandas knows as missing, and whose
+    columns of numbers (with gaps) are numeric."""
+    import pandas as pd
+    df = pd.DataFrame(rows, columns=list(columns))
+    for name in df.columns:
+        column = df[name]
+        known = column.dropna()
+        if len(known) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                              for v in known):
+            df[name] = pd.to_numeric(column)
+        elif column.dtype == object:
+            df[name] = column.where(column.notna(), None)
+    return df
+
+
+@dataclass(eq=False, repr=False)
 class CountResult(Result):
+    """A number of records; it is one (`res + 1`, `int(res)`, `res > 3`)."""
+
     shape: ClassVar[str] = "count"
     count: int
+
+    def summary(self) -> str:
+        return str(self.count)
 
     def __int__(self) -> int:
         return self.count
 
+    __index__ = __int__
+
+    def __float__(self) -> float:
+        return float(self.count)
+
     def __len__(self) -> int:
         return self.count
 
+    def __bool__(self) -> bool:
+        return bool(self.count)
+
+    def __hash__(self) -> int:
+        return hash(self.count)
+
+    @staticmethod
+    def _number(other):
+        if isinstance(other, CountResult):
+            return other.count
+        if isinstance(other, (int, float)) and not isinstance(other, bool):
+            return other
+        return None
+
     def __eq__(self, other):
-        if isinstance(other, int):
-            return self.count == other
-        return isinstance(other, CountResult) and self.count == other.count
+        n = self._number(other)
+        return NotImplemented if n is None else self.count == n
+
+    def __lt__(self, other):
+        n = self._number(other)
+        return NotImplemented if n is None else self.count < n
+
+    def __le__(self, other):
+        n = self._number(other)
+        return NotImplemented if n is None else self.count <= n
+
+    def __gt__(self, other):
+        n = self._number(other)
+        return NotImplemented if n is None else self.count > n
+
+    def __ge__(self, other):
+        n = self._number(other)
+        return NotImplemented if n is None else self.count >= n
+
+    def __add__(self, other):
+        n = self._number(other)
+        return NotImplemented if n is None else self.count + n
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        n = self._number(other)
+        return NotImplemented if n is None else self.count - n
+
+    def __rsub__(self, other):
+        n = self._number(other)
+        return NotImplemented if n is None else n - self.count
+
+    def __mul__(self, other):
+        n = self._number(other)
+        return NotImplemented if n is None else self.count * n
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        n = self._number(other)
+        return NotImplemented if n is None else self.count / n
+
+    def __rtruediv__(self, other):
+        n = self._number(other)
+        return NotImplemented if n is None else n / self.count
 
 
-@dataclass
+@dataclass(repr=False)
 class RecordResult(Result):
     """One record, every field (`describe`)."""
 
@@ -134,7 +269,7 @@ class RecordResult(Result):
         return self.store.records([self.row])
 
 
-@dataclass
+@dataclass(repr=False)
 class DiffResult(Result):
     """What differs between records (`diff`). `fields` and `params` are
     (name, cells) pairs, the cells aligned with `labels`; a cell is the
@@ -177,12 +312,15 @@ class DiffResult(Result):
         folded sub-trees as None and `<+> digest`)."""
         import pandas as pd
         from .plan.values import MISSING
-        data = {name: [None if c is MISSING else (str(c) if isinstance(c, Folded) else c)
-                       for c in cells] for name, cells in self.columns}
-        return pd.DataFrame(data, index=pd.Index(self.labels, name="label"))
+        rows = [{name: None if cells[i] is MISSING else (
+                    str(cells[i]) if isinstance(cells[i], Folded) else cells[i])
+                 for name, cells in self.columns} for i in range(len(self.labels))]
+        df = frame(rows, [name for name, _ in self.columns])
+        df.index = pd.Index(self.labels, name="label")
+        return df
 
 
-@dataclass
+@dataclass(repr=False)
 class TextResult(Result):
     """A message or a plan (`let`, `explain`)."""
 

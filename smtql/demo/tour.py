@@ -28,8 +28,8 @@ TOUR = [
 
 
 def run_demo(directory: str, args) -> int:
-    from ..api import connect
-    from ..frontends.options import emit
+    from ..api import connect, parse_program
+    from ..frontends.options import answers, emit
     from .build import build_project
 
     started = time.perf_counter()
@@ -41,8 +41,11 @@ def run_demo(directory: str, args) -> int:
     for title, query in TOUR:
         print(f"── {title}")
         print(f"$ smtql -C {directory} '{query}'")
-        for result in conn.run(query):
-            emit(result, args)
+        program = parse_program(query)
+        labelled, shown = answers(program) > 1, 0
+        for result in conn.stream(program):
+            emit(result, args, labelled=labelled, first=shown == 0)
+            shown += not result.silent
         print()
     sys.stdout.flush()
     return 0

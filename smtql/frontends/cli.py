@@ -17,7 +17,7 @@ import sys
 
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, SmtqlError
-from .options import FORMATS, UsageError, emit, parse_sets, write_confirmation
+from .options import FORMATS, UsageError, answers, emit, parse_sets, write_confirmation
 
 
 class _Parser(argparse.ArgumentParser):
@@ -129,10 +129,14 @@ def _run_source(args, source: str, filename: str | None = None) -> int:
     from ..api import connect, parse_program
     program = parse_program(source, filename=filename)  # syntax errors before opening the store
     variables = parse_sets(args.set)
+    labelled = answers(program) > 1
     with connect(args.directory, store=args.store, project=args.project) as conn:
-        for result in conn.stream(program, variables=variables, dry_run=args.dry_run,
-                                  confirm=write_confirmation(args)):
-            emit(result, args)
+        results = conn.stream(program, variables=variables, dry_run=args.dry_run,
+                              confirm=write_confirmation(args))
+        shown = 0
+        for result in results:
+            emit(result, args, labelled=labelled, first=shown == 0)
+            shown += not result.silent
     return EXIT_OK
 
 

@@ -44,8 +44,19 @@ def render_options(args, fmt: str, color: bool) -> dict:
     return options
 
 
-def emit(result, args, out=None, err=None, fmt: str | None = None, color: bool | None = None) -> None:
-    """Print a result: its notes on stderr, its text on `out`."""
+def answers(program) -> int:
+    """How many statements of the program print an answer (a `let` does not)."""
+    from ..language import ast
+    return sum(not isinstance(s, ast.Let) for s in program.statements)
+
+
+def emit(result, args, out=None, err=None, fmt: str | None = None, color: bool | None = None,
+         labelled: bool = False, first: bool = True) -> None:
+    """Print a result: its notes on stderr, its text on `out`. `labelled`:
+    the program has several answers, so each says which statement it
+    answers (in the human formats, as an smtql comment that can be pasted
+    back; CSV tables are set apart by a blank line; JSON is one document
+    per line)."""
     out, err = out or sys.stdout, err or sys.stderr
     fmt = fmt or args.format
     for note in result.notes:
@@ -55,8 +66,22 @@ def emit(result, args, out=None, err=None, fmt: str | None = None, color: bool |
     if color is None:
         color = is_terminal(out) and "NO_COLOR" not in os.environ
     text = result.render(fmt, **render_options(args, fmt, color))
+    if labelled and fmt == "json":
+        import json
+        text = json.dumps(json.loads(text), ensure_ascii=False) if text else text
+    elif labelled and fmt in ("table", "markdown") and result.statement:
+        text = f"-- {_one_line(result.statement)}\n{text}"
+        if not first:
+            text = "\n" + text
+    elif labelled and fmt == "csv" and not first:
+        text = "\n" + text
     if text:
         print(text, file=out, flush=True)
+
+
+def _one_line(statement: str, width: int = 100) -> str:
+    line = " ".join(statement.split())
+    return line if len(line) <= width else line[:width - 1] + "…"
 
 
 def is_terminal(stream) -> bool:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..errors import EXIT_OK, EXIT_PROGRAM, SmtqlError
 from .commands import COMMANDS, command
-from .options import FORMATS, ask, emit, parse_sets
+from .options import FORMATS, answers, ask, emit, parse_sets
 
 PROMPT = "smtql> "
 CONTINUATION = "   ..> "
@@ -257,15 +257,18 @@ class Repl:
         confirm = None if dry_run or getattr(self.args, "yes", False) else self.confirm_write
         results = Connection(self.store).stream(program, variables=self.variables,
                                                 dry_run=dry_run, confirm=confirm)
+        labelled, shown = answers(program) > 1, 0
         with self.lock:
             for result in results:
-                self.show(result)
+                self.show(result, labelled=labelled, first=shown == 0)
+                shown += not result.silent
 
     def confirm_write(self, preview) -> bool:
         return ask(preview, err=self.err)
 
-    def show(self, result) -> None:
-        emit(result, self.args, out=self.out, err=self.err, fmt=self.format, color=self.color)
+    def show(self, result, labelled: bool = False, first: bool = True) -> None:
+        emit(result, self.args, out=self.out, err=self.err, fmt=self.format, color=self.color,
+             labelled=labelled, first=first)
 
     # -- the loops
     def session(self, *, input=None, output=None, history=None):

@@ -4,6 +4,8 @@ candidates each part leaves."""
 
 from __future__ import annotations
 
+import re
+
 from ..language import ast
 from ..language.unparse import filter_text
 from ..plan import planner
@@ -43,8 +45,9 @@ def explain_plan(plan, store, count: bool = False) -> TextResult:
     ]
     if statements:
         lines.append(f"sql:         {len(statements)} statement{'s' if len(statements) != 1 else ''}")
-        for text, params in statements:
-            lines.append("  " + text)
+        for i, (text, params) in enumerate(statements, 1):
+            lines.append(f"  -- {i}")
+            lines.extend("  " + line for line in sql_layout(text).splitlines())
             if params:
                 lines.append("    -- parameters: " + _short_params(params))
     if info.get("counted"):
@@ -63,3 +66,26 @@ def _short_params(params, limit: int = 12) -> str:
         return text if len(text) <= 60 else text[:57] + "..."
     shown = ", ".join(one(p) for p in params[:limit])
     return shown + (f", … ({len(params) - limit} more)" if len(params) > limit else "")
+
+
+_PLACEHOLDER_RUN = re.compile(r"(?:\?|%s)(?:, (?:\?|%s))+")
+_SHOWN_PLACEHOLDERS = 6  # a longer run shows its first three and how many
+
+
+def sql_layout(text: str) -> str:
+    """A statement laid out one clause per line (sqlparse), with a long run
+    of bound placeholders shown as its first few and how many there are."""
+    import sqlparse  # only `explain` draws SQL
+
+    runs = []
+
+    def hold(m):
+        runs.append(m.group(0))
+        return f"__smtql_run_{len(runs) - 1}__"
+    laid = sqlparse.format(_PLACEHOLDER_RUN.sub(hold, text), reindent=True)
+    for i, run in enumerate(runs):
+        marks = run.split(", ")
+        if len(marks) > _SHOWN_PLACEHOLDERS:
+            run = ", ".join(marks[:3]) + f", … ({len(marks)} values)"
+        laid = laid.replace(f"__smtql_run_{i}__", run)
+    return laid

@@ -92,12 +92,16 @@ def table_row(group: list, columns: list, merged: bool) -> dict:
 
 
 def join_distinct(cells: list):
+    """The distinct values of a merged column. Empty text, a null and a key
+    a record lacks add nothing to the join (`ok`, not `; ok`); a column
+    empty in every record stays empty."""
     distinct = []
     for c in cells:
-        if c is MISSING:  # a record lacking the key adds no value to the join
+        if c is MISSING or c is None or c == "":
             continue
         if not any(values.equal(c, d) for d in distinct):
             distinct.append(c)
     if not distinct:
-        return MISSING
+        present = [c for c in cells if c is not MISSING]
+        return present[0] if present else MISSING
     return distinct[0] if len(distinct) == 1 else Distinct(distinct)

@@ -102,6 +102,13 @@ def _invocations(demo: Path, tmp: Path) -> dict:
         "markdown_cut": (["-C", d, "--format", "markdown", "--max-chars", "9", "--max-lines", "1",
                           "tag finished show label, reason latest 20"], None, None),
         "json_count": (["-C", d, "--format", "json", "count tag finished"], None, None),
+        "several": (["-C", d, "count all; let f = tag finished; count $f; count tag crashed"],
+                    None, None),
+        "several_csv": (["-C", d, "--format", "csv",
+                         "$f show label latest 2; tag crashed show label latest 2",
+                         "--set", "f=x"], None, None),
+        "several_json": (["-C", d, "--format", "json", "count all; tag finished show label "
+                          "latest 2"], None, None),
         "run": (["-C", d, "run", str(tmp / "figure1.smtql"), "--set", "date=2020-09-12",
                  "--set", "lr=0", "--format", "labels"], None, None),
         "run_unset": (["-C", d, "run", str(tmp / "unset.smtql")], None, None),
@@ -289,6 +296,26 @@ def test_run_a_file_with_let_comments_and_set(cli, demo_reference):
     assert lines == [str(len(good)), str(len(after))] + [r["label"] for r in newest_first(oldest3)]
 
 
+def test_several_answers_each_say_their_statement(cli, demo_reference):
+    lines = ok(cli["several"]).splitlines()
+    n_all = len(demo_reference)
+    n_finished = sum(1 for r in demo_reference if finished(r))
+    n_crashed = sum(1 for r in demo_reference if "_crashed_" in r["tags"])
+    assert lines == ["-- count all", str(n_all), "", "-- count $f", str(n_finished), "",
+                     "-- count tag crashed", str(n_crashed)]
+
+
+def test_several_tables_in_csv_and_json_stay_machine_readable(cli):
+    import csv
+    import io
+    assert cli["several_csv"].returncode == 1  # $f is a value, not a filter: said, exit 1
+    out = ok(cli["several_json"]).splitlines()
+    docs = [json.loads(line) for line in out]
+    assert "count" in docs[0] and len(docs[1]) == 2 and "label" in docs[1][0]
+    blocks = ok(cli["csv"]).split("\n\n")
+    assert len(blocks) == 1 and list(csv.reader(io.StringIO(blocks[0])))[0][0] == "label"
+
+
 def test_program_from_stdin(cli, demo_reference):
     out = ok(cli["stdin"])
     assert out.splitlines() == [str(sum(1 for r in demo_reference if finished(r))), "0"]
@@ -326,8 +353,9 @@ def test_unset_variable_in_a_file_exits_1_naming_it_and_its_place(cli):
     err = failed(proc, 1)
     path = str(cli["_tmp"] / "unset.smtql")
     assert err.startswith(f"smtql: {path}:4:9: $nope is not set")
-    # the statement before the error ran
-    assert proc.stdout.strip().isdigit()
+    # the statement before the error ran, its answer labelled (the program has two)
+    assert proc.stdout.splitlines() == ["-- count all", proc.stdout.splitlines()[1]]
+    assert proc.stdout.splitlines()[1].isdigit()
 
 
 def test_syntax_error_in_a_file_names_file_line_column(cli):

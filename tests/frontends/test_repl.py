@@ -113,7 +113,9 @@ def test_multi_line_input_runs_when_complete(demo_project, counts):
 def test_semicolon_runs_and_several_statements_print_in_order(demo_project, counts):
     repl = make_repl(demo_project)
     drive(repl, "count all;\rcount all; count tag finished\r\x04")
-    assert out_lines(repl) == [str(counts["all"]), str(counts["all"]), str(counts["finished"])]
+    # one answer alone; two in one program, each under its statement
+    assert out_lines(repl) == [str(counts["all"]), "-- count all", str(counts["all"]), "",
+                               "-- count tag finished", str(counts["finished"])]
 
 
 def test_a_mistake_prints_message_and_caret_and_the_repl_goes_on(demo_project, counts):

@@ -192,7 +192,7 @@ def test_merged_groups_labels_sharing_the_timestamp_part(store):
     assert group["# records"] == 3
     assert group["duration"] == pytest.approx(15.0)      # mean of 10 and 20; null ignored
     assert joined(group["reason"]) == ["r1", "r2"]       # distinct values joined
-    assert joined(group["outcome"]) == ["", "ok"]        # "" is text: two distinct values
+    assert group["outcome"] == "ok"                      # empty text adds nothing to the join
     assert set(group["tags"]) == {"_finished_", "_crashed_", "figure1"}
     assert group["timestamp"] == at(2020, 1, 1)
     assert rows["20200301-120000_cc"]["# records"] == 1
@@ -209,6 +209,12 @@ def test_merged_parameter_columns_join_distinct_values(store):
     assert joined(group["k"]) == [3, "x"]         # the record lacking k adds nothing
     assert joined(group["m"]) == ["a", "b"]
     assert group["nothing"] is MISSING
+
+
+def test_merged_text_empty_in_every_record_stays_empty():
+    store = MemoryStore([mk("20200101-000000_a", at(2020, 1, 1), outcome=""),
+                         mk("20200101-000000_b", at(2020, 1, 1), outcome="")])
+    assert one(store, "all merged").rows[0]["outcome"] == ""
 
 
 def test_merged_all_null_durations_stay_null():
@@ -498,3 +504,22 @@ def test_demo_keys_are_task_folded(demo_connection, demo_reference):
                    if has(r["params"], ("optimizer", "model", "params", "μtilde")))
     assert expected > 0
     assert counts["optimizer.model.params.μtilde"] == expected
+
+
+# ------------------------------------------------------------------ explain's SQL
+
+def test_explain_lays_out_sql_and_abbreviates_placeholder_runs(demo_connection):
+    text = demo_connection.query("explain tag finished and optimizer.lr < 0.05").text
+    sql = [line for line in text.splitlines() if line.startswith("  ")]
+    assert any(line.strip().startswith("FROM django_store_record r") for line in sql)
+    assert any(line.strip().startswith("WHERE r.project_id") for line in sql)
+    assert max(len(line) for line in text.splitlines()) < 160  # no 2,000-character line
+    assert "values)" in text  # the parameter sets' ids: a few, then how many
+    assert text.count("?") < 60
+
+
+def test_sql_layout_keeps_short_lists():
+    from smtql.statements.explain import sql_layout
+    assert "IN (?, ?)" in sql_layout("SELECT a FROM t WHERE a IN (?, ?)")
+    laid = sql_layout("SELECT a FROM t WHERE a IN (" + ", ".join(["%s"] * 200) + ")")
+    assert "%s, %s, %s, … (200 values)" in laid and laid.count("%s") == 3
