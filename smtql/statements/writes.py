@@ -18,6 +18,7 @@ from ..language import ast, fields
 from ..errors import QueryError, SmtqlError, StoreError
 from ..stores.django.schema import TAG_NAME_LENGTH
 from .journal import Journal, journal_path
+from .selection import sort_rows
 from ..result import TextResult
 from ..language.unparse import filter_text, string_text, tag_text
 
@@ -123,11 +124,14 @@ def inverse_statement(records: list[dict]) -> str:
                      for (op, tags), labels in sorted(groups.items()))
 
 
-def short_inverse(inverse: str, n_labels: int) -> str:
+def short_inverse(inverse: str, n_labels: int, undo: bool = True) -> str:
+    """The inverse statement as printed: whole up to FULL_INVERSE labels;
+    longer, its start and what to type instead."""
     if n_labels <= FULL_INVERSE:
         return inverse
-    return inverse[:200].rsplit(",", 1)[0] + f", …] ({n_labels} labels; the full statement is " \
-        "in the result's data and the undo journal)"
+    start = inverse[:200].rsplit(",", 1)[0]
+    return start + f", …] ({n_labels} labels, too many to print" + (
+        "; type `undo` to revert exactly this write)" if undo else ")")
 
 
 # ------------------------------------------------------------------ writers
@@ -168,7 +172,7 @@ def _tag_write(stmt: ast.TagWrite, ctx) -> TextResult:
     op, tags = stmt.op, tuple(dict.fromkeys(stmt.tags))
     validate(tags, op)
     statement = f"{op} {tags_text(tags)} where {filter_text(stmt.filter)}"
-    rows = ctx.select(stmt.filter, fields={"tags"})
+    rows = sort_rows(ctx.select(stmt.filter, fields={"tags"}))  # newest first, as previews list them
     notes = ctx.notes(stmt.filter) if not rows else []
     if not rows:
         return TextResult(f"no record matches `{filter_text(stmt.filter)}`; nothing changed",
@@ -221,7 +225,8 @@ def _carry_out(ctx, preview: Preview, changes, verb, undoes,
     if ctx.dry_run:
         return TextResult(
             f"dry run: would {preview.summary()}\n"
-            f"inverse: {short_inverse(preview.inverse, preview.count)}\nnothing changed",
+            f"inverse: {short_inverse(preview.inverse, preview.count, preview.op != 'undo')}"
+            "\nnothing changed",
             data=_data(preview.op, preview.tags, preview.matched, 0, preview.labels,
                        preview.inverse, dry_run=True))
     if ctx.confirm is not None and not ctx.confirm(preview):
@@ -278,7 +283,7 @@ def _apply(writer, preview: Preview, changes, verb, undoes, guard) -> TextResult
     if n < preview.count:
         text += f"; {preview.count - n} changed meanwhile and needed nothing"
     if n:
-        text += f"\ninverse: {short_inverse(inverse, n)}"
+        text += f"\ninverse: {short_inverse(inverse, n, preview.op != 'undo')}"
         if preview.op != "undo":
             text += "\n(`undo` or `smtql undo` reverts it)"
     return TextResult(text, data=_data(preview.op, preview.tags, preview.matched, n, labels,

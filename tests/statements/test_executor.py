@@ -523,3 +523,25 @@ def test_sql_layout_keeps_short_lists():
     assert "IN (?, ?)" in sql_layout("SELECT a FROM t WHERE a IN (?, ?)")
     laid = sql_layout("SELECT a FROM t WHERE a IN (" + ", ".join(["%s"] * 200) + ")")
     assert "%s, %s, %s, … (200 values)" in laid and laid.count("%s") == 3
+
+
+# ------------------------------------------------------------------ write previews
+
+def test_a_write_preview_lists_records_newest_first(store):
+    res = one_dry(store, "tag picked where all")
+    assert res.data["labels"] == labels(store, "all")  # the order a find shows
+    shown = res.text.splitlines()[0]
+    assert shown.index(res.data["labels"][0]) < shown.index(res.data["labels"][1])
+
+
+def test_a_long_inverse_says_what_to_type():
+    from smtql.statements.writes import FULL_INVERSE, short_inverse
+    many = [f"l{i}" for i in range(FULL_INVERSE + 1)]
+    inverse = "untag x where label in [" + ", ".join(f'"{x}"' for x in many) + "]"
+    text = short_inverse(inverse, len(many))
+    assert text.startswith('untag x where label in ["l0", ')
+    assert f"({len(many)} labels, too many to print; type `undo` to revert exactly this write)" \
+        in text
+    assert "result's data" not in text
+    assert "undo" not in short_inverse(inverse, len(many), undo=False)
+    assert short_inverse(inverse[:40], 2) == inverse[:40]
