@@ -3,7 +3,8 @@ a table of the records the filter selects."""
 
 from __future__ import annotations
 
-from ..language import ast
+from ..errors import QueryError, closest, quoted_choices
+from ..language import ast, fields
 from ..plan import planner
 from ..result import LazyRows, Table
 from .columns import cell_getter, column_name, expand_columns
@@ -13,6 +14,8 @@ from .selection import apply_limit, merge_groups, sort_rows, table_row
 def run(stmt: ast.Find, ctx) -> Table:
     store = ctx.store
     columns = expand_columns(stmt.show)
+    check_names(ctx, [c for c in columns if not isinstance(c, ast.Field)]
+                + [o.key for o in stmt.order])
     plan = plan_of(stmt, store)
     rows = ctx.select_plan(plan)
     if not (plan.newest_first and plan.limit is None and store.orders_newest_first):
@@ -28,9 +31,27 @@ def run(stmt: ast.Find, ctx) -> Table:
         getters = [(column_name(c), cell_getter(c)) for c in columns]
         table_rows = LazyRows(kept, lambda g: {name: get(g[0]) for name, get in getters})
     names = (["# records"] if stmt.merged else []) + [column_name(c) for c in columns]
-    extra = [c for c in columns if not isinstance(c, ast.Field)]
     return Table(names, table_rows, source_rows=kept, store=store, hidden=hidden,
-                 notes=ctx.notes(stmt.filter, extra + [o.key for o in stmt.order]))
+                 notes=ctx.notes(stmt.filter))
+
+
+def check_names(ctx, keys) -> None:
+    """A parameter key in `show` or `order by` that no record of the store
+    has is a mistake (a misspelt name), not a column of dashes: an error
+    with the closest keys and fields."""
+    store, known = ctx.store, None
+    for key in {k.path: k for k in keys if isinstance(k, ast.Param)}.values():
+        if key.path == ("params",) or store.has_param(key.path):
+            continue
+        if known is None:
+            known = store.param_keys()
+        if key.dotted in known or not known:  # an empty store: nothing to be wrong about
+            continue
+        near = closest(key.dotted, list(known), cutoff=0.5)
+        near += closest(key.dotted, fields.FIELDS)
+        raise ctx.located(QueryError(f"no record has a field or parameter '{key.dotted}'",
+                                     suggestion=quoted_choices(list(dict.fromkeys(near)))
+                                     if near else None), key)
 
 
 def plan_of(stmt: ast.Find, store) -> planner.Plan:

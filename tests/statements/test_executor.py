@@ -203,12 +203,26 @@ def test_merged_groups_labels_sharing_the_timestamp_part(store):
 
 
 def test_merged_parameter_columns_join_distinct_values(store):
-    res = one(store, "all merged show label, k, lr, m, nothing")
+    res = one(store, "all merged show label, k, lr, m")
     group = next(r for r in res.rows if r["# records"] == 3)
     assert group["lr"] == 0.1                     # one distinct value
     assert joined(group["k"]) == [3, "x"]         # the record lacking k adds nothing
     assert joined(group["m"]) == ["a", "b"]
-    assert group["nothing"] is MISSING
+    kept = next(r for r in res.rows if r["label"] == "20200301-120000_cc")
+    assert kept["m"] is MISSING                   # a key this record lacks
+
+
+@pytest.mark.parametrize("text,where", [("all show label, kk", "kk"),
+                                        ("all order by lrr", "lrr"),
+                                        ("all show label, opt.lrx", "opt.lrx")])
+def test_a_name_no_record_has_in_show_or_order_by_is_an_error(store, text, where):
+    with pytest.raises(QueryError) as info:
+        one(store, text)
+    err = info.value
+    assert err.exit_status == 1 and f"'{where}'" in err.message
+    assert err.column == text.index(where) + 1
+    near = err.suggestion or ""
+    assert len(set(near.split(" or "))) == len(near.split(" or "))  # each name once
 
 
 def test_merged_text_empty_in_every_record_stays_empty():
@@ -381,8 +395,10 @@ def test_notes_for_a_key_no_record_has(store):
     assert len(res.notes) == 1 and "'lrr'" in res.notes[0] and "lr" in res.notes[0]
     res = one(store, "count opt.lrr < 1")
     assert len(res.notes) == 1 and "opt.lr" in res.notes[0]
-    assert "'kk'" in one(store, "all show kk").notes[0]
-    assert "'kk'" in one(store, "all order by kk").notes[0]
+    # in `show` and `order by` such a key is an error (issue 12, item 7)
+    for text in ("all show kk", "all order by kk"):
+        with pytest.raises(QueryError, match="'kk'"):
+            one(store, text)
 
 
 def test_no_notes_when_tags_and_keys_exist(store):
