@@ -127,8 +127,11 @@ def _command_undo(args, rest) -> int:
 
 def _run_source(args, source: str, filename: str | None = None) -> int:
     from ..api import connect, parse_program
+    from ..language.ast import variables_used
     program = parse_program(source, filename=filename)  # syntax errors before opening the store
     variables = parse_sets(args.set)
+    for name in sorted(set(variables) - variables_used(program)):
+        print(f"smtql: warning: --set {name}=…: the program never uses ${name}", file=sys.stderr)
     labelled = answers(program) > 1
     with connect(args.directory, store=args.store, project=args.project) as conn:
         results = conn.stream(program, variables=variables, dry_run=args.dry_run,

@@ -52,7 +52,7 @@ def _help(repl: "Repl", arg: str) -> None:
         alias = f" (also {', '.join(cmd.aliases)})" if cmd.aliases else ""
         lines.append(f"  {head.ljust(width)}  {cmd.help}{alias}")
     lines.append("")
-    lines.append("The language: docs/reference.md, or LANGUAGE.md.")
+    lines.append("The language, the REPL's keys and these commands: docs/reference.md.")
     repl.say("\n".join(lines))
 
 

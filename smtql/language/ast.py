@@ -272,6 +272,24 @@ class Program(Node):
     filename: str | None = field(default=None, compare=False, repr=False)
 
 
+def variables_used(node) -> set[str]:
+    """The names of every `$variable` the node (a program, say) reads."""
+    import dataclasses
+    found = set()
+    if isinstance(node, (Var, FilterVar)):
+        found.add(node.name)
+    elif isinstance(node, Ref) and node.kind == "var":
+        found.add(node.text.lstrip("$"))
+    if isinstance(node, Node):
+        for f in dataclasses.fields(node):
+            if f.compare:
+                found |= variables_used(getattr(node, f.name))
+    elif isinstance(node, tuple):
+        for item in node:
+            found |= variables_used(item)
+    return found
+
+
 def dump(node) -> str:
     """A compact, stable text of a node: `Type(field=value, …)` with fields
     at their defaults left out. Golden-file tests compare this."""

@@ -102,6 +102,8 @@ def _invocations(demo: Path, tmp: Path) -> dict:
         "markdown_cut": (["-C", d, "--format", "markdown", "--max-chars", "9", "--max-lines", "1",
                           "tag finished show label, reason latest 20"], None, None),
         "json_count": (["-C", d, "--format", "json", "count tag finished"], None, None),
+        "unused_set": (["-C", d, "--set", "lr=1", "--set", "n=2", "count optimizer.lr = $lr"],
+                       None, None),
         "several": (["-C", d, "count all; let f = tag finished; count $f; count tag crashed"],
                     None, None),
         "several_csv": (["-C", d, "--format", "csv",
@@ -294,6 +296,13 @@ def test_run_a_file_with_let_comments_and_set(cli, demo_reference):
     assert len(oldest3) == 3 and len(after) < len(good)
     lines = ok(cli["run"]).splitlines()
     assert lines == [str(len(good)), str(len(after))] + [r["label"] for r in newest_first(oldest3)]
+
+
+def test_a_set_the_program_never_uses_draws_a_warning(cli):
+    proc = cli["unused_set"]
+    ok(proc)
+    assert "warning: --set n=…: the program never uses $n" in proc.stderr
+    assert "$lr" not in proc.stderr
 
 
 def test_several_answers_each_say_their_statement(cli, demo_reference):
