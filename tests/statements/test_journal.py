@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -43,17 +44,21 @@ RECORDS = [{"label": "r1", "db_id": 1, "added": ["x"], "removed": [],
             "column_before": "y", "column_after": "x"}]
 
 
+def synced_kind(fd) -> str:
+    return "directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
+
+
 def test_format_one_fsynced_json_line_per_event(tmp_path, monkeypatch):
     synced = []
     real = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(synced_kind(fd)), real(fd))[1])
     j = Journal(tmp_path / ("s" + SUFFIX))
     wid = j.begin("proj", "tag", ("x",), "tag x where all", RECORDS)
-    assert len(synced) == 1
+    assert synced == ["file", "directory"]  # the new file's name is on disk too
     j.finish(wid, True)
     aid = j.begin("proj", "untag", ("x",), "untag x where all", RECORDS[:1])
     j.finish(aid, False)
-    assert len(synced) == 4  # every line on disk before the caller goes on
+    assert synced.count("file") == 4  # every line on disk before the caller goes on
     lines = j.path.read_text(encoding="utf-8").splitlines()
     events = [json.loads(line) for line in lines]
     assert [e["event"] for e in events] == ["begin", "commit", "begin", "abort"]
@@ -76,8 +81,14 @@ def test_a_line_cut_short_never_happened(tmp_path):
     with open(j.path, "a", encoding="utf-8") as fh:  # a crash in the middle of a begin
         fh.write('{"event":"begin","id":"dead","project":"p","op":"tag","rec')
     assert [e["id"] for e in j.entries("p")] == [wid]
-    assert j.settle("p", lambda labels: {}) == []  # nothing pending
+    notes = j.settle("p", lambda labels: {})  # nothing pending; the torn tail reported
+    assert len(notes) == 1 and "cut short" in notes[0] and "skipped" in notes[0], notes
     assert j.last_undoable("p")["id"] == wid
+    # sealed: the next entry is a line of its own, not glued onto the torn one
+    nid = j.begin("p", "tag", ("y",), "tag y where all", RECORDS)
+    j.finish(nid, True)
+    assert [e["id"] for e in j.entries("p")] == [wid, nid]
+    assert j.settle("p", lambda labels: {}) == []  # reported once
 
 
 def test_missing_journal_reads_empty(tmp_path):
@@ -204,12 +215,13 @@ def test_begin_is_on_disk_before_the_store_changes(store, monkeypatch):
 
     def fsync(fd):
         real_fsync(fd)
-        order.append("fsync")
+        if synced_kind(fd) == "file":
+            order.append("fsync")
 
-    def write(self, conn, plan):
+    def write(self, conn, plan, *args):
         lines = journal.read_text(encoding="utf-8").splitlines()
         order.append(("write", [json.loads(x)["event"] for x in lines]))
-        return real_write(self, conn, plan)
+        return real_write(self, conn, plan, *args)
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(SqlWriter, "_write", write)
