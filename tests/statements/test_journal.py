@@ -320,3 +320,77 @@ def test_undo_of_a_write_reverted_meanwhile_moves_on(store):
         assert "undid `tag j0" in conn.query("undo").text
         assert "nothing to undo" in conn.query("undo").text
     assert tags_of(store) == before
+
+
+# ------------------------------------------------------------------ undo, byte for byte
+
+def tag_tables(store) -> dict:
+    """The tags column of every record and the tag tables, row for row."""
+    import sqlite3
+    db = sqlite3.connect(store)
+    try:
+        return {"columns": db.execute("SELECT db_id, tags FROM django_store_record "
+                                      "ORDER BY db_id").fetchall(),
+                "tags": db.execute("SELECT * FROM django_store_tag ORDER BY id").fetchall(),
+                "items": db.execute("SELECT * FROM django_store_taggeditem "
+                                    "ORDER BY id").fetchall()}
+    finally:
+        db.close()
+
+
+def test_undo_restores_every_tags_column_and_the_tag_tables(store):
+    """A column naming a tag the tag tables lack (`legacy`), and one in
+    Sumatra's older space-separated form: the write keeps them, the undo puts
+    them back byte for byte, and the tag row the write made goes again."""
+    import sqlite3
+    db = sqlite3.connect(store)
+    ids = [r[0] for r in db.execute("SELECT db_id FROM django_store_record ORDER BY db_id")]
+    db.execute("UPDATE django_store_record SET tags = tags || ',legacy' WHERE db_id = ?",
+               (ids[0],))
+    db.execute("UPDATE django_store_record SET tags = replace(tags, ',', ' ') WHERE db_id = ?",
+               (ids[1],))
+    db.commit()
+    db.close()
+    before = tag_tables(store)
+    with connect(store) as conn:
+        assert conn.query("tag cu where all").data["changed"] == 8
+        columns = dict(tag_tables(store)["columns"])
+        assert columns[ids[0]].split(",")[:-1] == dict(before["columns"])[ids[0]].split(",")
+        assert columns[ids[0]].endswith(",cu")  # legacy kept: the write did not name it
+        assert "undid `tag cu" in conn.query("undo").text
+    assert tag_tables(store) == before
+    with connect(store) as conn:  # an untag and its undo: the same column and tag items
+        label = conn.query("all latest 1").labels[0]
+        conn.query(f'tag cv where label = "{label}"')
+        middle = tag_tables(store)
+        conn.query("untag cv where all")
+        assert "undid `untag cv" in conn.query("undo").text
+    after = tag_tables(store)
+    assert after["columns"] == middle["columns"] and after["tags"] == middle["tags"]
+    # (the item put back is a new row: same tag, record and content type, a new id)
+    assert [i[1:] for i in after["items"]] == [i[1:] for i in middle["items"]]
+
+
+def test_tag_where_all_is_one_transaction_of_batched_statements(store):
+    """Every record has a column of its own: still one UPDATE for all, and a
+    constant number of statements in one transaction."""
+    import sqlite3
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    db = sqlite3.connect(store)
+    db.execute("UPDATE django_store_record SET tags = tags || ',own' || db_id")
+    db.commit()
+    db.close()
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement.split()[0].upper())
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        with connect(store) as conn:
+            assert conn.query("tag batch where all").data["changed"] == 8
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert statements.count("BEGIN") == 1 and statements.count("UPDATE") == 1, statements
+    assert len(statements) <= 10, statements

@@ -38,6 +38,7 @@ from ...errors import StoreError
 from ..faults import Interrupted, fault_point
 
 CHUNK = 900  # bound parameters per IN (…): SQLite's old limit is 999
+COLUMN_CHUNK = CHUNK // 3  # records per column UPDATE: three parameters each
 
 
 def busy_timeout() -> float:
@@ -280,13 +281,14 @@ class SqlWriter:
         if drop_tags:
             conn.execute(tag.delete().where(tag.c.name.in_(sorted(drop_tags)),
                                             ~sa.exists().where(item.c.tag_id == tag.c.id)))
-        by_column: dict[str, list] = {}
-        for p in plan:
-            by_column.setdefault(p["column_after"], []).append(p["db_id"])
-        for column, objects in by_column.items():
-            for i in range(0, len(objects), CHUNK):
-                conn.execute(rec.update().where(rec.c.db_id.in_(objects[i:i + CHUNK]))
-                             .values(tags=column))
+        # one UPDATE per COLUMN_CHUNK records, whatever their columns: records'
+        # tags differ (status, their own tags), so one per distinct column
+        # would be one per record
+        for i in range(0, len(plan), COLUMN_CHUNK):
+            part = plan[i:i + COLUMN_CHUNK]
+            column = sa.case({p["db_id"]: p["column_after"] for p in part}, value=rec.c.db_id)
+            conn.execute(rec.update().where(rec.c.db_id.in_([p["db_id"] for p in part]))
+                         .values(tags=column))
 
     def _failure(self, err) -> str:
         text = _reason(err)
