@@ -11,7 +11,8 @@ Format: JSON Lines, appended, one event per line:
 
     {"event": "begin", "id": "…", "time": "…", "project": "…", "op": "tag"|"untag"|"undo",
      "tags": [...], "statement": "…", "undoes": id|null,
-     "records": [{"label", "db_id", "added", "removed", "column_before", "column_after"}, …]}
+     "records": [{"label", "db_id", "added", "removed", "column_before", "column_after"}, …],
+     "new_tags": [...]}                  (only if the write made tag rows: Django stores)
     {"event": "commit", "id": "…"}        the write is in the store
     {"event": "abort", "id": "…"}         it was rolled back: nothing changed
 
@@ -20,6 +21,14 @@ the changes; `commit` after COMMIT. A `begin` with neither is a writer that
 died in between: the next write or undo on the store (which holds the
 journal's lock, so the writer is certainly gone) reads the records and
 settles it as committed or aborted, and says so.
+
+Whole entries: a line is only an entry if it parses and ends the file or a
+newline follows it. An append that fails (a full disk) is cut back off the
+file; one that was killed halfway leaves a torn tail, which the next write
+ends with a newline (so the next entry is not glued onto it and lost) and
+reports. A torn entry never hides a change to the store: a `begin` is
+complete before the store changes, and a torn `commit`/`abort` leaves its
+`begin` pending, to be settled from the store.
 
 Undo semantics: `undo` reverts the most recent committed write (tag or
 untag) on this store and project that has not been undone yet. An undo is
@@ -40,8 +49,18 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..errors import StoreError
+from ..stores.faults import fault_point
 
 SUFFIX = ".smtql-journal.jsonl"
+
+
+class JournalWriteError(StoreError):
+    """The journal could not take an entry (`reason`: why); raised before the
+    store changes, or caught where the store already has."""
+
+    def __init__(self, path, err: OSError):
+        self.reason = err.strerror or str(err)
+        super().__init__(f"cannot write the undo journal {path}: {self.reason}; nothing changed")
 
 
 def journal_path(location: str, is_server: bool) -> Path:
@@ -91,15 +110,14 @@ class Journal:
     # ------------------------------------------------------------------ reading
     def events(self) -> list[dict]:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return []
         out = []
-        for line in text.splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:  # a line cut short by a crash: it never happened
-                continue
+        for line in data.split(b"\n"):
+            event = _parse(line)
+            if event is not None:
+                out.append(event)
         return out
 
     def entries(self, project: str | None = None) -> list[dict]:
@@ -127,21 +145,69 @@ class Journal:
     def _append(self, event: dict) -> None:
         line = json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n"
         try:
-            with open(self.path, "a", encoding="utf-8") as fh:
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
+            self._write(line.encode("utf-8"), f"journal-{event['event']}")
         except OSError as err:
-            raise StoreError(f"cannot write the undo journal {self.path}: {err.strerror or err}") \
-                from None
+            raise JournalWriteError(self.path, err) from None
+
+    def _write(self, data: bytes, place: str) -> None:
+        """Append `data` whole and fsync it, or leave the file as it was: a
+        write that fails partway (a full disk) is cut back off."""
+        created = not self.path.exists()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                half = len(data) // 2
+                _write_all(fd, data[:half])
+                fault_point(place)  # tests: killed with half an entry in the file
+                _write_all(fd, data[half:])
+                os.fsync(fd)
+            except BaseException:
+                _cut_back(fd, start)
+                raise
+        finally:
+            os.close(fd)
+        if created:  # the new file's name on disk too, or a crash of the machine loses it
+            _fsync_directory(self.path.parent)
+
+    def seal(self) -> list[str]:
+        """End a torn tail (an append killed halfway) with a newline, so the
+        next entry starts a line of its own; a note saying so, if there was
+        one. Called with the lock held: no append is under way."""
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                if fh.tell() == 0:
+                    return []
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) == b"\n":
+                    return []
+                fh.seek(0)
+                tail = fh.read().rsplit(b"\n", 1)[-1]
+        except FileNotFoundError:
+            return []
+        try:
+            self._write(b"\n", "journal-seal")
+        except OSError as err:
+            raise JournalWriteError(self.path, err) from None
+        if _parse(tail) is not None:  # whole but for its newline
+            return []
+        return [f"the undo journal {self.path} ended in an entry cut short ({len(tail)} bytes; "
+                "smtql was killed or the disk was full while writing it): it is skipped, and "
+                "hid no change to the store"]
 
     def begin(self, project: str, op: str, tags, statement: str, records: list,
-              undoes: str | None = None) -> str:
+              undoes: str | None = None, new_tags=()) -> str:
+        """`new_tags`: names the write gives a tag row (its undo deletes them
+        again); recorded only when there are any."""
         entry_id = uuid.uuid4().hex
-        self._append({"event": "begin", "id": entry_id,
-                      "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                      "project": project, "op": op, "tags": list(tags), "statement": statement,
-                      "undoes": undoes, "records": records})
+        event = {"event": "begin", "id": entry_id,
+                 "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "project": project, "op": op, "tags": list(tags), "statement": statement,
+                 "undoes": undoes, "records": records}
+        if new_tags:
+            event["new_tags"] = list(new_tags)
+        self._append(event)
         return entry_id
 
     def finish(self, entry_id: str, committed: bool) -> None:
@@ -151,7 +217,7 @@ class Journal:
         """Decide pending entries (writers that died mid-write) from the
         store's state: `current(labels)` gives {label: frozenset of tags}.
         Returns notes saying what was found."""
-        notes = []
+        notes = self.seal()
         for e in self.entries(project):
             if e["state"] != "pending":
                 continue
@@ -166,3 +232,43 @@ class Journal:
                          + ("shows it was applied in full" if applied
                             else "shows it was not applied; nothing had changed"))
         return notes
+
+
+def _parse(line: bytes) -> dict | None:
+    """The event on one line, or None for a blank or torn one."""
+    if not line.strip():
+        return None
+    try:
+        event = json.loads(line)
+    except ValueError:  # cut short by a crash (also mid-character: UnicodeDecodeError)
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _cut_back(fd: int, size: int) -> None:
+    """Take a failed append's bytes off again (truncating frees space, so
+    this works on a full disk); if even that fails, the next write's `seal`
+    ends the torn tail."""
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    except OSError:
+        pass
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows: no directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some file systems refuse it
+        pass
+    finally:
+        os.close(fd)

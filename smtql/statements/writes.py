@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..language import ast, fields
 from ..errors import QueryError, SmtqlError, StoreError
 from ..stores.django.schema import TAG_NAME_LENGTH
-from .journal import Journal, journal_path
+from .journal import Journal, JournalWriteError, journal_path
 from .selection import sort_rows
 from ..result import TextResult
 from ..language.unparse import filter_text, string_text, tag_text
@@ -221,7 +221,7 @@ def _data(op, tags, matched, changed, labels, inverse, **more) -> dict:
 
 
 def _carry_out(ctx, preview: Preview, changes, verb, undoes,
-               guard=None) -> TextResult:
+               guard=None, drop_tags=()) -> TextResult:
     if ctx.dry_run:
         return TextResult(
             f"dry run: would {preview.summary()}\n"
@@ -234,12 +234,12 @@ def _carry_out(ctx, preview: Preview, changes, verb, undoes,
                           data=_data(preview.op, preview.tags, preview.matched, 0, [], ""))
     writer = _Writer(ctx.store)
     try:
-        return _apply(writer, preview, changes, verb, undoes, guard)
+        return _apply(writer, preview, changes, verb, undoes, guard, drop_tags)
     finally:
         writer.close()
 
 
-def _apply(writer, preview: Preview, changes, verb, undoes, guard) -> TextResult:
+def _apply(writer, preview: Preview, changes, verb, undoes, guard, drop_tags) -> TextResult:
     journal = writer.journal
     with journal.locked():
         notes = journal.settle(writer.project, writer.current)
@@ -247,21 +247,24 @@ def _apply(writer, preview: Preview, changes, verb, undoes, guard) -> TextResult
             guard()
         state = {}
 
-        def prepare(records):
+        def prepare(records, new_tags=()):
             limit = writer.store.tags_column_limit
             if limit is not None:
                 over = [r["label"] for r in records if len(r["column_after"] or "") > limit]
                 if over:
                     raise WriteRefused(_too_long(over, limit))
             state["id"] = journal.begin(writer.project, preview.op, preview.tags,
-                                        preview.statement, records, undoes=undoes)
+                                        preview.statement, records, undoes=undoes,
+                                        new_tags=new_tags)
 
         def commit_hook(ok):
             if "id" in state and ok is not None:
-                journal.finish(state["id"], ok)
+                _record_outcome(journal, state["id"], ok, notes)
 
+        # only an undo of a write that made tag rows (Django stores) drops them
+        more = {"drop_tags": drop_tags} if drop_tags else {}
         try:
-            done = writer.apply(changes, prepare, commit_hook)
+            done = writer.apply(changes, prepare, commit_hook, **more)
         except SmtqlError:
             raise
         except Exception as err:  # noqa: BLE001 - e.g. the test hook; always rolled back
@@ -287,7 +290,21 @@ def _apply(writer, preview: Preview, changes, verb, undoes, guard) -> TextResult
         if preview.op != "undo":
             text += "\n(`undo` or `smtql undo` reverts it)"
     return TextResult(text, data=_data(preview.op, preview.tags, preview.matched, n, labels,
-                                       inverse, journal=str(journal.path)), notes=notes)
+                                       inverse, journal=str(journal.path)),
+                      notes=writer.store.statement_notes() + notes)
+
+
+def _record_outcome(journal, entry_id: str, committed: bool, notes: list) -> None:
+    """Journal the outcome; if the journal cannot take it (a full disk),
+    the entry stays pending, which the next write or undo settles from the
+    store: the write itself stands, so say so rather than fail it."""
+    try:
+        journal.finish(entry_id, committed)
+    except JournalWriteError as err:
+        if committed:
+            notes.append(f"the write was made, but the undo journal {journal.path} could not "
+                         f"record that it was ({err.reason}); the next write or `undo` on this "
+                         "store will find it in the store and settle it")
 
 
 # ------------------------------------------------------------------ undo
@@ -313,7 +330,8 @@ def _undo(ctx) -> TextResult:
     if entry is None:
         return TextResult(f"nothing to undo: smtql has made no write on this store "
                           f"(project {store.project}) that is not undone already",
-                          data={"op": "undo", "changed": 0}, notes=notes)
+                          data={"op": "undo", "changed": 0},
+                          notes=store.statement_notes() + notes)
     changes = [Change(r["label"], add=frozenset(r["removed"]), remove=frozenset(r["added"]),
                       restore=(r.get("column_after"), r.get("column_before"))
                       if "column_after" in r else None)
@@ -331,6 +349,6 @@ def _undo(ctx) -> TextResult:
                              "write or undo ran); nothing changed: run `undo` again")
 
     result = _carry_out(ctx, preview, changes, "undid", undoes=entry["id"],
-                        guard=guard)
+                        guard=guard, drop_tags=tuple(entry.get("new_tags", ())))
     result.notes[:0] = notes
     return result

@@ -15,14 +15,18 @@ def fault_point(at: str = "transaction") -> None:
     SMTQL_FAULT=sleep:SECONDS sleeps (a test can SIGKILL the writer there),
     SMTQL_FAULT=raise raises. A suffix `@PLACE` moves the hook to another
     point: `@rename` is the shelve writer between renaming the new data file
-    over the old one and the new index file (sumatra_api._apply_shelve)."""
-    fault = os.environ.get("SMTQL_FAULT")
-    if not fault:
-        return
-    fault, _, place = fault.partition("@")
-    if (place or "transaction") != at:
-        return
-    where = "inside the transaction" if at == "transaction" else f"at {at}"
+    over the old one and the new index file (sumatra_api._apply_shelve);
+    `@journal-begin`, `@journal-commit`, `@journal-abort` are the middle of
+    writing that undo journal entry (half of it is in the file). Several
+    hooks are separated by `;` and run in order (`sleep:2;raise`: a test
+    can act while the writer waits, then the write fails)."""
+    for fault in filter(None, os.environ.get("SMTQL_FAULT", "").split(";")):
+        fault, _, place = fault.partition("@")
+        if (place or "transaction") == at:
+            _fire(fault, "inside the transaction" if at == "transaction" else f"at {at}")
+
+
+def _fire(fault: str, where: str) -> None:
     if fault == "raise":
         raise Interrupted(f"SMTQL_FAULT=raise: interrupted {where}")
     if fault.startswith("sleep:"):

@@ -190,19 +190,55 @@ def _shelf_files(name: str) -> list[str]:
     return exts[:1]
 
 
+def _copy_prefix(name: str) -> str:
+    """How the names of a shelf's working copies begin (the writer's PID follows)."""
+    return f".{os.path.basename(name)}.smtql-"
+
+
+def _remove_stale_copies(name: str) -> None:
+    """Delete the working copies of writers that died (SIGKILL, a crash)
+    before removing them: those whose PID no process on this machine has.
+    A live PID's copy is left alone, whoever owns it."""
+    import re
+    directory = os.path.dirname(name) or "."
+    pattern = re.compile(re.escape(_copy_prefix(name)) + r"(\d+)(\.db|\.dat|\.dir|\.bak)?")
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for entry in entries:
+        found = pattern.fullmatch(entry)
+        if found and not _process_exists(int(found.group(1))):
+            try:
+                os.unlink(os.path.join(directory, entry))
+            except OSError:  # gone already, or not ours to remove: harmless
+                pass
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _apply_shelve(store, changes, prepare, commit_hook) -> list[dict]:
     """Work on a copy of the shelf, then rename it over the original. With
     dbm.dumb (a .dat and a .dir file) the project's value is deleted and
     re-added in the copy, so it is appended to the data file and the old
     bytes stay where they were: the new .dat replaces the old first (the old
     index still reads the old records from it), then the new .dir (the new
-    records). A crash between the two renames leaves the old store."""
+    records). A crash between the two renames leaves the old store.
+    Copies that killed writers left behind are removed first."""
     from sumatra.recordstore.shelve_store import ShelveRecordStore
     name = store.location
     store.record_store.shelf.close()
     exts = _shelf_files(name)
-    tmp = os.path.join(os.path.dirname(name) or ".",
-                       f".{os.path.basename(name)}.smtql-{os.getpid()}")
+    _remove_stale_copies(name)
+    tmp = os.path.join(os.path.dirname(name) or ".", f"{_copy_prefix(name)}{os.getpid()}")
     try:
         for ext in exts:
             shutil.copyfile(name + ext, tmp + ext)

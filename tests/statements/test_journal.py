@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -43,17 +44,21 @@ RECORDS = [{"label": "r1", "db_id": 1, "added": ["x"], "removed": [],
             "column_before": "y", "column_after": "x"}]
 
 
+def synced_kind(fd) -> str:
+    return "directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
+
+
 def test_format_one_fsynced_json_line_per_event(tmp_path, monkeypatch):
     synced = []
     real = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(synced_kind(fd)), real(fd))[1])
     j = Journal(tmp_path / ("s" + SUFFIX))
     wid = j.begin("proj", "tag", ("x",), "tag x where all", RECORDS)
-    assert len(synced) == 1
+    assert synced == ["file", "directory"]  # the new file's name is on disk too
     j.finish(wid, True)
     aid = j.begin("proj", "untag", ("x",), "untag x where all", RECORDS[:1])
     j.finish(aid, False)
-    assert len(synced) == 4  # every line on disk before the caller goes on
+    assert synced.count("file") == 4  # every line on disk before the caller goes on
     lines = j.path.read_text(encoding="utf-8").splitlines()
     events = [json.loads(line) for line in lines]
     assert [e["event"] for e in events] == ["begin", "commit", "begin", "abort"]
@@ -76,8 +81,14 @@ def test_a_line_cut_short_never_happened(tmp_path):
     with open(j.path, "a", encoding="utf-8") as fh:  # a crash in the middle of a begin
         fh.write('{"event":"begin","id":"dead","project":"p","op":"tag","rec')
     assert [e["id"] for e in j.entries("p")] == [wid]
-    assert j.settle("p", lambda labels: {}) == []  # nothing pending
+    notes = j.settle("p", lambda labels: {})  # nothing pending; the torn tail reported
+    assert len(notes) == 1 and "cut short" in notes[0] and "skipped" in notes[0], notes
     assert j.last_undoable("p")["id"] == wid
+    # sealed: the next entry is a line of its own, not glued onto the torn one
+    nid = j.begin("p", "tag", ("y",), "tag y where all", RECORDS)
+    j.finish(nid, True)
+    assert [e["id"] for e in j.entries("p")] == [wid, nid]
+    assert j.settle("p", lambda labels: {}) == []  # reported once
 
 
 def test_missing_journal_reads_empty(tmp_path):
@@ -204,12 +215,13 @@ def test_begin_is_on_disk_before_the_store_changes(store, monkeypatch):
 
     def fsync(fd):
         real_fsync(fd)
-        order.append("fsync")
+        if synced_kind(fd) == "file":
+            order.append("fsync")
 
-    def write(self, conn, plan):
+    def write(self, conn, plan, *args):
         lines = journal.read_text(encoding="utf-8").splitlines()
         order.append(("write", [json.loads(x)["event"] for x in lines]))
-        return real_write(self, conn, plan)
+        return real_write(self, conn, plan, *args)
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(SqlWriter, "_write", write)
@@ -308,3 +320,77 @@ def test_undo_of_a_write_reverted_meanwhile_moves_on(store):
         assert "undid `tag j0" in conn.query("undo").text
         assert "nothing to undo" in conn.query("undo").text
     assert tags_of(store) == before
+
+
+# ------------------------------------------------------------------ undo, byte for byte
+
+def tag_tables(store) -> dict:
+    """The tags column of every record and the tag tables, row for row."""
+    import sqlite3
+    db = sqlite3.connect(store)
+    try:
+        return {"columns": db.execute("SELECT db_id, tags FROM django_store_record "
+                                      "ORDER BY db_id").fetchall(),
+                "tags": db.execute("SELECT * FROM django_store_tag ORDER BY id").fetchall(),
+                "items": db.execute("SELECT * FROM django_store_taggeditem "
+                                    "ORDER BY id").fetchall()}
+    finally:
+        db.close()
+
+
+def test_undo_restores_every_tags_column_and_the_tag_tables(store):
+    """A column naming a tag the tag tables lack (`legacy`), and one in
+    Sumatra's older space-separated form: the write keeps them, the undo puts
+    them back byte for byte, and the tag row the write made goes again."""
+    import sqlite3
+    db = sqlite3.connect(store)
+    ids = [r[0] for r in db.execute("SELECT db_id FROM django_store_record ORDER BY db_id")]
+    db.execute("UPDATE django_store_record SET tags = tags || ',legacy' WHERE db_id = ?",
+               (ids[0],))
+    db.execute("UPDATE django_store_record SET tags = replace(tags, ',', ' ') WHERE db_id = ?",
+               (ids[1],))
+    db.commit()
+    db.close()
+    before = tag_tables(store)
+    with connect(store) as conn:
+        assert conn.query("tag cu where all").data["changed"] == 8
+        columns = dict(tag_tables(store)["columns"])
+        assert columns[ids[0]].split(",")[:-1] == dict(before["columns"])[ids[0]].split(",")
+        assert columns[ids[0]].endswith(",cu")  # legacy kept: the write did not name it
+        assert "undid `tag cu" in conn.query("undo").text
+    assert tag_tables(store) == before
+    with connect(store) as conn:  # an untag and its undo: the same column and tag items
+        label = conn.query("all latest 1").labels[0]
+        conn.query(f'tag cv where label = "{label}"')
+        middle = tag_tables(store)
+        conn.query("untag cv where all")
+        assert "undid `untag cv" in conn.query("undo").text
+    after = tag_tables(store)
+    assert after["columns"] == middle["columns"] and after["tags"] == middle["tags"]
+    # (the item put back is a new row: same tag, record and content type, a new id)
+    assert [i[1:] for i in after["items"]] == [i[1:] for i in middle["items"]]
+
+
+def test_tag_where_all_is_one_transaction_of_batched_statements(store):
+    """Every record has a column of its own: still one UPDATE for all, and a
+    constant number of statements in one transaction."""
+    import sqlite3
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    db = sqlite3.connect(store)
+    db.execute("UPDATE django_store_record SET tags = tags || ',own' || db_id")
+    db.commit()
+    db.close()
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement.split()[0].upper())
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        with connect(store) as conn:
+            assert conn.query("tag batch where all").data["changed"] == 8
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert statements.count("BEGIN") == 1 and statements.count("UPDATE") == 1, statements
+    assert len(statements) <= 10, statements

@@ -10,6 +10,10 @@ which (the journal's settling note, journal.py).
 - Shelve: the writer SIGKILLed before the renames and between them.
 - Concurrency: real `smt run`s saving records into an SQLite store while a
   tag statement holds its write transaction open.
+- A hot SQLite journal (a writer SIGKILLed after its cache spilled): smtql
+  rolls it back on opening, or, on a read-only file system, says what to run.
+- The undo journal: the writer SIGKILLed halfway through writing each kind
+  of entry, and each kind of entry meeting a full disk (a real small tmpfs).
 
 The writer is `python -m smtql` in a subprocess held inside its
 transaction by SMTQL_FAULT=sleep:N (stores/django_writes.fault_point); the
@@ -24,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -418,3 +423,274 @@ def test_smt_run_while_tag_holds_the_write_lock(stores):
     final = records_view(project)
     assert {k: v for k, v in final.items() if k not in runs} == before
     assert {k: final[k] for k in runs} == {k: after[k] for k in runs}
+
+
+# ------------------------------------------------------------------ bare SQLite copies
+
+@pytest.fixture
+def bare(stores, tmp_path, monkeypatch):
+    """A copy of the SQLite fault store, opened with --store, its journal
+    beside it; and no fault hook in this process."""
+    monkeypatch.delenv("SMTQL_JOURNAL_DIR", raising=False)
+    monkeypatch.delenv("SMTQL_FAULT", raising=False)
+    path = tmp_path / "records"
+    shutil.copyfile(store_of(stores, "sqlite") / ".smt" / "records", path)
+    return path
+
+
+def on_bare(store, program, *args, **env):
+    """smtql on the bare store, in a subprocess (one to kill, or to see its
+    exit status and messages)."""
+    e = child_env()
+    e.pop("SMTQL_JOURNAL_DIR", None)
+    e.update(env)
+    return subprocess.Popen([sys.executable, "-m", "smtql", "--store", str(store), "--yes",
+                             *args, program],
+                            env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run_bare(store, program, *args, **env) -> tuple[int, str, str]:
+    return finished(on_bare(store, program, *args, **env))
+
+
+def query(store, program):
+    """The result of `program` on the store, in this process (quicker than
+    a subprocess, for the steps after a fault)."""
+    import smtql
+    with smtql.connect(store=str(store)) as conn:
+        return conn.query(program)
+
+
+def bare_view(store) -> dict:
+    """{label: (tags column, tag names from the tag tables)}."""
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT r.label, r.tags, (SELECT group_concat(name) FROM (SELECT t.name FROM "
+            "django_store_taggeditem i JOIN django_store_tag t ON t.id = i.tag_id "
+            "WHERE i.object_id = r.db_id ORDER BY t.name)) FROM django_store_record r").fetchall()
+    finally:
+        db.close()
+    return {label: (column, names) for label, column, names in rows}
+
+
+def has_tag(view: dict, tag: str) -> set:
+    """Whether each record has `tag` in the tag tables (a set: all agree)."""
+    return {tag in (names or "").split(",") for _, names in view.values()}
+
+
+# ------------------------------------------------------------------ hot SQLite journal
+
+HOT_WRITER = textwrap.dedent("""\
+    import sqlite3, sys, time
+    db = sqlite3.connect(sys.argv[1], isolation_level=None)
+    db.execute("PRAGMA cache_size = 1")  # the cache spills: the journal is synced, hot
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("UPDATE django_store_record SET tags = tags || ',hot'")
+    db.execute("UPDATE django_store_taggeditem SET tag_id = tag_id")
+    db.execute("UPDATE django_store_parameterset SET content = content")
+    print("held", flush=True)
+    time.sleep(60)
+""")
+ROLLED_BACK = "made SQLite roll that write back: the store is as it was before it"
+
+
+def leave_hot_journal(store: Path) -> None:
+    """A real SQLite writer (as `smt run` or smtql is) SIGKILLed inside its
+    transaction after writing pages to the store file."""
+    proc = subprocess.Popen([sys.executable, "-c", HOT_WRITER, str(store)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    journal = Path(str(store) + "-journal")
+    assert journal.read_bytes()[:8] == bytes.fromhex("d9d505f920a163d7")  # a live header
+
+
+def test_hot_journal_is_rolled_back_on_opening(bare):
+    before = bare_view(bare)
+    leave_hot_journal(bare)
+    code, out, err = run_bare(bare, "count all")
+    assert code == 0 and out.strip() == str(len(before)), err
+    assert "interrupted write" in err and ROLLED_BACK in err, err
+    assert not Path(str(bare) + "-journal").exists()
+    assert bare_view(bare) == before
+    leave_hot_journal(bare)  # and `undo`, the command a user reaches for first
+    code, out, err = run_bare(bare, "undo")
+    assert code == 0 and "nothing to undo" in out and ROLLED_BACK in err, (out, err)
+    assert bare_view(bare) == before
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """mount(size): a real tmpfs of that size (skips where mounting is not
+    allowed), unmounted afterwards."""
+    mounted = []
+
+    def mount(size: str) -> Path:
+        point = tmp_path / f"tmpfs-{size}"
+        point.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], check=True)
+
+
+def test_hot_journal_on_a_read_only_file_system_says_what_to_run(bare, tmpfs):
+    from smtql.errors import StoreError
+    leave_hot_journal(bare)
+    directory = tmpfs("1m")
+    for name in ("records", "records-journal"):
+        shutil.copyfile(bare.parent / name, directory / name)
+    subprocess.run(["mount", "-o", "remount,ro", str(directory)], check=True)
+    store = directory / "records"
+    code, out, err = run_bare(store, "undo")
+    assert code == 3, (out, err)
+    assert "not a Sumatra record store" not in err, err
+    assert "interrupted write" in err and f"sqlite3 {store} 'PRAGMA quick_check'" in err, err
+    with pytest.raises(StoreError, match="PRAGMA quick_check"):
+        query(store, "count all")
+    subprocess.run(["mount", "-o", "remount,rw", str(directory)], check=True)
+    result = query(store, "count all")  # as the user told to run it would
+    assert any(ROLLED_BACK in note for note in result.notes), result.notes
+
+
+# ------------------------------------------------------------------ the undo journal
+
+def journal_of(store: Path) -> Path:
+    from smtql.statements.journal import SUFFIX
+    return Path(str(store) + SUFFIX)
+
+
+def undo_all(store, statements) -> None:
+    """`undo` reverts these writes, in this order, then finds nothing."""
+    for statement in statements:
+        text = query(store, "undo").text
+        assert f"undid `{statement}" in text, (statement, text)
+    assert "nothing to undo" in query(store, "undo").text
+
+
+@pytest.mark.parametrize("kind", ["begin", "commit", "abort"])
+def test_writer_killed_while_writing_a_journal_entry(bare, kind):
+    """Half the entry is in the journal when the writer dies. The next write
+    reports the torn tail and is not glued onto it (the issue: `undo` then
+    found nothing, or reverted the write before); undo reverts each write."""
+    before = bare_view(bare)
+    query(bare, "tag k0 where all")  # an earlier write, undoable
+    fault = {"begin": "sleep:60@journal-begin", "commit": "sleep:60@journal-commit",
+             "abort": "raise;sleep:60@journal-abort"}[kind]
+    proc = on_bare(bare, "tag k1 where all", SMTQL_FAULT=fault)
+    wait_for_fault(proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not journal_of(bare).read_bytes().endswith(b"\n")  # a torn tail
+    applied = kind == "commit"  # killed after COMMIT: the store has the write
+    assert has_tag(bare_view(bare), "k1") == {applied}
+    notes = " ".join(query(bare, "tag k2 where all").notes)
+    assert "cut short" in notes, notes
+    if kind != "begin":  # the begin is whole: its outcome is settled from the store
+        assert ("applied in full" if applied else "not applied") in notes, notes
+    undo_all(bare, ["tag k2", "tag k1", "tag k0"] if applied else ["tag k2", "tag k0"])
+    assert bare_view(bare) == before
+
+
+def fill(directory: Path) -> Path:
+    """Fill the file system until it has no free byte left."""
+    filler = directory / "filler"
+    with open(filler, "wb", buffering=0) as fh:
+        for size in (4096, 1024, 256, 64, 16, 4, 1):
+            try:
+                while True:
+                    fh.write(b"\0" * size)
+            except OSError:
+                continue
+    return filler
+
+
+def leave_slack(journal: Path, slack: int) -> None:
+    """Blank lines (a reader skips them) until the journal's last block has
+    `slack` bytes free: on the full disk, that much of the next entry fits."""
+    block = os.statvfs(journal.parent).f_bsize
+    with open(journal, "ab") as fh:
+        fh.write(b"\n" * ((block - slack - journal.stat().st_size) % block))
+    assert -journal.stat().st_size % block == slack
+
+
+@pytest.mark.parametrize("kind", ["begin", "commit", "abort"])
+def test_disk_full_while_writing_a_journal_entry(bare, tmpfs, monkeypatch, kind):
+    """The journal on a real 64 KiB tmpfs that fills up: a `begin` that does
+    not fit fails the write before the store changes and leaves no part of
+    itself behind; a `commit` that does not fit leaves the write made and
+    said so; an `abort`, the write rolled back. Each is settled next time."""
+    from smtql.errors import StoreError
+    from smtql.statements.journal import SUFFIX
+    directory = tmpfs("64k")
+    monkeypatch.setenv("SMTQL_JOURNAL_DIR", str(directory))
+    before = bare_view(bare)
+    query(bare, "tag d0 where all")
+    (journal,) = directory.glob("*" + SUFFIX)
+    if kind == "begin":
+        leave_slack(journal, 100)  # a begin is longer: the disk takes a part of it
+        whole = journal.read_bytes()
+        filler = fill(directory)
+        with pytest.raises(StoreError, match="No space left on device; nothing changed"):
+            query(bare, "tag d1 where all")
+        assert journal.read_bytes() == whole  # cut back: no part of the entry is left
+    else:
+        fault = "sleep:1" if kind == "commit" else "sleep:1;raise"
+        proc = on_bare(bare, "tag d1 where all", SMTQL_FAULT=fault,
+                       SMTQL_JOURNAL_DIR=str(directory))
+        wait_for_fault(proc)  # the begin is in the journal; the store is being written
+        leave_slack(journal, 0)
+        filler = fill(directory)
+        code, out, err = finished(proc)
+        if kind == "commit":
+            assert code == 0 and "tagged 14 records" in out, err
+            assert "could not record" in err and "No space left on device" in err, err
+        else:
+            assert code == 3 and "rolled back: nothing changed" in err, err
+    assert journal.read_bytes().endswith(b"\n")
+    applied = kind == "commit"
+    assert has_tag(bare_view(bare), "d1") == {applied}
+    with pytest.raises(StoreError, match="No space left on device; nothing changed"):
+        query(bare, "undo")  # still full: refused before anything changes
+    filler.unlink()
+    result = query(bare, "undo")
+    assert f"undid `tag {'d1' if applied else 'd0'}" in result.text, result.text
+    if kind != "begin":
+        notes = " ".join(result.notes)
+        assert ("applied in full" if applied else "not applied") in notes, notes
+    undo_all(bare, ["tag d0"] if applied else [])
+    assert bare_view(bare) == before
+
+
+# ------------------------------------------------------------------ shelve copies
+
+def test_copies_of_killed_shelve_writers_are_removed_by_the_next_write(stores):
+    import smtql
+    from smtql.stores.registry import locate
+    project = store_of(stores, "shelve")
+    before = view_before(project)
+    shelf = Path(locate(project).uri)
+    live = shelf.parent / f".{shelf.name}.smtql-1.dat"  # a live PID (init): left alone
+    live.write_bytes(b"in use")
+    proc = writer(project, "tag fk-copies where all", SMTQL_FAULT="sleep:60")
+    wait_for_fault(proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    stale = [p for p in shelf.parent.iterdir()
+             if p.name.startswith(f".{shelf.name}.smtql-{proc.pid}")]
+    assert stale and all(p.stat().st_size > 0 for p in stale)
+    with smtql.connect(project) as conn:
+        assert "not applied" in " ".join(conn.query("tag fk-next where all").notes)
+        assert not any(p.exists() for p in stale)
+        assert live.read_bytes() == b"in use"
+        assert "undid `tag fk-next" in conn.query("undo").text
+    live.unlink()
+    assert sumatra_view(project) == before

@@ -2,11 +2,16 @@
 
 SQLite is opened read-only (`mode=ro`) with a busy timeout, so a store that
 `smt run` is writing still answers; PostgreSQL and MariaDB in a read-only
-repeatable-read transaction. Nothing here writes.
+repeatable-read transaction. Nothing here writes, with one exception: an
+SQLite store whose last writer was killed mid-transaction (a hot journal)
+cannot be read read-only at all, so it is opened read-write once, which
+makes SQLite roll that write back (see `_roll_back_hot_journal`).
 """
 
 from __future__ import annotations
 
+import os
+import shlex
 from urllib.parse import quote, unquote, urlparse
 
 from ...errors import StoreError
@@ -14,10 +19,15 @@ from . import schema as S
 from .schema import Sql
 
 BUSY_TIMEOUT = 30.0  # seconds SQLite waits for a writer (`smt run`) to finish
+# SQLite's extended result code for a read-only connection that found a hot
+# journal it may not roll back ("attempt to write a readonly database")
+SQLITE_READONLY_ROLLBACK = 776
 
 
-def connect(uri: str):
-    """(connection, dialect) for an SQLite path or a server URI."""
+def connect(uri: str, notes: list | None = None):
+    """(connection, dialect) for an SQLite path or a server URI. `notes`
+    gets a line about anything done to the store on opening (a rolled-back
+    interrupted write)."""
     if uri.startswith(("postgres://", "postgresql://")):
         try:
             import psycopg
@@ -38,11 +48,66 @@ def connect(uri: str):
                                database=unquote(u.path.lstrip("/")), charset="utf8mb4",
                                autocommit=False)
         return conn, S.DIALECTS["mysql"]
-    import sqlite3
     path = uri[len("sqlite://"):] if uri.startswith("sqlite://") else uri
-    conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=BUSY_TIMEOUT,
-                           isolation_level=None, check_same_thread=False)
+    conn = _open_read_only(path)
+    if _has_hot_journal(conn):
+        conn.close()
+        note = _roll_back_hot_journal(path)
+        if notes is not None:
+            notes.append(note)
+        conn = _open_read_only(path)
     return conn, S.DIALECTS["sqlite"]
+
+
+def _open_read_only(path: str):
+    import sqlite3
+    return sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=BUSY_TIMEOUT,
+                           isolation_level=None, check_same_thread=False)
+
+
+def _has_hot_journal(conn) -> bool:
+    """Whether SQLite refuses to read because of a hot journal. SQLite
+    decides hotness on the first read (a `-journal` with a live header and
+    no writer holding the lock), so ask it rather than guess from the file."""
+    import sqlite3
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    except sqlite3.OperationalError as err:
+        code = getattr(err, "sqlite_errorcode", None)  # Python >= 3.11
+        if code is not None:
+            return code == SQLITE_READONLY_ROLLBACK
+        return "readonly database" in str(err)
+    except sqlite3.Error:  # not a database, say: the first real query reports it
+        return False
+    return False
+
+
+def _roll_back_hot_journal(path: str) -> str:
+    """Open the store read-write once, so that SQLite rolls the interrupted
+    transaction back (it does so on the first read), and say so; or, where
+    smtql may not write, tell the user what to run."""
+    import sqlite3
+    journal = path + "-journal"
+    what = (f"the record store {path} holds an interrupted write: a writer killed in the "
+            f"middle of a transaction left its rollback journal {journal}")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not (os.access(path, os.W_OK) and os.access(directory, os.W_OK)):
+        raise StoreError(
+            f"{what}. SQLite must roll it back before the store can be read, which needs write "
+            f"access to {path} and its directory, and smtql has none; nothing was read or "
+            f"changed. As a user who can write there, run `sqlite3 {shlex.quote(path)} "
+            f"'PRAGMA quick_check'` (or `smt list` in the project): opening the store "
+            "read-write rolls the interrupted write back; then run smtql again")
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    except sqlite3.Error as err:
+        raise StoreError(f"{what}, and opening it read-write to roll that write back failed: "
+                         f"{err}; nothing was read") from None
+    finally:
+        conn.close()
+    return (f"{what}; smtql opened the store read-write once, which made SQLite roll that "
+            "write back: the store is as it was before it")
 
 
 class Transaction:

@@ -155,8 +155,9 @@ class DjangoSqlStore(Store):
     def __init__(self, uri: str, project: str | None = None):
         self.location = uri
         self.project = project
+        self.notes_on_open: list[str] = []  # e.g. an interrupted write rolled back
         try:
-            self.conn, self.dialect = connect(uri)
+            self.conn, self.dialect = connect(uri, self.notes_on_open)
         except StoreError:
             raise
         except Exception as err:  # drivers raise their own kinds
@@ -200,6 +201,10 @@ class DjangoSqlStore(Store):
         self._statement_unreadable = {}
 
     def statement_notes(self) -> list[str]:
+        opened, self.notes_on_open = self.notes_on_open, []  # said once
+        return opened + self._paramset_notes()
+
+    def _paramset_notes(self) -> list[str]:
         sets = self._statement_paramsets or {}
         bad = {pid: v for pid, v in sets.items() if isinstance(v[0], Unreadable)}
         bad.update((pid, (parsed, None)) for pid, parsed in self._statement_unreadable.items()

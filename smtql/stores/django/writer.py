@@ -8,12 +8,17 @@ for many records at once, in one transaction:
 
 - the record's `tags` column gets the comma-joined tag names (Sumatra's
   `save` writes `",".join(record.tags)`; smtql keeps the column's existing
-  order and appends new names sorted);
+  order, and the names in it that the tag tables lack, and appends new names
+  sorted: a write changes only the tags it names);
 - a `django_store_tag` row is created for a name that has none
   (`Tag.objects.get_or_create(name=…)`), and the `django_content_type` row
   of the record model (`django_store`, `record`) if it is missing;
 - `django_store_taggeditem` rows (tag, content type, object id = db_id) are
   inserted for added tags and deleted for removed ones.
+
+Undo puts back what the write changed, byte for byte: the column as the
+write found it (while the column is still what the write left), and the tag
+rows the write created are deleted again (while no item uses them).
 
 Atomicity: one database transaction per statement. SQLite takes the write
 lock up front (`BEGIN IMMEDIATE`) and waits up to the busy timeout for a
@@ -33,6 +38,7 @@ from ...errors import StoreError
 from ..faults import Interrupted, fault_point
 
 CHUNK = 900  # bound parameters per IN (…): SQLite's old limit is 999
+COLUMN_CHUNK = CHUNK // 3  # records per column UPDATE: three parameters each
 
 
 def busy_timeout() -> float:
@@ -62,12 +68,26 @@ def parse_column(text) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def format_column(old: str | None, tags) -> str:
-    """Sumatra's comma-joined format for `tags`, keeping the names already in
-    the old column in their order and appending the others sorted."""
-    tags = set(tags)
-    kept = [t for t in dict.fromkeys(parse_column(old)) if t in tags]
-    return ",".join(kept + sorted(tags - set(kept)))
+def format_column(old: str | None, tags, before=frozenset()) -> str:
+    """Sumatra's comma-joined format for `tags` (the tag tables' names after
+    the write; `before`: theirs before it), keeping the names already in the
+    old column in their order, also those the tag tables lack (the write
+    did not name them), and appending the others sorted."""
+    names = dict.fromkeys(parse_column(old))
+    keep = set(tags) | (set(names) - set(before))
+    kept = [t for t in names if t in keep]
+    return ",".join(kept + sorted(set(tags) - set(kept)))
+
+
+def new_column(column: str | None, before: frozenset, after: frozenset, restore) -> str:
+    """The record's column after the change; for an undo (`restore`: the
+    column the write left, the column it found) the column it found, byte
+    for byte, while nobody has changed the column since and it names every
+    tag the record keeps."""
+    if restore is not None and column == restore[0] \
+            and set(parse_column(restore[1])) >= after:
+        return restore[1]
+    return format_column(column, after, before)
 
 
 class SqlWriter:
@@ -177,13 +197,15 @@ class SqlWriter:
         return {label: entries[0][2] for label, entries in found.items()}
 
     # ------------------------------------------------------------------ writing
-    def apply(self, changes, prepare, commit_hook) -> list[dict]:
+    def apply(self, changes, prepare, commit_hook, drop_tags=()) -> list[dict]:
         """Apply `changes` (writes.Change: label, add, remove, restore) in one
-        transaction. `prepare(records)` is called with the per-record
-        outcome before anything is written (it may raise to refuse: the
-        length check, the journal entry); `commit_hook(ok)` after COMMIT
-        with True, or False if the transaction was rolled back. Returns the
-        records changed."""
+        transaction. `prepare(records, new_tags)` is called with the
+        per-record outcome and the tag names that get a new tag row, before
+        anything is written (it may raise to refuse: the length check, the
+        journal entry); `commit_hook(ok)` after COMMIT with True, or False
+        if the transaction was rolled back. `drop_tags` (an undo: the new
+        tags of the write it undoes): tag rows deleted again if no item uses
+        them afterwards. Returns the records changed."""
         try:
             conn = self.engine.connect()
         except Exception as err:  # noqa: BLE001 - drivers raise their own kinds
@@ -198,28 +220,14 @@ class SqlWriter:
                 elif self.kind == "mysql":
                     conn.exec_driver_sql(f"SET SESSION innodb_lock_wait_timeout = {max(1, int(self.timeout))}")
                 wanted = self.read(conn, [c.label for c in changes], lock=True)
-                plan = []
-                for change in changes:
-                    for db_id, column, before in wanted.get(change.label, ()):
-                        after = (before - change.remove) | change.add
-                        if after == before:
-                            continue
-                        new_column = None
-                        if change.restore is not None and column == change.restore[0] \
-                                and set(parse_column(change.restore[1])) == after:
-                            new_column = change.restore[1]
-                        if new_column is None:
-                            new_column = format_column(column, after)
-                        plan.append({"label": change.label, "db_id": db_id,
-                                     "added": sorted(after - before),
-                                     "removed": sorted(before - after),
-                                     "column_before": column, "column_after": new_column})
+                plan = _plan(changes, wanted)
                 if not plan:
                     trans.rollback()
                     return []
-                prepare(plan)
+                tag_ids = self._tag_ids(conn, {t for p in plan for t in p["added"] + p["removed"]})
+                prepare(plan, sorted({t for p in plan for t in p["added"]} - set(tag_ids)))
                 prepared = True
-                self._write(conn, plan)
+                self._write(conn, plan, tag_ids, drop_tags)
             except BaseException as err:
                 try:
                     conn.rollback()
@@ -241,15 +249,19 @@ class SqlWriter:
         finally:
             conn.close()
 
-    def _write(self, conn, plan) -> None:
-        sa, item, tag, rec = self.sa, self.item, self.tag, self.record
-        ctype = self._content_type(conn, create=True)
-        names = sorted({t for p in plan for t in p["added"] + p["removed"]})
-        ids = {}
+    def _tag_ids(self, conn, names) -> dict:
+        """{name: id} of the tag rows these names have."""
+        sa, tag = self.sa, self.tag
+        names, ids = sorted(names), {}
         for i in range(0, len(names), CHUNK):
             for tid, name in conn.execute(sa.select(tag.c.id, tag.c.name)
                                           .where(tag.c.name.in_(names[i:i + CHUNK]))):
                 ids[name] = tid
+        return ids
+
+    def _write(self, conn, plan, ids: dict, drop_tags) -> None:
+        sa, item, tag, rec = self.sa, self.item, self.tag, self.record
+        ctype = self._content_type(conn, create=True)
         added_names = sorted({t for p in plan for t in p["added"]})
         for name in added_names:
             if name not in ids:  # Tag.objects.get_or_create(name=name)
@@ -269,13 +281,17 @@ class SqlWriter:
                 conn.execute(item.delete().where(item.c.content_type_id == ctype,
                                                  item.c.tag_id == tag_id,
                                                  item.c.object_id.in_(objects[i:i + CHUNK])))
-        by_column: dict[str, list] = {}
-        for p in plan:
-            by_column.setdefault(p["column_after"], []).append(p["db_id"])
-        for column, objects in by_column.items():
-            for i in range(0, len(objects), CHUNK):
-                conn.execute(rec.update().where(rec.c.db_id.in_(objects[i:i + CHUNK]))
-                             .values(tags=column))
+        if drop_tags:
+            conn.execute(tag.delete().where(tag.c.name.in_(sorted(drop_tags)),
+                                            ~sa.exists().where(item.c.tag_id == tag.c.id)))
+        # one UPDATE per COLUMN_CHUNK records, whatever their columns: records'
+        # tags differ (status, their own tags), so one per distinct column
+        # would be one per record
+        for i in range(0, len(plan), COLUMN_CHUNK):
+            part = plan[i:i + COLUMN_CHUNK]
+            column = sa.case({p["db_id"]: p["column_after"] for p in part}, value=rec.c.db_id)
+            conn.execute(rec.update().where(rec.c.db_id.in_([p["db_id"] for p in part]))
+                         .values(tags=column))
 
     def _failure(self, err) -> str:
         text = _reason(err)
@@ -301,6 +317,22 @@ class SqlWriter:
                     f"but the store shows the write was applied in full ({len(plan)} records)")
         return (f"writing to {self.where()} failed while committing ({_reason(err)}); the store "
                 "shows the transaction was rolled back: nothing changed")
+
+
+def _plan(changes, wanted: dict) -> list[dict]:
+    """Per record that changes: what the tag tables gain and lose, and its
+    column before and after."""
+    plan = []
+    for change in changes:
+        for db_id, column, before in wanted.get(change.label, ()):
+            after = (before - change.remove) | change.add
+            if after == before:
+                continue
+            plan.append({"label": change.label, "db_id": db_id,
+                         "added": sorted(after - before), "removed": sorted(before - after),
+                         "column_before": column,
+                         "column_after": new_column(column, before, after, change.restore)})
+    return plan
 
 
 def _is_db_error(err) -> bool:
