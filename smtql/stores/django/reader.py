@@ -205,9 +205,13 @@ class DjangoSqlStore(Store):
     def statement_started(self) -> None:
         """The executor starts a new statement: per-statement state (the
         parameter sets behind notes) starts afresh."""
+        super().statement_started()
         self._statement_paramsets = None
 
     def statement_notes(self) -> list[str]:
+        return self._paramset_notes() + super().statement_notes()
+
+    def _paramset_notes(self) -> list[str]:
         sets = self._statement_paramsets
         if not sets:
             return []
