@@ -91,18 +91,15 @@ def build_records(store, qy, db_ids: list) -> list:
             input_datastore=faults.build("input_datastore", _datastore,
                                          datastores.get(r["input_datastore_id"])) or datastore,
             parameters=paramsets.get(r["parameters_id"]),
-            input_data=[faults.build("input_data", _datakey, k) for k in
-                        sorted(inputs.get(db_id, ()), key=lambda k: str(k["path"]))],
+            input_data=faults.each("input_data", _datakey, inputs.get(db_id, ()), "path"),
             script_arguments=r["script_arguments"], label=label, reason=r["reason"],
             diff=r["diff"], user=r["user"],
             timestamp=faults.build("timestamp", decode_ts, r["timestamp"]),
             stdout_stderr=r["stdout_stderr"], duration=r["duration"], outcome=r["outcome"],
             tags=tags.get(db_id, set()), repeats=r["repeats"],
-            output_data=[faults.build("output_data", _datakey, k) for k in
-                         sorted(outputs.get(db_id, ()), key=lambda k: str(k["path"]))],
-            dependencies=[faults.build("dependencies", _dependency, x) for x in
-                          sorted(deps.get(db_id, ()), key=lambda x: str(x["name"]))],
-            platforms=[faults.build("platforms", _platform, x) for x in platforms.get(db_id, ())])
+            output_data=faults.each("output_data", _datakey, outputs.get(db_id, ()), "path"),
+            dependencies=faults.each("dependencies", _dependency, deps.get(db_id, ()), "name"),
+            platforms=faults.each("platforms", _platform, platforms.get(db_id, ())))
         built[db_id] = record
     return [built[i] for i in db_ids]
 
@@ -156,6 +153,13 @@ class _Faults:
         if report is not None:
             report(self.label, field, reason)
         return None
+
+    def each(self, field: str, make, rows, order_by: str | None = None) -> list:
+        """The parts made of these rows (in `order_by` order, as Sumatra
+        lists them), those that cannot be made left out."""
+        if order_by is not None:
+            rows = sorted(rows, key=lambda row: str(row[order_by]))
+        return [p for p in (self.build(field, make, row) for row in rows) if p is not None]
 
 
 class _Unusable(ValueError):
@@ -222,9 +226,15 @@ def _metadata(text) -> dict:
 
 
 def _datakey(row):
+    """A data key; unreadable metadata (sizes, MIME types: nothing smtql
+    needs) reads as none, so the key itself still counts."""
     from sumatra.datastore import DataKey
+    try:
+        metadata = _metadata(row["metadata"])
+    except _Unusable:
+        metadata = {}
     return plain(DataKey, path=_text(row["path"]), digest=_text(row["digest"]),
-                 creation=_aware(row["creation"]), metadata=_metadata(row["metadata"]))
+                 creation=_aware(row["creation"]), metadata=metadata)
 
 
 def _executable(row):
@@ -291,7 +301,7 @@ def _dependency(row):
         cls = BaseDependency
     return plain(cls, name=_text(row["name"]), path=_text(row["path"]),
                  version=_text(row["version"]), diff=_text(row["diff"]),
-                 source=_text(row["source"]))
+                 source=_text(row["source"]), module=_text(row["module"]))
 
 
 def _platform(row):
