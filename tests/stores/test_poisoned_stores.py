@@ -338,3 +338,76 @@ def test_nothing_in_a_poisoned_shelf_runs(poisoned_shelf, tmp_path):
 def smtql_connect(project):
     import smtql
     return smtql.connect(project)
+
+
+# ------------------------------------------------------------------ damaged content
+
+# (column of django_store_record, SQL expression of the stored value) on SQLite,
+# which keeps whatever is written, whatever the column's declared type
+DAMAGE = [
+    ("timestamp", "'garbage'"), ("timestamp", "''"), ("timestamp", "12345"),
+    ("timestamp", "X'00ff'"), ("timestamp", "'0000-01-01 00:00:00'"),
+    ("duration", "'ten seconds'"), ("duration", "9e999"), ("duration", "X'01'"),
+    ("reason", "CAST(X'ff61fe' AS TEXT)"), ("outcome", "X'00ff10'"), ("user", "42"),
+    ("label", "'ctrl\x1b[31m\x07\x08label'"), ("stdout_stderr", "CAST(X'c3' AS TEXT)"),
+    ("main_file", "X'ff'"), ("version", "1.5"), ("script_arguments", "CAST(X'80' AS TEXT)"),
+]
+PARAMETER_DAMAGE = [  # (type, content) of django_store_parameterset
+    ("'NTParameterSet'", "CAST(X'7b2761273a20ff7d' AS TEXT)"),
+    ("CAST(X'ff4e54' AS TEXT)", "'{}'"),
+    ("'NTParameterSet'", "X'7b7d'"),
+    ("'NTParameterSet'", "'" + "{''a'': " * 900 + "1" + "}" * 900 + "'"),
+    ("'YAMLParameterSet'", "'" + "[" * 900 + "]" * 900 + "'"),
+    ("'JSONParameterSet'", "'" + '{"a": ' * 900 + "1" + "}" * 900 + "'"),
+]
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
+    import sqlite3
+    base = tmp_path_factory.mktemp("damaged")
+    n = len(DAMAGE) + len(PARAMETER_DAMAGE) + 2
+    project = build_demo("sqlite", base / "project", records=n, seed=9)
+    db = sqlite3.connect(project / ".smt" / "records")
+    ids = [r[0] for r in db.execute("SELECT db_id FROM django_store_record ORDER BY db_id")]
+    for db_id, (column, value) in zip(ids, DAMAGE):
+        db.execute(f'UPDATE django_store_record SET "{column}" = {value} WHERE db_id = ?', (db_id,))
+    for db_id, (type_, content) in zip(ids[len(DAMAGE):], PARAMETER_DAMAGE):
+        pid = db.execute("SELECT MAX(id) + 1 FROM django_store_parameterset").fetchone()[0]
+        db.execute(f"INSERT INTO django_store_parameterset (id, type, content) "
+                   f"VALUES (?, {type_}, {content})", (pid,))
+        db.execute("UPDATE django_store_record SET parameters_id = ? WHERE db_id = ?", (pid, db_id))
+    db.commit()
+    db.close()
+    POISONED_STORES.append("sqlite (damaged content)")
+    return project, n
+
+
+DAMAGED_PROGRAMS = ["count all", "find all", "find all show default, params, stdout, user, version",
+                    "find all order by duration", "duration > 1s", "reason contains \"a\"",
+                    "keys all", "a = 1", "describe latest", "describe earliest",
+                    "diff latest, earliest", "diff where all", "export all",
+                    "find all merged", "label startswith \"ctrl\""]
+
+
+def test_damaged_content_is_reported_never_an_internal_error(damaged, tmp_path):
+    project, n = damaged
+    statuses = []
+    for program in DAMAGED_PROGRAMS:
+        for fmt in (FORMATS if program in ("find all", "describe latest") else FORMATS[:2]):
+            proc = subprocess.run([sys.executable, "-m", "smtql", "-C", str(project),
+                                   "--format", fmt, program], cwd=tmp_path, env=child_env(),
+                                  capture_output=True, text=True, timeout=300)
+            statuses.append((program, fmt, proc.returncode, proc.stderr[-1500:]))
+    assert [s for s in statuses if s[2] != 0] == []
+    import smtql
+    conn = smtql.connect(project)
+    res = conn.query("find all")
+    unreadable_ts = 5  # garbage, empty, a number, a blob, year 0
+    assert len(res.labels) == n - unreadable_ts  # the rest of the answer stands
+    notes = " ".join(res.notes)
+    assert notes.count("timestamp could not be read") == unreadable_ts, res.notes
+    assert "duration could not be read" in notes
+    assert len(conn.query("find all").records) == n - unreadable_ts
+    assert "not valid UTF-8; shown with U+FFFD" in notes  # said once per connection
+    assert "\ufffda\ufffd" in conn.query("find all show reason").dataframe()["reason"].tolist()

@@ -51,12 +51,24 @@ def is_param_atom(f) -> bool:
 
 
 def decode_ts(value) -> datetime:
-    """A stored timestamp as an aware UTC datetime (naive ones are UTC)."""
+    """A stored timestamp as an aware UTC datetime (naive ones are UTC).
+    Anything else (SQLite keeps whatever was written) raises ValueError."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise ValueError(f"{type(value).__name__} {str(value)[:40]!r} is not a timestamp")
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def decode_duration(value):
+    """A stored duration: a finite number of seconds, or null. SQLite keeps
+    whatever was written (text, blobs, 9e999 as infinity); anything else is
+    refused."""
+    if value is None or type(value) is int or (type(value) is float and math.isfinite(value)):
+        return value
+    raise ValueError(f"{type(value).__name__} {str(value)[:40]!r} is not a number of seconds")
 
 
 def _names_list(v) -> list:
@@ -324,17 +336,19 @@ class Compiler:
     def select_list(self, fields, qy: Query) -> tuple[Sql, list]:
         cols: list[Sql] = [Sql("r.db_id"), Sql("r.label"), Sql("r.timestamp"),
                            Sql("r.parameters_id")]
+        text = self.dialect.selected_text
+        cols[1] = Sql(text("r.label"))
         decoders = [("db_id", None), ("label", None), ("timestamp", decode_ts),
                     ("parameters_id", None)]
         for name in OPTIONAL_FIELDS:
             if name not in fields or name == "params":
                 continue
-            if name in TEXT_FIELDS:  # COALESCE: never null
-                cols.append(Sql(self._field_expr(name)))
+            if name in TEXT_FIELDS or name in ("executable", "repository"):
+                cols.append(Sql(text(self._field_expr(name))))  # text fields: COALESCE, never null
                 decoders.append((name, None))
-            elif name in ("executable", "repository", "duration"):
+            elif name == "duration":
                 cols.append(Sql(self._field_expr(name)))
-                decoders.append((name, None))
+                decoders.append((name, decode_duration))
             elif name == "tags":  # tag ids, named from the tag table (read once)
                 ctype = qy.content_type_id()
                 cols.append(Sql(self.dialect.int_list(

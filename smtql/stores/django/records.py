@@ -9,7 +9,7 @@ import json
 from ...params import cache as paramcache
 from ...params.model import Unreadable
 from . import schema as S
-from .compile import decode_ts
+from .compile import decode_duration, decode_ts
 from .schema import Sql
 
 
@@ -78,6 +78,8 @@ def build_records(store, qy, db_ids: list) -> list:
 
     built = {}
     for db_id, r in recs.items():
+        for column in _TEXT_COLUMNS:
+            r[column] = _as_text(r[column])
         label = r["label"]
         faults = _Faults(store, label)
         datastore = faults.build("datastore", _datastore, datastores.get(r["datastore_id"]))
@@ -95,7 +97,8 @@ def build_records(store, qy, db_ids: list) -> list:
             script_arguments=r["script_arguments"], label=label, reason=r["reason"],
             diff=r["diff"], user=r["user"],
             timestamp=faults.build("timestamp", decode_ts, r["timestamp"]),
-            stdout_stderr=r["stdout_stderr"], duration=r["duration"], outcome=r["outcome"],
+            stdout_stderr=r["stdout_stderr"], outcome=r["outcome"],
+            duration=faults.build("duration", decode_duration, r["duration"]),
             tags=tags.get(db_id, set()), repeats=r["repeats"],
             output_data=faults.each("output_data", _datakey, outputs.get(db_id, ()), "path"),
             dependencies=faults.each("dependencies", _dependency, deps.get(db_id, ()), "name"),
@@ -177,6 +180,17 @@ def _stored_dict(text, what: str) -> dict:
     if not isinstance(value, dict):
         raise _Unusable(f"{what} parameters are not a dictionary")
     return value
+
+
+_TEXT_COLUMNS = ("label", "reason", "main_file", "version", "outcome", "diff", "user",
+                 "script_arguments", "stdout_stderr")
+
+
+def _as_text(value):
+    """A text column's value as text: SQLite keeps numbers and blobs where
+    text belongs."""
+    value = _text(value)
+    return value if value is None or isinstance(value, str) else str(value)
 
 
 def _text(value):
