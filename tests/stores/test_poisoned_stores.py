@@ -43,7 +43,7 @@ def launch_modes(m, made):
 
 def executables(m):
     return [(f"touch {m}; true", "Python", "", ""), (f"touch {m}; true", "NEURON", "", ""),
-            (f"$(touch {m})", "__import__", "", f"; touch {m}")]
+            (f"$(touch {m})", "__import__", "", "; id")]
 
 
 def repositories(m, made):
@@ -75,7 +75,9 @@ def dependencies(m):
 
 def platforms(m):
     esc = "\x1b]0;pwned\x07\x1b[2J"
-    return [(f"$(touch {m})", esc, f"`touch {m}`", "host", "127.0.0.1", esc, "r", "Linux", "v")]
+    # (the columns are varchar(20) to (200) on PostgreSQL)
+    return [(f"$(touch {m})", esc, "`id`;$(id)", "host" + esc, "127.0.0.1", esc, "r", "Linux",
+             f"`touch {m}`")]
 
 
 def datakeys(m):
@@ -200,7 +202,7 @@ for r in recs:  # what a script does with the records
     r.datastore and r.datastore.__getstate__(), [str(d.name) for d in r.dependencies]
 from smtql.statements.export import export_text
 json.loads(export_text(recs))
-conn.query('export all to "exported.json"')
+out["export_notes"] = conn.query('export all to "exported.json"').notes
 for program in programs:
     for fmt in (formats if program in every_format else formats[:1]):
         proc = subprocess.run([sys.executable, "-m", "smtql", "-C", project, "--format", fmt,
@@ -250,7 +252,9 @@ def test_nothing_in_a_poisoned_store_runs(poisoned, tmp_path):
     assert not marker.exists(), "a command from the store ran"
     assert not made.exists(), "reading the store made a folder it names"
     assert os.listdir(cwd) == ["exported.json"]  # what `export … to` was asked to write
-    assert len(json.loads((cwd / "exported.json").read_text())) == 4
+    # a record Sumatra cannot encode (its launch mode unreadable) is left out, and said
+    left_out = sum("export could not be read" in n for n in out["export_notes"])
+    assert len(json.loads((cwd / "exported.json").read_text())) + left_out == 4
     assert snapshot(base) == before
     n = faults_tried(marker, made)
     print(f"\n{kind}: {n} poisoned rows of 7 tables read by {len(out['statuses'])} runs")
