@@ -39,15 +39,41 @@ def parse(type_name: str, content) -> object:
     return value
 
 
+# Deeper sets are refused: every reader of parameters (lookups, digests,
+# renderers, JSON) walks them recursively, and real sets nest a few levels.
+MAX_DEPTH = 100
+
+
 def _read(type_name, content):
     from .parse import UnreadableParameters, parse_parameter_content
     stats["parsed"] += 1
     try:
-        return parse_parameter_content(type_name, content)
+        value = parse_parameter_content(type_name, content)
+        if _deeper_than(value, MAX_DEPTH):
+            return Unreadable(f"nested more than {MAX_DEPTH} levels deep")
+        return value
     except UnreadableParameters as err:
         return Unreadable(str(err) or type(err).__name__)
     except (RecursionError, MemoryError, ValueError, TypeError) as err:
         return Unreadable(f"{type(err).__name__}: {err}")
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """Whether containers nest in `value` more than `limit` deep (without
+    recursion: the value may be nested deeper than Python's stack)."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, (list, tuple, set, frozenset)):
+            children = node
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def clear() -> None:

@@ -16,7 +16,9 @@ from ..result import RecordResult
 def run(stmt: ast.Describe, ctx) -> RecordResult:
     row = ctx.resolve(stmt.ref)
     record = ctx.store.records([row])[0]
-    return RecordResult(row.label, describe_record(record, row), row=row, store=ctx.store)
+    # the store's notes: the record's parts it could not read
+    return RecordResult(row.label, describe_record(record, row), row=row, store=ctx.store,
+                        notes=ctx.store.statement_notes())
 
 
 def describe_record(record, row) -> dict:

@@ -21,10 +21,21 @@ from ..result import TextResult
 from .selection import sort_rows
 
 
-def export_text(records) -> str:
-    """What `RecordStore.export_records(records)` returns."""
-    from sumatra.recordstore.base import RecordStore
-    return RecordStore.export_records(None, records)
+def export_text(records, store=None) -> str:
+    """What `RecordStore.export_records(records)` returns (its JSON
+    formatter's text, record by record). A record Sumatra cannot encode
+    (its launch mode or data store unreadable, say) is left out and
+    reported to the store, so the others are still exported."""
+    from sumatra.formatting import record2json
+    parts = []
+    for record in records:
+        try:
+            parts.append(record2json(record, indent=2))
+        except (AttributeError, TypeError, ValueError, KeyError) as err:
+            if store is not None:
+                store.report_fault(record.label, "export",
+                                   f"Sumatra cannot encode it: {type(err).__name__}: {err}")
+    return "[" + ",\n".join(parts) + "]"
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -53,19 +64,19 @@ def _export(stmt: ast.Export, ctx) -> TextResult:
     rows = sort_rows(ctx.select(stmt.filter))
     n = len(rows)
     what = f"{n} record{'s' if n != 1 else ''}"
-    notes = ctx.notes(stmt.filter)
     if stmt.path is None:
-        text = export_text(ctx.store.records(rows) if rows else [])
-        return TextResult(text, notes=notes, verbatim=True)
+        text = export_text(ctx.store.records(rows) if rows else [], ctx.store)
+        return TextResult(text, notes=ctx.notes(stmt.filter), verbatim=True)
     path = Path(os.path.expanduser(stmt.path))
     data = {"op": "export", "records": n, "path": str(path),
             "filter": filter_text(stmt.filter)}
     if ctx.dry_run:
         return TextResult(f"dry run: would export {what} to {path}; nothing written",
-                          data=dict(data, dry_run=True), notes=notes)
+                          data=dict(data, dry_run=True), notes=ctx.notes(stmt.filter))
     if path.is_dir():
         raise SmtqlError(f"cannot export to {path}: it is a directory")
-    text = export_text(ctx.store.records(rows) if rows else [])
+    text = export_text(ctx.store.records(rows) if rows else [], ctx.store)
+    notes = ctx.notes(stmt.filter)
     try:
         write_atomically(path, text)
     except OSError as err:

@@ -35,7 +35,10 @@ class Store(ABC):
     - `writer()`: what writes tags (default: none, a StoreError);
     - `statement_started()`, `statement_notes()`, `refresh()`: per-statement
       state, notes about what it could not read, and forgetting what it
-      holds after a write.
+      holds after a write;
+    - `report_fault(label, field, reason)`: a record's field the store could
+      not read (store content is other people's data: it never stops the
+      answer), said in the statement's notes.
     """
 
     project: str
@@ -85,10 +88,19 @@ class Store(ABC):
     # -- per statement
     def statement_started(self) -> None:
         """A statement begins: per-statement state starts afresh."""
+        self._faults = {}
 
     def statement_notes(self) -> list[str]:
         """Notes on what the last statement could not read."""
-        return []
+        return fault_notes(getattr(self, "_faults", None) or {})
+
+    def report_fault(self, label, field: str, reason: str) -> None:
+        """Record `label`'s `field` could not be read, for `reason`."""
+        faults = self.__dict__.setdefault("_faults", {})
+        if len(faults) < MAX_FAULTS_KEPT:
+            faults.setdefault((label, field), reason)
+        else:
+            faults[None] = faults.get(None, 0) + 1
 
     # -- vocabularies, for notes ("no record has tag …") and completion
     def tag_counts(self) -> Counter:
@@ -156,6 +168,21 @@ class Writer(Protocol):
     def current(self, labels) -> dict: ...
 
     def close(self) -> None: ...
+
+
+MAX_FAULTS_KEPT = 1000  # memory grows with the answer, never with the store's damage
+_FAULTS_SHOWN = 10
+
+
+def fault_notes(faults: dict) -> list[str]:
+    """One note per unreadable field (the first few), and how many more."""
+    more = faults.get(None, 0)
+    items = [(k, v) for k, v in faults.items() if k is not None]
+    notes = [f"record {label}: {field} could not be read ({reason})" for (label, field), reason in items[:_FAULTS_SHOWN]]
+    more += len(items) - len(notes)
+    if more > 0:
+        notes.append(f"and {more} more unreadable field{'s' if more != 1 else ''} of records")
+    return notes
 
 
 def parameter_key_names(p) -> set[str]:

@@ -69,6 +69,19 @@ def _bare_store(store: str) -> StoreLocation:
     return StoreLocation(kind, str(path.resolve()), None)
 
 
+API_ENGINE_WARNING = (
+    "smtql: warning: SMTQL_ENGINE=api reads {uri} through Sumatra's own API, which "
+    "evaluates stored content (parameter sets, launch modes, data stores) as Python "
+    "and runs programs it names; use it only on a store you trust")
+
+
+def _warn_api_engine(location: StoreLocation) -> None:
+    """Said on stderr whenever the API engine opens a Django store: the
+    SQL engine (the default) never evaluates content, Sumatra's models do."""
+    import sys
+    print(API_ENGINE_WARNING.format(uri=location.uri), file=sys.stderr)
+
+
 def open_store(directory=None, store: str | None = None, project: str | None = None,
                engine: str | None = None):
     """The Store for a project directory or a bare store. Sumatra's Django
@@ -83,5 +96,7 @@ def open_store(directory=None, store: str | None = None, project: str | None = N
     if location.kind == DJANGO and engine == "sql":
         from .django.reader import open_sql_store
         return open_sql_store(location, project)
+    if location.kind == DJANGO:
+        _warn_api_engine(location)
     from .sumatra_api import open_api_store
     return open_api_store(location, project)

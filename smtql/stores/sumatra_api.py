@@ -29,6 +29,8 @@ class SumatraApiStore(Store):
                 with progress(description="reading records") as bar:
                     self._rows = [from_record(r)
                                   for r in _each_record(self.record_store, self.project, bar)]
+            except StoreError:
+                raise
             except Exception as err:  # Sumatra raises bare Exceptions
                 raise StoreError(f"could not read the records of {self.location}: {err}") from None
         return self._rows
@@ -73,8 +75,8 @@ class SumatraApiStore(Store):
         shelf = getattr(self.record_store, "shelf", None)
         if shelf is not None:
             shelf.close()
-            from sumatra.recordstore.shelve_store import ShelveRecordStore
-            self.record_store = ShelveRecordStore(self.location)
+            from .shelf import open_shelve_store
+            self.record_store = open_shelve_store(self.location)
         self._rows = None
 
 
@@ -123,16 +125,21 @@ def _each_record(record_store, project: str, bar):
 
 
 def open_api_store(location, project: str | None) -> SumatraApiStore:
-    """Open `location` with Sumatra's own RecordStore classes."""
+    """Open `location` with Sumatra's own RecordStore classes: a shelve
+    store read only, through the restricted unpickler (smtql.stores.shelf);
+    a Django store through Sumatra's Django models, which `eval` stored
+    content (only when asked for: SMTQL_ENGINE=api, the reference path)."""
     from .location import DJANGO, choose_project
     try:
         if location.kind == DJANGO:
             from sumatra.recordstore.django_store import DjangoRecordStore
             record_store = DjangoRecordStore(location.uri)
         else:
-            from sumatra.recordstore.shelve_store import ShelveRecordStore
-            record_store = ShelveRecordStore(location.uri)
+            from .shelf import open_shelve_store
+            record_store = open_shelve_store(location.uri)
         available = record_store.list_projects()
+    except StoreError:
+        raise
     except Exception as err:  # Django and shelve raise many kinds
         raise StoreError(f"could not open the record store {location.uri}: {err}") from None
     name = choose_project(location, project, available)

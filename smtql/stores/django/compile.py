@@ -52,12 +52,24 @@ def is_param_atom(f) -> bool:
 
 
 def decode_ts(value) -> datetime:
-    """A stored timestamp as an aware UTC datetime (naive ones are UTC)."""
+    """A stored timestamp as an aware UTC datetime (naive ones are UTC).
+    Anything else (SQLite keeps whatever was written) raises ValueError."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise ValueError(f"{type(value).__name__} {str(value)[:40]!r} is not a timestamp")
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def decode_duration(value):
+    """A stored duration: a finite number of seconds, or null. SQLite keeps
+    whatever was written (text, blobs, 9e999 as infinity); anything else is
+    refused."""
+    if value is None or type(value) is int or (type(value) is float and math.isfinite(value)):
+        return value
+    raise ValueError(f"{type(value).__name__} {str(value)[:40]!r} is not a number of seconds")
 
 
 class Compiler:
@@ -355,13 +367,18 @@ class Compiler:
         afterwards, keyed by the ids of the rows (`tags_of`, `outputs_of`)."""
         cols: list[Sql] = [Sql("r.db_id"), Sql("r.label"), Sql("r.timestamp"),
                            Sql("r.parameters_id")]
+        text = self.dialect.selected_text
+        cols[1] = Sql(text("r.label"))
         decoders = [("db_id", None), ("label", None), ("timestamp", decode_ts),
                     ("parameters_id", None)]
         for name in OPTIONAL_FIELDS:
             if name not in fields or name in BATCHED_FIELDS:
                 continue
-            # text fields are COALESCEd (never null); executable and
-            # repository are scalar subqueries on a primary key
-            cols.append(Sql(self._field_expr(name)))
-            decoders.append((name, None))
+            if name == "duration":
+                cols.append(Sql(self._field_expr(name)))
+                decoders.append((name, decode_duration))
+            else:  # text fields COALESCEd (never null); executable and repository
+                # scalar subqueries on a primary key
+                cols.append(Sql(text(self._field_expr(name))))
+                decoders.append((name, None))
         return Sql.join(", ", cols), decoders

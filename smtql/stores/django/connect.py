@@ -146,12 +146,67 @@ class Transaction:
         if self.store.statement_log is not None:  # every statement, for the plan tests
             self.store.statement_log.append((text, params))
         try:
-            if self.dialect.name == "postgresql":
-                cur = self.store.conn.execute(text, params)
-            else:
-                cur = self.store.conn.cursor()
-                cur.execute(text, params)
+            try:
+                cur = self._execute(text, params)
+                return _Rows(self, text, params, cur) if many else cur.fetchall()
+            except Exception as err:  # noqa: BLE001 - checked just below
+                if not self._replace_undecodable(err):
+                    raise
+                cur = self._execute(text, params)
+                return _Rows(self, text, params, cur) if many else cur.fetchall()
+        except StoreError:
+            raise
         except Exception as err:  # drivers raise their own kinds
-            raise StoreError(f"could not read the record store {self.store.location}: "
-                             f"{type(err).__name__}: {err}") from None
-        return cur if many else cur.fetchall()
+            raise self.failure(err) from None
+
+    def _execute(self, text, params):
+        if self.dialect.name == "postgresql":
+            return self.store.conn.execute(text, params)
+        cur = self.store.conn.cursor()
+        cur.execute(text, params)
+        return cur
+
+    def failure(self, err) -> StoreError:
+        return StoreError(f"could not read the record store {self.store.location}: "
+                          f"{type(err).__name__}: {err}")
+
+    def _replace_undecodable(self, err) -> bool:
+        """SQLite hands text to Python as UTF-8 and fails on a value that is
+        not: read the store's text with U+FFFD for such bytes from then on
+        (only then: decoding in Python halves the speed of reading text),
+        and say so in the notes. True if the statement should run again."""
+        conn = self.store.conn
+        if self.dialect.name != "sqlite" or "decode" not in str(err) \
+                or getattr(conn, "text_factory", None) is not str:
+            return False
+        conn.text_factory = _replacing_utf8
+        self.store.report_fault("(some records)", "text", "not valid UTF-8; shown with U+FFFD")
+        return True
+
+
+def _replacing_utf8(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+class _Rows:
+    """A statement's rows, fetched in chunks. If SQLite meets text that is
+    not UTF-8 part way, the statement runs again reading such text with
+    U+FFFD and goes on after the rows already handed out (the same rows in
+    the same order: one read transaction, one plan)."""
+
+    def __init__(self, tx: Transaction, text, params, cur):
+        self.tx, self.text, self.params, self.cur = tx, text, params, cur
+        self.delivered = 0
+
+    def fetchmany(self, size: int):
+        try:
+            chunk = self.cur.fetchmany(size)
+        except Exception as err:  # noqa: BLE001 - checked just below
+            if not self.tx._replace_undecodable(err):
+                raise self.tx.failure(err) from None
+            self.cur = self.tx._execute(self.text, self.params)
+            if self.delivered:
+                self.cur.fetchmany(self.delivered)
+            chunk = self.cur.fetchmany(size)
+        self.delivered += len(chunk)
+        return chunk

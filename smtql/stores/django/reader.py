@@ -197,12 +197,13 @@ class DjangoSqlStore(Store):
     def statement_started(self) -> None:
         """The executor starts a new statement: per-statement state (the
         parameter sets behind notes) starts afresh."""
+        super().statement_started()
         self._statement_paramsets = None
         self._statement_unreadable = {}
 
     def statement_notes(self) -> list[str]:
         opened, self.notes_on_open = self.notes_on_open, []  # said once
-        return opened + self._paramset_notes()
+        return opened + self._paramset_notes() + super().statement_notes()
 
     def _paramset_notes(self) -> list[str]:
         sets = self._statement_paramsets or {}
@@ -280,8 +281,8 @@ class DjangoSqlStore(Store):
             extra = batched.read(chunk)
             for values in chunk:
                 values = list(values)
-                for i, decode in converters:
-                    values[i] = decode(values[i])
+                if not self._decode(values, names, converters):
+                    continue
                 d = dict(_ROW_DEFAULTS)
                 d.update(zip(names, values))
                 d["handle"] = d.pop("db_id")
@@ -290,6 +291,21 @@ class DjangoSqlStore(Store):
                 row = new_row(Row)  # Row(**d), without the cost of keyword arguments
                 row.__dict__ = d
                 yield row
+
+    def _decode(self, values, names, converters) -> bool:
+        """Decode a row's values in place. Store content that cannot be
+        decoded is reported and the rest of the answer stands: a field
+        reads as its default, and a record without a readable timestamp
+        (every answer is ordered by it) is left out (False)."""
+        for i, decode in converters:
+            try:
+                values[i] = decode(values[i])
+            except (ValueError, TypeError, OverflowError, RecursionError) as err:
+                self.report_fault(values[1], names[i], f"{type(err).__name__}: {err}")
+                if names[i] == "timestamp":
+                    return False
+                values[i] = _ROW_DEFAULTS.get(names[i])
+        return True
 
     def count(self, plan) -> int:
         """The number of records satisfying `plan.pre` (an answer only when
@@ -392,6 +408,8 @@ class DjangoSqlStore(Store):
                 kind = "latest" if ref.kind == "latest" else "earliest"
                 rows = list(self._scan(qy, Plan(ast.All(), ast.All(), ast.All(), plan_fields,
                                                 (kind, 1))))
+                if not rows:  # the newest (oldest) by the column may have no readable timestamp
+                    rows = list(self._scan(qy, Plan(ast.All(), ast.All(), ast.All(), plan_fields)))
             if not rows:
                 if ref.kind != "label":
                     raise QueryError(f"the store holds no records for project {self.project}")

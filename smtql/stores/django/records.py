@@ -3,25 +3,22 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 from ...params import cache as paramcache
 from ...params.model import Unreadable
 from . import schema as S
-from .compile import decode_ts
+from .compile import decode_duration, decode_ts
 from .schema import Sql
 
 
 def build_records(store, qy, db_ids: list) -> list:
-    """sumatra.records.Record objects for these records, built the way
-    Sumatra's `models.Record.to_sumatra` builds them, but from a fixed number
-    of statements (one per related table, whatever the number of records)
-    and without `eval`: parameter sets come from the parsed data, launch
-    modes and data stores from `ast.literal_eval` of their stored dicts, and
-    executables keep the stored path and version (Sumatra would search the
-    PATH and run the program to ask its version)."""
-    from sumatra import datastore as sm_datastore, records as sm_records
-
+    """sumatra.records.Record objects for these records, holding what
+    Sumatra's `models.Record.to_sumatra` reads, but from a fixed number of
+    statements (one per related table, whatever the number of records) and
+    as plain data: no `eval`, no Sumatra constructor run on store content
+    (see `plain` below). Parameter sets come from the parsed data."""
     d, q = store.dialect, store.dialect.q
     if not db_ids:
         return []
@@ -42,15 +39,12 @@ def build_records(store, qy, db_ids: list) -> list:
                          + f" FROM {table.name} x WHERE ") + d.in_ints("x.id", ids))
         return {r[0]: dict(zip(columns, r)) for r in got}
 
-    executables = {i: _executable(v) for i, v in
-                   fetch(S.EXECUTABLE, (r["executable_id"] for r in recs.values())).items()}
-    repositories = {i: _repository(v) for i, v in
-                    fetch(S.REPOSITORY, (r["repository_id"] for r in recs.values())).items()}
-    launch_modes = {i: _launch_mode(v) for i, v in
-                    fetch(S.LAUNCHMODE, (r["launch_mode_id"] for r in recs.values())).items()}
-    datastores = {i: _datastore(v) for i, v in fetch(
-        S.DATASTORE, [r[k] for r in recs.values() for k in ("datastore_id", "input_datastore_id")]
-    ).items()}
+    # the related rows as stored; made into Sumatra objects per record below
+    executables = fetch(S.EXECUTABLE, (r["executable_id"] for r in recs.values()))
+    repositories = fetch(S.REPOSITORY, (r["repository_id"] for r in recs.values()))
+    launch_modes = fetch(S.LAUNCHMODE, (r["launch_mode_id"] for r in recs.values()))
+    datastores = fetch(S.DATASTORE, [r[k] for r in recs.values()
+                                     for k in ("datastore_id", "input_datastore_id")])
     paramsets = {i: _parameter_set(v["type"], v["content"]) for i, v in
                  fetch(S.PARAMETERSET, (r["parameters_id"] for r in recs.values())).items()}
 
@@ -80,112 +74,252 @@ def build_records(store, qy, db_ids: list) -> list:
         for object_id, name in qy.run(store.compiler.tags_of(qy, recs)):
             tags.setdefault(object_id, set()).add(name)
 
-    def datakey(k):
-        return sm_datastore.DataKey(k["path"], k["digest"], _aware(k["creation"]),
-                                    **_metadata(k["metadata"]))
-
     built = {}
     for db_id, r in recs.items():
-        record = sm_records.Record(
-            executables.get(r["executable_id"]), repositories.get(r["repository_id"]),
-            r["main_file"], r["version"], launch_modes.get(r["launch_mode_id"]),
-            datastores.get(r["datastore_id"]), paramsets.get(r["parameters_id"]),
-            [datakey(k) for k in sorted(inputs.get(db_id, ()), key=lambda k: k["path"])],
-            r["script_arguments"], r["label"], r["reason"], r["diff"], r["user"],
-            input_datastore=datastores.get(r["input_datastore_id"]),
-            timestamp=decode_ts(r["timestamp"]))
-        record.stdout_stderr = r["stdout_stderr"]
-        record.duration = r["duration"]
-        record.outcome = r["outcome"]
-        record.tags = tags.get(db_id, set())
-        record.output_data = [datakey(k) for k in sorted(outputs.get(db_id, ()),
-                                                         key=lambda k: k["path"])]
-        record.dependencies = [_dependency(x) for x in sorted(deps.get(db_id, ()),
-                                                               key=lambda x: x["name"])]
-        record.platforms = [_platform(x) for x in platforms.get(db_id, ())]
-        record.repeats = r["repeats"]
+        for column in _TEXT_COLUMNS:
+            r[column] = _as_text(r[column])
+        label = r["label"]
+        faults = _Faults(store, label)
+        datastore = faults.build("datastore", _datastore, datastores.get(r["datastore_id"]))
+        record = plain_record(
+            executable=faults.build("executable", _executable, executables.get(r["executable_id"])),
+            repository=faults.build("repository", _repository, repositories.get(r["repository_id"])),
+            main_file=r["main_file"], version=r["version"],
+            launch_mode=faults.build("launch_mode", _launch_mode,
+                                     launch_modes.get(r["launch_mode_id"])),
+            datastore=datastore,
+            input_datastore=faults.build("input_datastore", _datastore,
+                                         datastores.get(r["input_datastore_id"])) or datastore,
+            parameters=paramsets.get(r["parameters_id"]),
+            input_data=faults.each("input_data", _datakey, inputs.get(db_id, ()), "path"),
+            script_arguments=r["script_arguments"], label=label, reason=r["reason"],
+            diff=r["diff"], user=r["user"],
+            timestamp=faults.build("timestamp", decode_ts, r["timestamp"]),
+            stdout_stderr=r["stdout_stderr"], outcome=r["outcome"],
+            duration=faults.build("duration", decode_duration, r["duration"]),
+            tags=tags.get(db_id, set()), repeats=r["repeats"],
+            output_data=faults.each("output_data", _datakey, outputs.get(db_id, ()), "path"),
+            dependencies=faults.each("dependencies", _dependency, deps.get(db_id, ()), "name"),
+            platforms=faults.each("platforms", _platform, platforms.get(db_id, ())))
         built[db_id] = record
     return [built[i] for i in db_ids]
+
+
+# ------------------------------------------------------------------ plain objects
+#
+# Store content is other people's data (DESIGN.md, principles 4 and 5).
+# Sumatra's own constructors act on what they are given: Executable searches
+# the PATH and runs `<path> --version` in a shell, launch modes look for
+# `mpiexec`, repositories open the working copy (GitPython runs git), data
+# stores make their root folder, `Record` copies its data store through the
+# constructor. So every Sumatra object here is made with `cls.__new__(cls)`
+# and given its stored fields as attributes; only classes Sumatra registers
+# for that role are ever chosen, and stored `parameters` strings are read
+# with the literal-only parameter parser.
+
+def plain(cls, **attrs):
+    """An instance of `cls` with these attributes, its constructor not run."""
+    obj = cls.__new__(cls)
+    obj.__dict__.update(attrs)
+    return obj
+
+
+def plain_record(**fields):
+    """A sumatra.records.Record with exactly these fields (what
+    Record.__init__ would set, without copying the data store or checking
+    the label)."""
+    from sumatra.records import Record
+    fields.setdefault("on_changed", "error")
+    return plain(Record, **fields)
+
+
+class _Faults:
+    """Builds one record's parts; a part its stored fields cannot make is
+    left out (None) and reported once per statement, with label and field."""
+
+    def __init__(self, store, label):
+        self.store, self.label = store, label
+
+    def build(self, field: str, make, value):
+        if value is None:
+            return None
+        try:
+            return make(value)
+        except _Unusable as err:
+            reason = str(err)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError,
+                RecursionError, MemoryError, UnicodeError) as err:
+            reason = f"{type(err).__name__}: {err}"
+        report = getattr(self.store, "report_fault", None)
+        if report is not None:
+            report(self.label, field, reason)
+        return None
+
+    def each(self, field: str, make, rows, order_by: str | None = None) -> list:
+        """The parts made of these rows (in `order_by` order, as Sumatra
+        lists them), those that cannot be made left out."""
+        if order_by is not None:
+            rows = sorted(rows, key=lambda row: str(row[order_by]))
+        return [p for p in (self.build(field, make, row) for row in rows) if p is not None]
+
+
+class _Unusable(ValueError):
+    """Stored fields that make no Sumatra object of the kind asked for."""
+
+
+def _stored_dict(text, what: str) -> dict:
+    """A stored `repr(dict)` (launch mode and data store parameters, old
+    data-key metadata), read as literals only, never evaluated."""
+    from ...params.parse import UnreadableParameters, parse_parameter_content
+    try:
+        value = parse_parameter_content("NTParameterSet", _text(text))
+    except (UnreadableParameters, RecursionError, MemoryError) as err:
+        raise _Unusable(f"{what} {str(err).replace('NTParameterSet', 'parameters')}") from None
+    if not isinstance(value, dict):
+        raise _Unusable(f"{what} parameters are not a dictionary")
+    return value
+
+
+_TEXT_COLUMNS = ("label", "reason", "main_file", "version", "outcome", "diff", "user",
+                 "script_arguments", "stdout_stderr")
+
+
+def _as_text(value):
+    """A text column's value as text: SQLite keeps numbers and blobs where
+    text belongs."""
+    value = _text(value)
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _text(value):
+    """Stored text as str (a driver may hand bytes for a blob); invalid
+    UTF-8 is kept visible as replacement characters."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return value
+
+
+def _attributes(params: dict, what: str) -> dict:
+    """Stored parameters as attribute names: identifiers only, never
+    private or special names (they would reach Sumatra's internals)."""
+    bad = [k for k in params if not isinstance(k, str) or not k.isidentifier() or k.startswith("_")]
+    if bad:
+        raise _Unusable(f"{what} parameters hold a name that is not a plain attribute: {bad[0]!r}")
+    return params
+
+
+def _registered(base, type_name, what: str):
+    """The Sumatra class registered for `base` whose name is `type_name`."""
+    from sumatra.core import get_registered_components
+    classes = {c.__name__: c for c in get_registered_components(base).values()}
+    cls = classes.get(_text(type_name))
+    if cls is None:
+        raise _Unusable(f"{what} type {_text(type_name)!r} is not one Sumatra knows")
+    return cls
 
 
 def _aware(value):
     return None if value is None else decode_ts(value)
 
 
-def _literal(text):
-    import ast as pyast
-    try:
-        return pyast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
-
-
 def _metadata(text) -> dict:
+    text = _text(text)
+    if text in (None, ""):
+        return {}
     try:
         value = json.loads(text)
     except (ValueError, TypeError):
-        value = _literal(text)  # older Sumatra wrote repr(dict)
-    return value if isinstance(value, dict) else {}
+        value = _stored_dict(text, "data key metadata")  # older Sumatra wrote repr(dict)
+    except RecursionError:
+        raise _Unusable("data key metadata: too deeply nested") from None
+    if not isinstance(value, dict):
+        raise _Unusable("data key metadata is not a dictionary")
+    return value
+
+
+def _datakey(row):
+    """A data key; unreadable metadata (sizes, MIME types: nothing smtql
+    needs) reads as none, so the key itself still counts."""
+    from sumatra.datastore import DataKey
+    try:
+        metadata = _metadata(row["metadata"])
+    except _Unusable:
+        metadata = {}
+    return plain(DataKey, path=_text(row["path"]), digest=_text(row["digest"]),
+                 creation=_aware(row["creation"]), metadata=metadata)
 
 
 def _executable(row):
     from sumatra import programs
     from sumatra.core import get_registered_components
-    cls = get_registered_components(programs.Executable).get(row["name"], programs.Executable)
-    ex = cls.__new__(cls)  # no PATH search, no running the program for its version
-    ex.path, ex.version, ex.options, ex.name = row["path"], row["version"], row["options"], row["name"]
-    return ex
+    name = _text(row["name"])
+    classes = get_registered_components(programs.Executable)
+    cls = classes.get(name, programs.Executable) if isinstance(name, str) else programs.Executable
+    return plain(cls, path=_text(row["path"]), version=_text(row["version"]),
+                 options=_text(row["options"]), name=name)
 
 
 def _repository(row):
     from sumatra import versioncontrol
-    for module in versioncontrol.vcs_list:
-        if hasattr(module, row["type"]):
-            try:
-                return getattr(module, row["type"])(row["url"], upstream=row["upstream"])
-            except Exception:  # noqa: BLE001 - the working copy may be gone
-                break
     from sumatra.versioncontrol.base import Repository
-    repo = Repository.__new__(Repository)
-    repo.url, repo.upstream = row["url"], row["upstream"]
-    return repo
+    type_name = _text(row["type"])
+    for module in versioncontrol.vcs_list:
+        cls = getattr(module, type_name, None) if isinstance(type_name, str) else None
+        if isinstance(cls, type) and issubclass(cls, Repository):
+            break
+    else:
+        cls = Repository  # Sumatra: "Repository type … not supported"; the URL still reads
+    # GitRepository keeps its working copy in a private attribute, opened on use.
+    return plain(cls, url=_text(row["url"]), upstream=_text(row["upstream"]),
+                 **{f"_{cls.__name__}__repository": None})
 
 
 def _launch_mode(row):
     from sumatra import launch
-    params = _literal(row["parameters"])
-    cls = getattr(launch, row["type"], None)
-    if cls is None or not isinstance(params, dict):
-        return None
-    try:
-        return cls(**params)
-    except Exception:  # noqa: BLE001
-        return None
+    cls = _registered(launch.LaunchMode, row["type"], "launch mode")
+    params = _attributes(_stored_dict(row["parameters"], "launch mode"), "launch mode")
+    return plain(cls, **{**_defaults(cls), **params})
+
+
+@functools.lru_cache(maxsize=None)
+def _defaults(cls) -> dict:
+    """What the constructor of `cls` would default (plain values from its
+    signature), for attributes a stored launch mode lacks."""
+    import inspect
+    return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+# Data store parameters that the constructor keeps under another name (`root`
+# is a property whose setter makes the folder: its value lives in `_root`).
+_DATASTORE_ATTRIBUTES = {"root": "_root", "archive": "archive_store"}
 
 
 def _datastore(row):
-    from sumatra.datastore import get_data_store
-    params = _literal(row["parameters"])
-    if not isinstance(params, dict):
-        return None
-    try:
-        return get_data_store(row["type"], params)
-    except Exception:  # noqa: BLE001
-        return None
+    from sumatra.datastore.base import DataStore
+    cls = _registered(DataStore, row["type"], "data store")
+    params = _attributes(_stored_dict(row["parameters"], "data store"), "data store")
+    return plain(cls, **{_DATASTORE_ATTRIBUTES.get(k, k): v for k, v in params.items()})
 
 
 def _dependency(row):
+    import types
     from sumatra import dependency_finder
-    module = getattr(dependency_finder, row["module"], None)
-    if module is None or not hasattr(module, "Dependency"):
-        from sumatra.dependency_finder.core import BaseDependency
-        return BaseDependency(row["name"], row["path"], row["version"], row["diff"], row["source"])
-    return module.Dependency(row["name"], row["path"], row["version"], row["diff"], row["source"])
+    from sumatra.dependency_finder.core import BaseDependency
+    module = getattr(dependency_finder, _text(row["module"]) or "", None) \
+        if isinstance(_text(row["module"]), str) else None
+    cls = getattr(module, "Dependency", None) if isinstance(module, types.ModuleType) else None
+    if not (isinstance(cls, type) and issubclass(cls, BaseDependency)):
+        cls = BaseDependency
+    return plain(cls, name=_text(row["name"]), path=_text(row["path"]),
+                 version=_text(row["version"]), diff=_text(row["diff"]),
+                 source=_text(row["source"]), module=_text(row["module"]))
 
 
 def _platform(row):
     from sumatra import launch
-    return launch.PlatformInformation(**{k: v for k, v in row.items() if k != "id"})
+    return plain(launch.PlatformInformation,
+                 **{k: _text(v) for k, v in row.items() if k != "id"})
 
 
 def _parameter_set(type_name: str, content):

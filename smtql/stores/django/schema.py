@@ -137,6 +137,11 @@ class Dialect:
     def text_param(self, value: str) -> Sql:
         return bind(value)
 
+    def selected_text(self, expr: str) -> str:
+        """A text column as selected: text whatever the stored value (only
+        SQLite lets a text column hold numbers and blobs)."""
+        return expr
+
     def text_order(self, expr: str) -> str:
         """An expression whose <, > order is code-point order."""
         return self.text_expr(expr)
@@ -181,6 +186,10 @@ class Dialect:
 class SqliteDialect(Dialect):
     name = "sqlite"
     placeholder = "?"
+
+    def selected_text(self, expr):
+        # a number reads as its text, a blob as its bytes taken for UTF-8
+        return f"CAST({expr} AS TEXT)"
 
     # SQLite's default BINARY collation compares UTF-8 bytes: code-point
     # order, case-sensitive. LIKE is case-insensitive, so instr() instead.
