@@ -36,8 +36,8 @@ def _answers(store, project, engine):
                           project, "--format", "json", "; ".join(QUERIES)],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    return [json.loads(chunk)["count"] for chunk in out.stdout.split("\n}") if chunk.strip()
-            for chunk in [chunk + "}"]]
+    # several answers in JSON: one document per line
+    return [json.loads(line)["count"] for line in out.stdout.splitlines() if line.strip()]
 
 
 @pytest.mark.parametrize("project", ["alpha", "beta"])
