@@ -4,7 +4,9 @@ person can act on."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import re
 from importlib import resources
 
@@ -30,8 +32,9 @@ def parse(source: str, filename: str | None = None) -> ast.Program:
     """Parse a program; raise QuerySyntaxError (or QueryError for a literal
     that reads as nothing, like `2020-13-01`) with its position."""
     try:
-        tree = lark_parser().parse(source, start="program")
-        program = _ToAst(source).transform(tree)
+        with _no_cycle_collection():
+            tree = _check_depth(_flatten(lark_parser().parse(source, start="program")), source)
+            program = _ToAst(source).transform(tree)
     except UnexpectedInput as err:
         raise _syntax_error(err, source, filename) from None
     except VisitError as err:
@@ -39,6 +42,21 @@ def parse(source: str, filename: str | None = None) -> ast.Program:
             raise err.orig_exc.at(source, None, filename=filename) from None
         raise
     return ast.Program(program.statements, source=source, filename=filename)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Parsing a long program allocates tokens and nodes by the ten
+    thousand, all alive until the AST is built: each pass of Python's cyclic
+    collector rescans every one of them, which makes a 10,000-term program
+    cost twice what it should. Nothing here makes garbage cycles."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def parse_value(text: str):
@@ -49,6 +67,59 @@ def parse_value(text: str):
         return _ToAst(text).transform(tree)
     except (UnexpectedInput, VisitError):
         return ast.Const(text)
+
+
+# ------------------------------------------------------------------ nesting
+
+# How deep a program may nest (parentheses mixing `and`, `or`, `not`; lists
+# in lists) once the nesting that means nothing is gone. Every later stage
+# (binding, planning, SQL, evaluation) walks the tree recursively, a few
+# Python frames per level, so the bound keeps them all far from Python's
+# recursion limit; real programs nest a handful of levels.
+MAX_DEPTH = 100
+_FLAT = {"and_filter", "or_filter"}
+
+
+def _flatten(tree: lark.Tree) -> lark.Tree:
+    """Remove nesting that means nothing, without recursion (the tree may be
+    thousands deep): `not not X` is X, and `a and (b and c)` one `and` of
+    three (likewise `or`). Children are rewritten before their parents."""
+    stack = [(tree, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((c, False) for c in node.children if isinstance(c, lark.Tree))
+            continue
+        children = []
+        for child in node.children:
+            child = _without_double_not(child)
+            if isinstance(child, lark.Tree) and child.data in _FLAT and child.data == node.data:
+                children.extend(child.children)
+            else:
+                children.append(child)
+        node.children = children
+    return _without_double_not(tree)
+
+
+def _without_double_not(node):
+    if (isinstance(node, lark.Tree) and node.data == "not_"
+            and isinstance(node.children[0], lark.Tree) and node.children[0].data == "not_"):
+        return node.children[0].children[0]
+    return node
+
+
+def _check_depth(tree: lark.Tree, source: str) -> lark.Tree:
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            err = QueryError(f"the program nests more than {MAX_DEPTH} levels deep (parentheses "
+                             f"mixing and, or, not; lists in lists); smtql reads at most "
+                             f"{MAX_DEPTH}")
+            raise _at(err, source, _span_of(node.meta))
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, lark.Tree))
+    return tree
 
 
 # ------------------------------------------------------------------ keys
@@ -232,7 +303,7 @@ class _ToAst(Transformer):
             return None
         if tok.type == "VAR":
             return ast.Var(tok[1:], span=_span_of(tok))
-        return int(tok)
+        return clamp_count(int(tok))
 
     def refs(self, meta, refs):
         return tuple(refs)
@@ -374,11 +445,40 @@ class _ToAst(Transformer):
 
 
 
+# A count (`limit N`, `depth N`) this large means "all": no store holds that
+# many records, and SQL drivers bind nothing past 2^63 - 1 (2^62 leaves the
+# store room to ask for `n + 1` rows, to see ties).
+MAX_COUNT = 2 ** 62
+
+
+def clamp_count(n: int) -> int:
+    return min(n, MAX_COUNT)
+
+
 def _check_regex(value: ast.Const, source: str):
+    problem = regex_problem(value.value)
+    if problem:
+        raise _at(QueryError(problem), source, value.span)
+
+
+def regex_problem(pattern) -> str | None:
+    """Why Python cannot compile `pattern` (None if it can): its own syntax
+    errors, and the limits it hits (a repetition count past 2^32 is an
+    OverflowError, deeply nested groups exhaust its recursive parser)."""
     try:
-        re.compile(value.value)
+        re.compile(pattern)
     except re.error as err:
-        raise _at(QueryError(f"bad regular expression: {err}"), source, value.span) from None
+        reason = str(err)
+    except OverflowError as err:
+        reason = str(err)
+    except RecursionError:
+        reason = "it nests too deeply for Python's regular expression parser"
+    except TypeError:  # a `$var` set from Python to a number, say
+        reason = "a regular expression is text"
+    else:
+        return None
+    shown = pattern if not isinstance(pattern, str) or len(pattern) <= 60 else pattern[:57] + "..."
+    return f"bad regular expression {shown!r}: {reason}"
 
 
 # ------------------------------------------------------------------ syntax errors
