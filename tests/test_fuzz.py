@@ -4,7 +4,7 @@ same rows decided in Python only, and a shelve store, and some through the
 command line (tests/support/pipeline.py says what must hold). The corpus
 of programs that once failed (tests/data/fuzz/corpus.jsonl) runs every time.
 
-Default profile: SMTQL_FUZZ_EXAMPLES (default 150) examples, about half a
+Default profile: SMTQL_FUZZ_EXAMPLES (default 100) examples, about half a
 minute on two busy cores; benchmarks/fuzz.py runs the slow profile.
 """
 
@@ -20,7 +20,7 @@ from support import pipeline, programs
 from support.store_support import demo_store
 
 RECORDS, SEED = 150, 7  # the differential tests' stores: built once per session
-EXAMPLES = int(os.environ.get("SMTQL_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("SMTQL_FUZZ_EXAMPLES", "100"))
 
 
 @pytest.fixture(scope="module")
