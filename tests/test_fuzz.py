@@ -65,3 +65,22 @@ def test_nothing_was_written(stores, tags_before):
     """Writes were refused (no confirmation, no --yes): every store holds
     the tags it held before the fuzzing."""
     assert (pipeline.tags_of(stores.sql), pipeline.tags_of(stores.shelve)) == tags_before
+
+
+def test_an_unknown_store_scheme_is_named(tmp_path):
+    """Issue 12 item 16: `--store foo://bar` says the scheme is unsupported
+    and lists the supported ones (exit 3), not "no such file"."""
+    from smtql.errors import StoreError
+    with pytest.raises(StoreError) as info:
+        smtql.connect(store="foo://bar")
+    assert "'foo://' is not supported" in info.value.message
+    assert "postgres://" in info.value.message and "mysql://" in info.value.message
+
+
+def test_deep_and_long_programs_parse(stores):
+    """Issue 15 / issue 12 item 14: 600 chained `not`s and 600 nested
+    parentheses work; a 3,000-term `or` is one IN on SQLite."""
+    assert pipeline.outcome(stores.sql, "count " + "not " * 600 + "all")[0] == "ok"
+    assert pipeline.outcome(stores.sql, "count " + "(" * 600 + "all" + ")" * 600)[0] == "ok"
+    ors = "count " + " or ".join(f'reason = "r{i}"' for i in range(3000))
+    assert pipeline.outcome(stores.sql, ors) == pipeline.outcome(stores.python, ors)

@@ -408,7 +408,10 @@ class _ToAst(Transformer):
         if op == "matches" and not (isinstance(value, ast.Var) or
                                     isinstance(value, ast.Token) and value.kind == "STRING"):
             raise self._error("'matches' takes a regular expression in quotes", value.span)
-        value = resolve_value(value, target, self.source)
+        try:
+            value = resolve_value(value, target, self.source)
+        except QueryError as err:
+            raise _misspelt_field(err, key) from None
         if op == "matches" and isinstance(value, ast.Const):
             _check_regex(value, self.source)
         return ast.Compare(key, op, value, span=_span_of(meta))
@@ -453,6 +456,17 @@ MAX_COUNT = 2 ** 62
 
 def clamp_count(n: int) -> int:
     return min(n, MAX_COUNT)
+
+
+def _misspelt_field(err: QueryError, key) -> QueryError:
+    """A value the key cannot take, where the key is a parameter spelt like
+    a record field (`durationn > 1h`): name the key the person meant."""
+    if isinstance(key, ast.Param) and len(key.path) == 1 and isinstance(key.path[0], str):
+        near = closest(key.path[0], fields.FIELDS)
+        if near and err.suggestion is None:
+            err.message += f" ('{key.path[0]}' is a parameter, not a record field)"
+            err.suggestion = f"{quoted_choices(near)} instead of '{key.path[0]}'"
+    return err
 
 
 def _check_regex(value: ast.Const, source: str):
@@ -587,6 +601,21 @@ def _acceptable(err) -> set:
     return set(getattr(err, "expected", None) or ())
 
 
+def _words_fitting_at(source: str, pos: int) -> tuple[str, ...]:
+    """The keywords (and, where a key may stand, the record fields) the
+    grammar accepts at `pos`: a misspelt word is compared with what could
+    have stood there (`tag x where latest 1` must not suggest `let`; `tag
+    finished andd after …` suggests `and`)."""
+    try:
+        interactive = lark_parser().parse_interactive(source[:pos], start="program")
+        interactive.exhaust_lexer()
+        accepted = set(interactive.accepts())
+    except Exception:  # the text before does not lex or parse: no position to fit
+        return predicate_words() + statement_words() + tuple(fields.FIELDS)
+    words = tuple(_keyword_names(accepted))
+    return words + (tuple(fields.FIELDS) if "KEY" in accepted else ())
+
+
 def _describe_token(tok) -> str:
     if tok.type == "$END":
         return "the end of the program"
@@ -639,9 +668,17 @@ def _suggest(err, expected, previous, source) -> str | None:
         near = closest(str(tok), candidates)
         if near:
             return quoted_choices(near)
+    if (tok is not None and str(tok) == "=" and previous is not None and str(previous) == "="
+            and previous.end_pos == tok.start_pos):
+        return "'=' instead of '==' (smtql compares with a single =)"
     if previous is not None and previous.type in ("KEY", "WORD", "NAME", "REF_WORD"):
-        word = str(previous)
-        near = closest(word, predicate_words() + statement_words() + tuple(fields.FIELDS))
+        # Lark's keywords have no word boundary: `andd` lexes as `and` `d`,
+        # so the word as written starts where its run of letters does.
+        start = previous.start_pos
+        while start > 0 and (source[start - 1].isalnum() or source[start - 1] == "_"):
+            start -= 1
+        word = source[start:previous.end_pos]
+        near = closest(word, _words_fitting_at(source, start))
         near = [n for n in near if n.lower() != word.lower()]
         if near:
             return f"{quoted_choices(near)} instead of '{word}'"
