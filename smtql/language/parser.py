@@ -458,6 +458,28 @@ def clamp_count(n: int) -> int:
     return min(n, MAX_COUNT)
 
 
+def _group_depth(pattern: str) -> int:
+    """How deep the groups of a regular expression nest (escapes and
+    character classes skipped)."""
+    depth = deepest = 0
+    escaped = in_class = False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def _misspelt_field(err: QueryError, key) -> QueryError:
     """A value the key cannot take, where the key is a parameter spelt like
     a record field (`durationn > 1h`): name the key the person meant."""
@@ -480,13 +502,17 @@ def regex_problem(pattern) -> str | None:
     errors, and the limits it hits (a repetition count past 2^32 is an
     OverflowError, deeply nested groups exhaust its recursive parser)."""
     try:
+        if isinstance(pattern, str) and _group_depth(pattern) > MAX_DEPTH:
+            # Python's parser recurses per group: past a few hundred it fails
+            # or not depending on the caller's stack, so the bound is ours
+            raise RecursionError
         re.compile(pattern)
     except re.error as err:
         reason = str(err)
     except OverflowError as err:
         reason = str(err)
     except RecursionError:
-        reason = "it nests too deeply for Python's regular expression parser"
+        reason = f"it nests groups more than {MAX_DEPTH} deep"
     except TypeError:  # a `$var` set from Python to a number, say
         reason = "a regular expression is text"
     else:
