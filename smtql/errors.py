@@ -60,8 +60,9 @@ class SmtqlError(Exception):
             where = f"line {self.line}, column {self.column}: "
         lines = [f"{where}{self.message}"]
         if self.source_line is not None and self.column is not None:
-            lines.append("  " + self.source_line)
-            lines.append("  " + " " * (self.column - 1) + "^" * self.width)
+            shown, caret, width = caret_window(self.source_line, self.column - 1, self.width)
+            lines.append("  " + shown)
+            lines.append("  " + " " * caret + "^" * width)
         if self.expected:
             lines.append("expected " + _words(self.expected))
         if self.suggestion:
@@ -84,6 +85,24 @@ class StoreError(SmtqlError):
     def __init__(self, message: str, **kwargs):
         kwargs.setdefault("exit_status", EXIT_STORE)
         super().__init__(message, **kwargs)
+
+
+# A long line (a generated program, a thousand-term `or`) is shown as a
+# window of this many characters around the caret, so the caret stays on
+# the reader's screen.
+WINDOW = 100
+
+
+def caret_window(line: str, offset: int, width: int) -> tuple[str, int, int]:
+    """(the text to show, where its caret starts, how wide) for the caret
+    at `offset` of `line`, `width` characters wide."""
+    if len(line) <= WINDOW:
+        return line, offset, width
+    start = max(0, min(offset - WINDOW // 3, len(line) - WINDOW))
+    end = start + WINDOW
+    shown = ("…" if start else "") + line[start:end] + ("…" if end < len(line) else "")
+    caret = offset - start + (1 if start else 0)
+    return shown, caret, max(1, min(width, end - offset))
 
 
 def _words(items: tuple[str, ...]) -> str:

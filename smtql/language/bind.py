@@ -16,7 +16,7 @@ from . import ast, dates, fields
 from . import literals
 from ..params.model import MISSING
 from ..errors import QueryError, SmtqlError, closest, quoted_choices
-from .parser import resolve_value
+from .parser import clamp_count, regex_problem, resolve_value
 
 
 @dataclass
@@ -93,12 +93,8 @@ def _compare_value(f: ast.Compare, ctx: Context):
     if f.op in ("contains", "startswith", "endswith", "matches") and target != literals.PARAM \
             and not isinstance(value, str):
         raise ctx.error(f"'{f.op}' takes text", f.value)
-    if f.op == "matches":
-        import re
-        try:
-            re.compile(value)
-        except (re.error, TypeError) as err:
-            raise ctx.error(f"bad regular expression: {err}", f.value) from None
+    if f.op == "matches" and (problem := regex_problem(value)):
+        raise ctx.error(problem, f.value)
     return value
 
 
@@ -121,7 +117,10 @@ def bind_value(value, target: str, ctx: Context):
             if target != fields.TIME:
                 raise ctx.error(f"'{value.text}' is a date, which only `timestamp` compares with",
                                 value)
-            return _relative_date(value, ctx.now)
+            try:
+                return _relative_date(value, ctx.now)
+            except dates.DateError as err:
+                raise ctx.error(str(err), value) from None
         resolved = resolve_value(value, target, ctx.source)
         return bind_value(resolved, target, ctx)
     raise AssertionError(value)
@@ -188,7 +187,7 @@ def bind_count(count, ctx: Context) -> int | None:
     bound = bind_value(count, fields.COUNT, ctx)
     if not isinstance(bound, int) or isinstance(bound, bool) or bound < 0:
         raise ctx.error(f"${count.name} must be a whole number, not {bound!r}", count)
-    return bound
+    return clamp_count(bound)
 
 
 def bind_ref(ref: ast.Ref, ctx: Context) -> ast.Ref:

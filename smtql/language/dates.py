@@ -14,6 +14,11 @@ from datetime import date, datetime, timedelta, timezone
 
 UTC = timezone.utc
 
+# The instants a timestamp can hold (Python's datetime, and so Sumatra's).
+FIRST = datetime.min.replace(tzinfo=UTC)
+LAST = datetime.max.replace(tzinfo=UTC)
+RANGE = "dates go from 0001 to 9999"
+
 
 class DateError(ValueError):
     """A date or duration that reads as one but is not (month 13, `5x`)."""
@@ -38,7 +43,7 @@ class Period:
     def day(self) -> "Period":
         """The UTC day this period starts in (what `on 3 days ago` means)."""
         start = self.start.replace(hour=0, minute=0, second=0, microsecond=0)
-        return Period(start, start + timedelta(days=1), self.text)
+        return Period(start, _advance(start, "day"), self.text)
 
     def __str__(self) -> str:
         return self.text or f"[{self.start.isoformat()}, {self.end.isoformat()})"
@@ -63,6 +68,8 @@ def parse_date(text: str) -> Period:
                          parts.get("hour", 0), parts.get("minute", 0),
                          parts.get("second", 0), tzinfo=UTC)
     except ValueError as err:
+        if not 1 <= parts["year"] <= 9999:
+            raise DateError(f"'{text}' is not a valid date: {RANGE}") from None
         raise DateError(f"'{text}' is not a valid date: {err}") from None
     return Period(start, _advance(start, _granularity(parts)), text)
 
@@ -75,6 +82,16 @@ def _granularity(parts: dict) -> str:
 
 
 def _advance(start: datetime, granularity: str) -> datetime:
+    """The end of the period that starts at `start`. The last period of year
+    9999 ends at the last instant a timestamp holds: its end, the start of
+    year 10000, cannot be written, and no timestamp lies beyond it anyway."""
+    try:
+        return _next(start, granularity)
+    except (OverflowError, ValueError):
+        return LAST
+
+
+def _next(start: datetime, granularity: str) -> datetime:
     if granularity == "year":
         return start.replace(year=start.year + 1)
     if granularity == "month":
@@ -86,7 +103,7 @@ def _advance(start: datetime, granularity: str) -> datetime:
 
 def day_of(moment: datetime, text: str) -> Period:
     start = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return Period(start, start + timedelta(days=1), text)
+    return Period(start, _advance(start, "day"), text)
 
 
 def today(now: datetime) -> Period:
@@ -94,6 +111,8 @@ def today(now: datetime) -> Period:
 
 
 def yesterday(now: datetime) -> Period:
+    if now - FIRST < timedelta(days=1):
+        raise DateError(f"there is no yesterday on {now:%Y-%m-%d}: {RANGE}")
     return day_of(now - timedelta(days=1), "yesterday")
 
 
@@ -107,7 +126,12 @@ def ago(amount: str, unit: str, now: datetime) -> Period:
     except ValueError:
         raise DateError(f"'{amount}' is not a number of {unit}") from None
     seconds = n * _UNITS[unit.lower().rstrip("s")]
-    moment = now - timedelta(seconds=seconds)
+    try:
+        moment = now - timedelta(seconds=seconds)
+    except (OverflowError, ValueError):  # past what a timedelta or a datetime holds
+        moment = None
+    if moment is None or not FIRST <= moment <= LAST:
+        raise DateError(f"'{amount} {unit} ago' falls outside the calendar: {RANGE}")
     return Period(moment, moment, f"{amount} {unit} ago")
 
 

@@ -4,7 +4,9 @@ person can act on."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import re
 from importlib import resources
 
@@ -30,8 +32,9 @@ def parse(source: str, filename: str | None = None) -> ast.Program:
     """Parse a program; raise QuerySyntaxError (or QueryError for a literal
     that reads as nothing, like `2020-13-01`) with its position."""
     try:
-        tree = lark_parser().parse(source, start="program")
-        program = _ToAst(source).transform(tree)
+        with _no_cycle_collection():
+            tree = _check_depth(_flatten(lark_parser().parse(source, start="program")), source)
+            program = _ToAst(source).transform(tree)
     except UnexpectedInput as err:
         raise _syntax_error(err, source, filename) from None
     except VisitError as err:
@@ -39,6 +42,21 @@ def parse(source: str, filename: str | None = None) -> ast.Program:
             raise err.orig_exc.at(source, None, filename=filename) from None
         raise
     return ast.Program(program.statements, source=source, filename=filename)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Parsing a long program allocates tokens and nodes by the ten
+    thousand, all alive until the AST is built: each pass of Python's cyclic
+    collector rescans every one of them, which makes a 10,000-term program
+    cost twice what it should. Nothing here makes garbage cycles."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def parse_value(text: str):
@@ -49,6 +67,59 @@ def parse_value(text: str):
         return _ToAst(text).transform(tree)
     except (UnexpectedInput, VisitError):
         return ast.Const(text)
+
+
+# ------------------------------------------------------------------ nesting
+
+# How deep a program may nest (parentheses mixing `and`, `or`, `not`; lists
+# in lists) once the nesting that means nothing is gone. Every later stage
+# (binding, planning, SQL, evaluation) walks the tree recursively, a few
+# Python frames per level, so the bound keeps them all far from Python's
+# recursion limit; real programs nest a handful of levels.
+MAX_DEPTH = 100
+_FLAT = {"and_filter", "or_filter"}
+
+
+def _flatten(tree: lark.Tree) -> lark.Tree:
+    """Remove nesting that means nothing, without recursion (the tree may be
+    thousands deep): `not not X` is X, and `a and (b and c)` one `and` of
+    three (likewise `or`). Children are rewritten before their parents."""
+    stack = [(tree, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((c, False) for c in node.children if isinstance(c, lark.Tree))
+            continue
+        children = []
+        for child in node.children:
+            child = _without_double_not(child)
+            if isinstance(child, lark.Tree) and child.data in _FLAT and child.data == node.data:
+                children.extend(child.children)
+            else:
+                children.append(child)
+        node.children = children
+    return _without_double_not(tree)
+
+
+def _without_double_not(node):
+    if (isinstance(node, lark.Tree) and node.data == "not_"
+            and isinstance(node.children[0], lark.Tree) and node.children[0].data == "not_"):
+        return node.children[0].children[0]
+    return node
+
+
+def _check_depth(tree: lark.Tree, source: str) -> lark.Tree:
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            err = QueryError(f"the program nests more than {MAX_DEPTH} levels deep (parentheses "
+                             f"mixing and, or, not; lists in lists); smtql reads at most "
+                             f"{MAX_DEPTH}")
+            raise _at(err, source, _span_of(node.meta))
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, lark.Tree))
+    return tree
 
 
 # ------------------------------------------------------------------ keys
@@ -232,7 +303,7 @@ class _ToAst(Transformer):
             return None
         if tok.type == "VAR":
             return ast.Var(tok[1:], span=_span_of(tok))
-        return int(tok)
+        return clamp_count(int(tok))
 
     def refs(self, meta, refs):
         return tuple(refs)
@@ -337,7 +408,10 @@ class _ToAst(Transformer):
         if op == "matches" and not (isinstance(value, ast.Var) or
                                     isinstance(value, ast.Token) and value.kind == "STRING"):
             raise self._error("'matches' takes a regular expression in quotes", value.span)
-        value = resolve_value(value, target, self.source)
+        try:
+            value = resolve_value(value, target, self.source)
+        except QueryError as err:
+            raise _misspelt_field(err, key) from None
         if op == "matches" and isinstance(value, ast.Const):
             _check_regex(value, self.source)
         return ast.Compare(key, op, value, span=_span_of(meta))
@@ -374,11 +448,77 @@ class _ToAst(Transformer):
 
 
 
+# A count (`limit N`, `depth N`) this large means "all": no store holds that
+# many records, and SQL drivers bind nothing past 2^63 - 1 (2^62 leaves the
+# store room to ask for `n + 1` rows, to see ties).
+MAX_COUNT = 2 ** 62
+
+
+def clamp_count(n: int) -> int:
+    return min(n, MAX_COUNT)
+
+
+def _group_depth(pattern: str) -> int:
+    """How deep the groups of a regular expression nest (escapes and
+    character classes skipped)."""
+    depth = deepest = 0
+    escaped = in_class = False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def _misspelt_field(err: QueryError, key) -> QueryError:
+    """A value the key cannot take, where the key is a parameter spelt like
+    a record field (`durationn > 1h`): name the key the person meant."""
+    if isinstance(key, ast.Param) and len(key.path) == 1 and isinstance(key.path[0], str):
+        near = closest(key.path[0], fields.FIELDS)
+        if near and err.suggestion is None:
+            err.message += f" ('{key.path[0]}' is a parameter, not a record field)"
+            err.suggestion = f"{quoted_choices(near)} instead of '{key.path[0]}'"
+    return err
+
+
 def _check_regex(value: ast.Const, source: str):
+    problem = regex_problem(value.value)
+    if problem:
+        raise _at(QueryError(problem), source, value.span)
+
+
+def regex_problem(pattern) -> str | None:
+    """Why Python cannot compile `pattern` (None if it can): its own syntax
+    errors, and the limits it hits (a repetition count past 2^32 is an
+    OverflowError, deeply nested groups exhaust its recursive parser)."""
     try:
-        re.compile(value.value)
+        if isinstance(pattern, str) and _group_depth(pattern) > MAX_DEPTH:
+            # Python's parser recurses per group: past a few hundred it fails
+            # or not depending on the caller's stack, so the bound is ours
+            raise RecursionError
+        re.compile(pattern)
     except re.error as err:
-        raise _at(QueryError(f"bad regular expression: {err}"), source, value.span) from None
+        reason = str(err)
+    except OverflowError as err:
+        reason = str(err)
+    except RecursionError:
+        reason = f"it nests groups more than {MAX_DEPTH} deep"
+    except TypeError:  # a `$var` set from Python to a number, say
+        reason = "a regular expression is text"
+    else:
+        return None
+    shown = pattern if not isinstance(pattern, str) or len(pattern) <= 60 else pattern[:57] + "..."
+    return f"bad regular expression {shown!r}: {reason}"
 
 
 # ------------------------------------------------------------------ syntax errors
@@ -487,6 +627,21 @@ def _acceptable(err) -> set:
     return set(getattr(err, "expected", None) or ())
 
 
+def _words_fitting_at(source: str, pos: int) -> tuple[str, ...]:
+    """The keywords (and, where a key may stand, the record fields) the
+    grammar accepts at `pos`: a misspelt word is compared with what could
+    have stood there (`tag x where latest 1` must not suggest `let`; `tag
+    finished andd after …` suggests `and`)."""
+    try:
+        interactive = lark_parser().parse_interactive(source[:pos], start="program")
+        interactive.exhaust_lexer()
+        accepted = set(interactive.accepts())
+    except Exception:  # the text before does not lex or parse: no position to fit
+        return predicate_words() + statement_words() + tuple(fields.FIELDS)
+    words = tuple(_keyword_names(accepted))
+    return words + (tuple(fields.FIELDS) if "KEY" in accepted else ())
+
+
 def _describe_token(tok) -> str:
     if tok.type == "$END":
         return "the end of the program"
@@ -539,9 +694,17 @@ def _suggest(err, expected, previous, source) -> str | None:
         near = closest(str(tok), candidates)
         if near:
             return quoted_choices(near)
+    if (tok is not None and str(tok) == "=" and previous is not None and str(previous) == "="
+            and previous.end_pos == tok.start_pos):
+        return "'=' instead of '==' (smtql compares with a single =)"
     if previous is not None and previous.type in ("KEY", "WORD", "NAME", "REF_WORD"):
-        word = str(previous)
-        near = closest(word, predicate_words() + statement_words() + tuple(fields.FIELDS))
+        # Lark's keywords have no word boundary: `andd` lexes as `and` `d`,
+        # so the word as written starts where its run of letters does.
+        start = previous.start_pos
+        while start > 0 and (source[start - 1].isalnum() or source[start - 1] == "_"):
+            start -= 1
+        word = source[start:previous.end_pos]
+        near = closest(word, _words_fitting_at(source, start))
         near = [n for n in near if n.lower() != word.lower()]
         if near:
             return f"{quoted_choices(near)} instead of '{word}'"

@@ -65,6 +65,8 @@ def normalize(f):
             items = [i for i in items if not isinstance(i, ast.All)]
         elif any(isinstance(i, ast.All) for i in items):
             return ast.All(span=f.span)
+        else:
+            items = fold_equalities(items)
         items = sorted({canonical_key(i): i for i in items}.values(), key=canonical_key)
         if not items:
             return ast.All(span=f.span)
@@ -74,6 +76,42 @@ def normalize(f):
 
 def canonical_key(f) -> str:
     return repr(f)
+
+
+def fold_equalities(items: list) -> list:
+    """The operands of an `or`, with every `KEY = V` and `KEY in [...]` on
+    one key folded into a single `KEY in [...]`: `reason = "a" or reason =
+    "b"` is `reason in ["a", "b"]` (LANGUAGE.md: `in` is "equal to one of"),
+    so a 10,000-term `or` becomes one SQL `IN` and one set of values for
+    the evaluator. The `tags` field is not folded: `tags = X` compares the
+    whole set of tags, `tags in [...]` does not."""
+    groups: dict[str, list] = {}
+    rest = []
+    for item in items:
+        if _foldable(item):
+            groups.setdefault(repr(item.key), []).append(item)
+        else:
+            rest.append(item)
+    for group in groups.values():
+        if len(group) == 1:
+            rest.append(group[0])
+            continue
+        folded = {}
+        for c in group:
+            for v in (c.value.value if c.op == "in" else (c.value.value,)):
+                folded.setdefault(repr(v), v)
+        # sorted, so the plan does not depend on the order written
+        values = tuple(folded[k] for k in sorted(folded))
+        rest.append(ast.Compare(group[0].key, "in", ast.Const(values), span=group[0].span))
+    return rest
+
+
+def _foldable(f) -> bool:
+    if not isinstance(f, ast.Compare) or not isinstance(f.value, ast.Const):
+        return False
+    if isinstance(f.key, ast.Field) and f.key.name == "tags":
+        return False
+    return f.op == "=" or (f.op == "in" and isinstance(f.value.value, tuple))
 
 
 def plan(f, store=None, *, fields=None, limit=None, newest_first=False) -> Plan:

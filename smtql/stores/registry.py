@@ -56,6 +56,7 @@ def _project_store(project_dir: Path) -> StoreLocation:
 def _bare_store(store: str) -> StoreLocation:
     if store.startswith(SERVER_SCHEMES):
         return StoreLocation(DJANGO, store, None)
+    _check_scheme(store)
     path = Path(os.path.expanduser(store))
     if path.is_dir() and (path / ".smt" / "project").is_file():
         return _project_store(path)
@@ -80,6 +81,16 @@ def _warn_api_engine(location: StoreLocation) -> None:
     SQL engine (the default) never evaluates content, Sumatra's models do."""
     import sys
     print(API_ENGINE_WARNING.format(uri=location.uri), file=sys.stderr)
+
+
+def _check_scheme(store: str) -> None:
+    """`--store foo://bar`: a URI of a scheme no backend reads, said as such
+    rather than as a missing file."""
+    scheme, sep, _ = store.partition("://")
+    if sep and scheme and scheme.replace("+", "").isalnum():
+        supported = ", ".join(SERVER_SCHEMES)
+        raise StoreError(f"the store scheme '{scheme}://' is not supported; smtql opens "
+                         f"{supported}, or the path of a Sumatra SQLite or shelve file")
 
 
 def open_store(directory=None, store: str | None = None, project: str | None = None,

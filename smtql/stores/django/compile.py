@@ -111,12 +111,12 @@ class Compiler:
                 group = params[0] if len(params) == 1 else type(f)(tuple(params))
                 parts.append(self._params_in(qy, group))
             word = " AND " if isinstance(f, ast.And) else " OR "
-            return Sql.join(word, (paren(p) for p in parts))
+            return Sql.join_balanced(word, [paren(p) for p in parts])
         if is_param_atom(f):
             return self._params_in(qy, f)
         if isinstance(f, ast.HasTags):
-            return Sql.join(" AND ", (self.tagged(qy, qy.tag_ids(tag_alternatives(t)))
-                                      for t in f.tags))
+            return Sql.join_balanced(" AND ", [self.tagged(qy, qy.tag_ids(tag_alternatives(t)))
+                                               for t in f.tags])
         if isinstance(f, ast.Status):
             return self.tagged(qy, qy.tag_ids([_fields.status_tag(f.word)]))
         if isinstance(f, ast.TagLike):
@@ -270,7 +270,8 @@ class Compiler:
                 return self._ts("=", p.start)
             return paren(self._ts(">=", p.start) + " AND " + self._ts("<", p.end))
         if op == "in":
-            return Sql.join(" OR ", (within(p) for p in periods)) if periods else Sql(FALSE_SQL)
+            return Sql.join_balanced(" OR ", [within(p) for p in periods]) if periods \
+                else Sql(FALSE_SQL)
         p = lit
         if p.is_instant:  # as the evaluator: compared as a moment
             return self._ts("<>" if op == "!=" else op, p.start) if op in (
@@ -292,8 +293,7 @@ class Compiler:
             items = list(dict.fromkeys(v for v in lit if isinstance(v, str)))
             if not items:
                 return Sql(FALSE_SQL)
-            return (Sql(f"{d.text_expr(expr)} IN (")
-                    + Sql.join(", ", (d.text_param(v) for v in items)) + ")")
+            return d.in_texts(expr, items)
         if not isinstance(lit, str):
             return None
         if op in ("=", "!="):
@@ -325,7 +325,7 @@ class Compiler:
             items = list(dict.fromkeys(items))
             if not items:
                 return Sql(FALSE_SQL)
-            return Sql(f"{expr} IN (" + ", ".join("?" * len(items)) + ")", items)
+            return self.dialect.in_numbers(expr, items)
         v = exact(lit)
         if v is None:
             return None

@@ -93,10 +93,28 @@ class Sql:
 
     @staticmethod
     def join(sep: str, parts: Iterable["Sql | str"]) -> "Sql":
-        out = Sql()
-        for i, part in enumerate(parts):
-            out = out + (sep if i else "") + part
-        return out
+        # One pass, not `out = out + part`: that copies the text and the
+        # parameters so far at every part, quadratic in a 10,000-term `or`.
+        texts, params = [], []
+        for part in parts:
+            if isinstance(part, Sql):
+                texts.append(part.text)
+                params.extend(part.params)
+            else:
+                texts.append(part)
+        return Sql(sep.join(texts), params)
+
+    @staticmethod
+    def join_balanced(sep: str, parts: Sequence["Sql"]) -> "Sql":
+        """`a OR b OR c OR d` as `((a OR b) OR (c OR d))`: databases parse a
+        chain of n operators as a tree n deep, and SQLite refuses one past
+        1000 (SQLITE_MAX_EXPR_DEPTH); balanced, the depth is log2(n)."""
+        parts = list(parts)
+        if len(parts) <= 8:
+            return Sql.join(sep, parts)
+        half = len(parts) // 2
+        return Sql.join(sep, [paren(Sql.join_balanced(sep, parts[:half])),
+                              paren(Sql.join_balanced(sep, parts[half:]))])
 
 
 def bind(value) -> Sql:
@@ -167,6 +185,30 @@ class Dialect:
     def in_int_array(self, expr: str, ids: list[int]) -> Sql:
         return Sql(f"{expr} IN (" + ", ".join("?" * len(ids)) + ")", ids)
 
+    # A `label in [...]` of 10,000 labels (or an `or` of as many equalities,
+    # folded into one `in` by the planner) must not bind 10,000 parameters:
+    # SQLite before 3.32 takes 999, later ones 32766. Past `max_inline`
+    # values, the list travels as one parameter (an array or JSON text).
+    def in_texts(self, expr: str, items: Sequence[str]) -> Sql:
+        """`expr IN items` for text, compared as `text_expr` compares."""
+        if len(items) <= self.max_inline:
+            return (Sql(f"{self.text_expr(expr)} IN (")
+                    + Sql.join(", ", (self.text_param(v) for v in items)) + ")")
+        return self.in_text_array(expr, list(items))
+
+    def in_text_array(self, expr: str, items: list[str]) -> Sql:
+        return (Sql(f"{self.text_expr(expr)} IN (")
+                + Sql.join(", ", (self.text_param(v) for v in items)) + ")")
+
+    def in_numbers(self, expr: str, items: Sequence[float]) -> Sql:
+        """`expr IN items` for finite numbers."""
+        if len(items) <= self.max_inline:
+            return Sql(f"{expr} IN (" + ", ".join("?" * len(items)) + ")", items)
+        return self.in_number_array(expr, list(items))
+
+    def in_number_array(self, expr: str, items: list[float]) -> Sql:
+        return Sql(f"{expr} IN (" + ", ".join("?" * len(items)) + ")", items)
+
     def list_agg(self, column: str) -> str:
         """An aggregate of `column` as one list value (JSON text, or an
         array the driver returns as a list)."""
@@ -214,6 +256,12 @@ class SqliteDialect(Dialect):
         import json
         return Sql(f"{expr} IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
 
+    def in_text_array(self, expr, items):
+        import json
+        return Sql(f"{expr} IN (SELECT value FROM json_each(?))", [json.dumps(items)])
+
+    in_number_array = in_int_array
+
 
 class PostgresDialect(Dialect):
     name = "postgresql"
@@ -233,6 +281,12 @@ class PostgresDialect(Dialect):
 
     def in_int_array(self, expr, ids):
         return Sql(f"{expr} = ANY(CAST(? AS bigint[]))", [ids])
+
+    def in_text_array(self, expr, items):
+        return Sql(f"{expr} = ANY(CAST(? AS text[]))", [items])
+
+    def in_number_array(self, expr, items):
+        return Sql(f"{expr} = ANY(CAST(? AS double precision[]))", [items])
 
     def list_agg(self, column):
         return f"array_agg({column})"
