@@ -143,6 +143,22 @@ def unpickle(data: bytes):
     return RecordUnpickler(io.BytesIO(data)).load()
 
 
+def load_value(db, key: str, name: str):
+    """The value of `key` in a shelf's dbm, unpickled with RecordUnpickler
+    (the shelve writer reads its copy this way too, so a poisoned shelf is
+    refused by a write as by a read)."""
+    data = db[key.encode("utf-8")]
+    try:
+        return unpickle(data)
+    except RefusedPickle as err:
+        raise StoreError(f"the shelve store {name} holds a pickled object smtql "
+                         f"will not load ({err}): a shelve store is a pickle, and only "
+                         f"Sumatra's record classes and plain data are read from it") from None
+    except Exception as err:  # noqa: BLE001 - any damage in the bytes
+        raise StoreError(f"the shelve store {name} cannot be read: "
+                         f"{type(err).__name__}: {err}") from None
+
+
 class ReadOnlyShelf(Mapping):
     """What `shelve.open(name)` gives Sumatra's ShelveRecordStore, read
     only and unpickled with RecordUnpickler; each value read once."""
@@ -170,17 +186,7 @@ class ReadOnlyShelf(Mapping):
 
     def __getitem__(self, key: str):
         if key not in self._values:
-            data = self._db[key.encode("utf-8")]
-            try:
-                self._values[key] = unpickle(data)
-            except RefusedPickle as err:
-                raise StoreError(f"the shelve store {self.name} holds a pickled object smtql "
-                                 f"will not load ({err}): a shelve store is a pickle, and only "
-                                 f"Sumatra's record classes and plain data are read from it"
-                                 ) from None
-            except Exception as err:  # noqa: BLE001 - any damage in the bytes
-                raise StoreError(f"the shelve store {self.name} cannot be read: "
-                                 f"{type(err).__name__}: {err}") from None
+            self._values[key] = load_value(self._db, key, self.name)
         return self._values[key]
 
     def close(self) -> None:

@@ -241,6 +241,7 @@ def _apply_shelve(store, changes, prepare, commit_hook) -> list[dict]:
     records). A crash between the two renames leaves the old store.
     Copies that killed writers left behind are removed first."""
     from sumatra.recordstore.shelve_store import ShelveRecordStore
+    from .shelf import load_value
     name = store.location
     store.record_store.shelf.close()
     exts = _shelf_files(name)
@@ -251,7 +252,8 @@ def _apply_shelve(store, changes, prepare, commit_hook) -> list[dict]:
             shutil.copyfile(name + ext, tmp + ext)
         copy = ShelveRecordStore(tmp)
         project = store.project
-        records = copy.shelf[project] if project in copy.shelf else {}
+        # read as the reader reads: never Sumatra's own unpickling of store content
+        records = load_value(copy.shelf.dict, project, name) if project in copy.shelf else {}
         plan = _plan(records, changes)
         if not plan:
             copy.shelf.close()

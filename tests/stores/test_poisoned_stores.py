@@ -337,6 +337,17 @@ def test_nothing_in_a_poisoned_shelf_runs(poisoned_shelf, tmp_path):
         assert [r.datastore.root for r in recs] and all(
             r.datastore.root.startswith(str(made)) for r in recs)
         assert not made.exists()
+    # a write reads the shelf as the reader does: the poisoned object is refused there too
+    proc = subprocess.run([sys.executable, "-m", "smtql", "-C", str(project), "--yes",
+                           "tag checked where all"], cwd=cwd, env=child_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert not marker.exists(), "a command from the shelf ran during a write"
+    assert not made.exists(), "a write made a folder the shelf names"
+    if mode == "reduce":
+        assert proc.returncode == 3 and "will not load" in proc.stderr, proc.stderr
+        assert shelf_files(shelf_name) == files  # refused before anything changed
+    else:
+        assert proc.returncode == 0, proc.stderr
 
 
 def smtql_connect(project):
