@@ -10,6 +10,8 @@ row joined by `; `.
 
 from __future__ import annotations
 
+import math
+
 import json
 from datetime import date, datetime
 
@@ -96,9 +98,14 @@ def jsonable(value):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NON_FINITE[str(value)]  # JSON has no NaN or Infinity: strings, as docs/formats.md says
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 
 def cut(text: str, max_chars: int | None, max_lines: int | None, from_left: bool = False) -> str:

@@ -38,7 +38,7 @@ def as_data(result):
 def render_json(result, **options) -> str:
     if result.shape == 'text' and result.verbatim:
         return result.text
-    return json.dumps(as_data(result), ensure_ascii=False, indent=2)
+    return json.dumps(jsonable(as_data(result)), ensure_ascii=False, indent=2, allow_nan=False)
 
 
 def render_csv(result, **options) -> str:

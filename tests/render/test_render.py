@@ -183,3 +183,15 @@ def test_progress_appears_on_a_slow_terminal_scan():
     with progress(total=100, delay=60, stream=Tty()) as quick:
         quick.advance(100)
         assert not quick.shown
+
+
+def test_json_stays_valid_with_numbers_that_are_not_finite():
+    import json
+    import math
+    from smtql.result import Table
+    res = Table(["label", "x", "y"], [{"label": "a", "x": math.nan, "y": [math.inf, -math.inf, 1.5]}])
+    text = res.render("json")
+    assert "NaN" not in text.replace('"NaN"', "") and "Infinity" not in text.replace(
+        '"Infinity"', "").replace('"-Infinity"', "")
+    assert json.loads(text) == [{"label": "a", "x": "NaN", "y": ["Infinity", "-Infinity", 1.5]}]
+    json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
