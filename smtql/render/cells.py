@@ -11,6 +11,7 @@ row joined by `; `.
 from __future__ import annotations
 
 import math
+import re
 
 import json
 from datetime import date, datetime
@@ -37,8 +38,25 @@ def duration_text(seconds: float | None) -> str:
     return " ".join(shown)
 
 
+# C0 controls but tab and newline (which the cell rules handle), DEL, C1
+# controls: from store content they could move the cursor, recolour or
+# retitle the reader's terminal, so people see them escaped.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text with control characters shown as escapes (ESC as `\\x1b`)."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
 def display(value, column: str = "") -> str:
-    """A value as a person reads it in a table."""
+    """A value as a person reads it in a table, control characters escaped."""
+    return printable(_display(value, column))
+
+
+def _display(value, column: str) -> str:
     if value is MISSING:
         return MISSING_TEXT
     if isinstance(value, Distinct):

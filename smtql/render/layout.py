@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from dataclasses import dataclass
 
 from ..plan.values import MISSING
-from .cells import MISSING_TEXT, cut, display, duration_text, examples_text, literal
+from .cells import MISSING_TEXT, printable, cut, display, duration_text, examples_text, literal
 
 if TYPE_CHECKING:  # renderers tell results apart by their shape
     from ..result import DiffResult, RecordResult, Table
@@ -103,7 +103,8 @@ def diff_grid(result: DiffResult, max_chars=DEFAULT_MAX_CHARS, max_lines=DEFAULT
     record. More: one line per record, a column per differing field or
     key."""
     if by_key or (by_key is None and result.pair):
-        columns = [Column("", "fixed")] + [Column(label, "text", narrowest=len(label))
+        columns = [Column("", "fixed")] + [Column(printable(label), "text",
+                                                  narrowest=len(printable(label)))
                                            for label in result.labels]
         sections = []
         for part in (result.fields, result.params):
@@ -117,7 +118,8 @@ def diff_grid(result: DiffResult, max_chars=DEFAULT_MAX_CHARS, max_lines=DEFAULT
                                             for i, (name, _) in enumerate(result.columns)]
     rows = []
     for i, label in enumerate(result.labels):
-        rows.append([label] + [_diff_cell(cells[i], name, max_chars, max_lines, pair=False)
+        rows.append([printable(label)] + [_diff_cell(cells[i], name, max_chars, max_lines,
+                                                     pair=False)
                                for name, cells in result.columns])
     return Grid(columns, [rows], diff_footer(result))
 
@@ -207,9 +209,9 @@ def describe_sections(result: RecordResult, max_chars=None, max_lines=None
             if name == "repeats" and value is None:
                 continue
             if name == "parameters":
-                lines.append(("", "\n".join(tree_lines(value)) or "(none)"))
+                lines.append(("", printable("\n".join(tree_lines(value))) or "(none)"))
             elif name == "stdout_stderr":
-                lines.append(("", cut(value, None, max_lines) if value else "(none)"))
+                lines.append(("", printable(cut(value, None, max_lines)) if value else "(none)"))
             elif name in ("tags", "input_data", "output_data"):  # never cut
                 lines.append((name, describe_text(name, value)))
             else:
@@ -219,6 +221,11 @@ def describe_sections(result: RecordResult, max_chars=None, max_lines=None
 
 
 def describe_text(name: str, value) -> str:
+    """A field of `describe` as text, control characters escaped."""
+    return printable(_describe_text(name, value))
+
+
+def _describe_text(name: str, value) -> str:
     if name in ("input_data", "output_data"):
         return "\n".join(_data_line(k) for k in value) if value else "(none)"
     if name == "dependencies":

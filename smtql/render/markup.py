@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import html
 
+from .cells import printable
 from .layout import Grid, describe_sections, diff_grid, table_grid
 
 if TYPE_CHECKING:  # renderers tell results apart by their shape
@@ -49,7 +50,7 @@ def render_markdown(result, max_chars=None, max_lines=None, **options) -> str:
 
 
 def _markdown_describe(result: RecordResult, max_chars, max_lines) -> str:
-    out = [f"## Record {result.label}"]
+    out = [f"## Record {printable(result.label)}"]
     for title, lines in describe_sections(result, max_chars, max_lines):
         if not lines:
             continue

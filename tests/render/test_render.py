@@ -195,3 +195,25 @@ def test_json_stays_valid_with_numbers_that_are_not_finite():
         '"Infinity"', "").replace('"-Infinity"', "")
     assert json.loads(text) == [{"label": "a", "x": "NaN", "y": ["Infinity", "-Infinity", 1.5]}]
     json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+
+
+def test_control_characters_from_store_content_are_escaped_for_people():
+    from datetime import datetime, timezone
+    from smtql.result import DiffResult, RecordResult, Table
+    evil = "ok\x1b]0;pwned\x07\x1b[31mred\x9b2J"
+    table = Table(["label", "reason", "tags"],
+                  [{"label": evil, "reason": "a\x1bb", "tags": ("t\x1b[1m",)}])
+    for fmt in ("table", "markdown", "html"):
+        text = table.render(fmt, width=200) if fmt == "table" else table.render(fmt)
+        assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text, fmt
+        assert "\\x1b" in text, fmt
+    fields = {"label": evil, "timestamp": datetime(2020, 1, 1, tzinfo=timezone.utc),
+              "reason": "x\x1b[2Jy", "stdout_stderr": "line\x1b[Kone\nline two"}
+    record = RecordResult(evil, fields)
+    for fmt in ("table", "markdown", "html"):
+        assert "\x1b" not in record.render(fmt), fmt
+    diff = DiffResult([evil, "b\x1bc"], [("reason", ("r\x1b1", "r2"))], [])
+    for fmt in ("table", "markdown"):
+        assert "\x1b" not in diff.render(fmt), fmt
+    # machine formats keep the data as it is
+    assert "\\u001b" in table.render("json") or "\x1b" in table.render("json")
