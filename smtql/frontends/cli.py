@@ -125,8 +125,20 @@ def _command_undo(args, rest) -> int:
     return _run_source(args, "undo")
 
 
+def _check_utf8(source: str, filename: str | None) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates (in argv and
+    a terminal's stdin): a mistake in the program, said where it is."""
+    for i, ch in enumerate(source):
+        if "\udc80" <= ch <= "\udcff":
+            err = SmtqlError(f"the program is not UTF-8 text: the byte 0x{ord(ch) - 0xdc00:02x} "
+                             "is not a character")
+            raise err.at(source.encode("utf-8", "backslashreplace").decode("utf-8"),
+                         i, i + 1, filename=filename)
+
+
 def _run_source(args, source: str, filename: str | None = None) -> int:
     from ..api import connect, parse_program
+    _check_utf8(source, filename)
     from ..language.ast import variables_used
     program = parse_program(source, filename=filename)  # syntax errors before opening the store
     variables = parse_sets(args.set)

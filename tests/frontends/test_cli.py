@@ -412,3 +412,12 @@ def test_directory_without_a_project_exits_3(cli):
 def test_missing_directory_exits_3(cli):
     err = failed(cli["no_dir"], 3)
     assert "missing-dir" in err
+
+
+def test_a_program_that_is_not_utf8_is_a_program_error(demo_project):
+    proc = subprocess.run([sys.executable.encode(), b"-m", b"smtql", b"-C", str(demo_project).encode(),
+                           b'count reason = "\xff"'], env=child_env(), capture_output=True,
+                          timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    err = proc.stderr.decode("utf-8", "replace")
+    assert "not UTF-8" in err and "0xff" in err and "record store" not in err
