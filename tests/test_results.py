@@ -60,16 +60,16 @@ def test_a_table_indexes_and_iterates_as_rows(demo_connection):
 def test_dataframe_missing_values_are_pandas_missing_values(demo_connection):
     pd = pytest.importorskip("pandas")
     # runs lacking a key, and runs with no recorded duration
-    res = demo_connection.query("all show label, duration, outputs, optimizer.momentum")
+    res = demo_connection.query("all show label, duration, outputs, data.snapshot")
     df = res.dataframe()
-    lacking = [r["optimizer.momentum"] for r in res.rows]
+    lacking = [r["data.snapshot"] for r in res.rows]
     from smtql.plan.values import MISSING
-    assert any(v is MISSING for v in lacking), "the demo should have runs without momentum"
-    assert df["optimizer.momentum"].isna().sum() == sum(v is MISSING for v in lacking)
+    assert any(v is MISSING for v in lacking), "the demo should have runs without data.snapshot"
+    assert df["data.snapshot"].isna().sum() == sum(v is MISSING for v in lacking)
     assert df["duration"].isna().sum() == sum(r["duration"] is None for r in res.rows)
     assert pd.api.types.is_numeric_dtype(df["duration"])
     assert pd.api.types.is_numeric_dtype(df["outputs"])
-    assert not any(v is MISSING for v in df["optimizer.momentum"])
+    assert not any(v is MISSING for v in df["data.snapshot"])
 
 
 def test_diff_dataframe_missing_values(demo_connection):
