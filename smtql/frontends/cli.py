@@ -144,7 +144,7 @@ def _command_index(args, rest) -> int:
     if rest:
         raise UsageError("usage: smtql index [--status|--rebuild|--drop] [options]")
     from ..api import connect
-    from ..stores.django.paramindex import manage
+    from ..stores.django.index_command import manage
     with connect(args.directory, store=args.store, project=args.project, index=True) as conn:
         print(manage(conn.store, args.index_action or "status"))
     return EXIT_OK
