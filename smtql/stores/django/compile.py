@@ -137,8 +137,9 @@ class Compiler:
         raise AssertionError(f"not pushable: {f}")
 
     def _params_in(self, qy: Query, f) -> Sql:
-        """`parameters_id IN (the sets satisfying f)`, decided exactly here
-        (the parameter index only narrows which sets are parsed)."""
+        """`parameters_id IN (the sets satisfying f)`, exact: the parameter
+        index narrows which sets are parsed and answers only where it is
+        certain (Query.param_ids)."""
         ids = qy.param_ids(f)
         total, universe = qy.paramset_universe()
         if len(ids) > total / 2:  # the shorter list: its complement
