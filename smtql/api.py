@@ -72,13 +72,15 @@ def parse_value(text: str):
     return parser.parse_value(text)
 
 
-def connect(path=None, *, store: str | None = None, project: str | None = None) -> Connection:
+def connect(path=None, *, store: str | None = None, project: str | None = None,
+            index: bool | None = None) -> Connection:
     """Open a project directory (or a sumatra Project), or a bare store
-    (`store="path/or/URI"`, as the CLI's --store)."""
+    (`store="path/or/URI"`, as the CLI's --store). `index=False` reads
+    parameters without the persistent parameter index (as --no-index)."""
     if path is not None and hasattr(path, "record_store") and hasattr(path, "path"):
         project = project or path.name
         path = path.path
-    return Connection(open_store(path, store=store, project=project))
+    return Connection(open_store(path, store=store, project=project, index=index))
 
 
 def load(path, *, directory=None, store: str | None = None, project: str | None = None,

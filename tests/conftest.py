@@ -20,6 +20,12 @@ from pathlib import Path
 import pytest
 
 DEMO_RECORDS = 120
+
+# The parameter index lives in the user's cache directory; the tests keep
+# theirs (and their children's) in a directory of their own.
+if not os.environ.get("SMTQL_INDEX_DIR"):
+    import tempfile
+    os.environ["SMTQL_INDEX_DIR"] = tempfile.mkdtemp(prefix="smtql-test-index-")
 DEMO_SEED = 1
 
 

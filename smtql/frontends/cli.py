@@ -4,6 +4,7 @@
     smtql run FILE.smtql [--set N=V]   run a saved program
     smtql demo [DIR]                   build the demo project and tour it
     smtql repl / smtql undo
+    smtql index [--status|--rebuild|--drop]   the parameter index of the store
 
 Exit status: 0 success, 1 an error in the program, 2 bad usage, 3 the store
 could not be opened or read, 4 an internal error (a bug: please report it).
@@ -27,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="smtql", description="Query a Sumatra record store.",
-                epilog="Commands: run FILE.smtql, demo [DIR], repl, undo. "
+                epilog="Commands: run FILE.smtql, demo [DIR], repl, undo, index. "
                        "See docs/reference.md for the language.")
     p.add_argument("words", nargs="*", metavar="PROGRAM",
                    help="the program to run (or a command and its arguments)")
@@ -47,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set $NAME (read as an smtql literal); may repeat")
     p.add_argument("--yes", action="store_true", help="confirm writes without asking")
     p.add_argument("--dry-run", action="store_true", help="show what a write would change")
+    p.add_argument("--no-index", dest="index", action="store_false", default=None,
+                   help="read parameters without the persistent parameter index")
+    index = p.add_mutually_exclusive_group()
+    index.add_argument("--status", dest="index_action", action="store_const", const="status",
+                       help="smtql index: show the index (the default)")
+    index.add_argument("--rebuild", dest="index_action", action="store_const", const="rebuild",
+                       help="smtql index: build the index anew")
+    index.add_argument("--drop", dest="index_action", action="store_const", const="drop",
+                       help="smtql index: delete the index")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks")
     p.add_argument("--version", action="version", version=f"smtql {__version__}")
     return p
@@ -86,6 +96,9 @@ def _dispatch(args) -> int:
     words = args.words
     if words and words[0] in COMMANDS:
         return COMMANDS[words[0]](args, words[1:])
+    if getattr(args, "index_action", None):
+        raise UsageError("--status, --rebuild and --drop go with the index command: "
+                         "smtql index --status")
     if args.set and not words:
         raise UsageError("--set needs a program")
     if not words:
@@ -125,6 +138,18 @@ def _command_undo(args, rest) -> int:
     return _run_source(args, "undo")
 
 
+def _command_index(args, rest) -> int:
+    """`smtql index [--status|--rebuild|--drop]`: the store's parameter
+    index (kept in the user's cache directory, never in the store)."""
+    if rest:
+        raise UsageError("usage: smtql index [--status|--rebuild|--drop] [options]")
+    from ..api import connect
+    from ..stores.django.index_command import manage
+    with connect(args.directory, store=args.store, project=args.project, index=True) as conn:
+        print(manage(conn.store, args.index_action or "status"))
+    return EXIT_OK
+
+
 def _check_utf8(source: str, filename: str | None) -> None:
     """Bytes that are not UTF-8 reach Python as lone surrogates (in argv and
     a terminal's stdin): a mistake in the program, said where it is."""
@@ -145,7 +170,8 @@ def _run_source(args, source: str, filename: str | None = None) -> int:
     for name in sorted(set(variables) - variables_used(program)):
         print(f"smtql: warning: --set {name}=…: the program never uses ${name}", file=sys.stderr)
     labelled = answers(program) > 1
-    with connect(args.directory, store=args.store, project=args.project) as conn:
+    with connect(args.directory, store=args.store, project=args.project,
+                 index=getattr(args, "index", None)) as conn:
         results = conn.stream(program, variables=variables, dry_run=args.dry_run,
                               confirm=write_confirmation(args))
         shown = 0
@@ -156,7 +182,7 @@ def _run_source(args, source: str, filename: str | None = None) -> int:
 
 
 COMMANDS = {"run": _command_run, "demo": _command_demo, "repl": _command_repl,
-            "undo": _command_undo}
+            "undo": _command_undo, "index": _command_index}
 
 
 

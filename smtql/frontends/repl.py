@@ -191,7 +191,8 @@ class Repl:
         args = self.args
         if where is None:
             conn = connect(getattr(args, "directory", None), store=getattr(args, "store", None),
-                           project=getattr(args, "project", None))
+                           project=getattr(args, "project", None),
+                           index=getattr(args, "index", None))
         elif os.path.isdir(where):
             conn = connect(where)
         else:

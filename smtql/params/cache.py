@@ -5,8 +5,9 @@ row, and parsing one (smtql.params.parse, no eval) is the expensive part of a
 parameter query. The cache is keyed by the stored text itself, `(type,
 content)`, so it can never answer for a set whose text has changed: a row
 rewritten, a store rebuilt, another store with the same ids all miss.
-There is no disk cache: the key would have to be the content anyway, and
-reading the content is what a lookup costs.
+The persistent, cross-process cache is the parameter index
+(smtql.stores.django.paramindex): it answers which sets may match, so only
+those are read and parsed here.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def parse(type_name: str, content) -> object:
 # Deeper sets are refused: every reader of parameters (lookups, digests,
 # renderers, JSON) walks them recursively, and real sets nest a few levels.
 MAX_DEPTH = 100
+
+
+def read(type_name: str, content) -> object:
+    """The plain data of a stored set, or `Unreadable(reason)`, parsed now
+    and not kept: for the parameter index, which keeps what it needs."""
+    return _read(type_name, content)
 
 
 def _read(type_name, content):

@@ -94,19 +94,21 @@ def _check_scheme(store: str) -> None:
 
 
 def open_store(directory=None, store: str | None = None, project: str | None = None,
-               engine: str | None = None):
+               engine: str | None = None, index: bool | None = None):
     """The Store for a project directory or a bare store. Sumatra's Django
     stores (SQLite files, postgres://, mysql://) are read with SQL; shelve
     stores through Sumatra's API. `engine="api"` (or the environment
     variable SMTQL_ENGINE=api) reads a Django store through Sumatra's API
-    too, the slow reference path."""
+    too, the slow reference path. `index=False` (or SMTQL_INDEX=off, or
+    the CLI's --no-index) reads a Django store's parameters without the
+    persistent parameter index (smtql.stores.django.paramindex)."""
     location = locate(directory, store)
     engine = engine or os.environ.get("SMTQL_ENGINE") or "sql"
     if engine not in ("sql", "api"):
         raise StoreError(f"unknown engine '{engine}' (choose sql or api)")
     if location.kind == DJANGO and engine == "sql":
         from .django.reader import open_sql_store
-        return open_sql_store(location, project)
+        return open_sql_store(location, project, index=index)
     if location.kind == DJANGO:
         _warn_api_engine(location)
     from .sumatra_api import open_api_store

@@ -240,11 +240,22 @@ def filters(vocab: Vocabulary, no_repository: bool = False):
 # ------------------------------------------------------------------ fixtures
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres", "mysql"])
-def backend(request, tmp_path_factory):
-    project, oracle = demo_store(request.param, tmp_path_factory, RECORDS, SEED)
-    store = open_store(project)
+def backend_kind(request):
+    return request.param
+
+
+# Every store with the persistent parameter index (candidates from the
+# index, decided on the parsed candidates) and without it (every set parsed
+# in memory): both must equal the reference.
+@pytest.fixture(scope="module", params=["index", "no-index"])
+def backend(request, backend_kind, tmp_path_factory):
+    project, oracle = demo_store(backend_kind, tmp_path_factory, RECORDS, SEED)
+    store = open_store(project, index=request.param == "index")
     assert type(store).__name__ == "DjangoSqlStore"
-    yield request.param, store, oracle, Vocabulary(oracle)
+    assert store.use_index == (request.param == "index")
+    yield backend_kind, store, oracle, Vocabulary(oracle)
+    if request.param == "index":  # it was used, not fallen back from
+        assert store.index_problem is None and store._param_index is not None
     store.close()
 
 

@@ -13,7 +13,8 @@ Predicates the planner hands down (`pushable`) are decided exactly in SQL:
 - durations and output counts as numbers (null satisfies no comparison);
 - parameters on the distinct parameter sets, parsed without eval
   (smtql.params.parse, cached in smtql.params.cache) and handed back to SQL as
-  the set of matching parameter-set ids.
+  the set of matching parameter-set ids; with the parameter index
+  (paramindex.py) only the sets it names as candidates are parsed.
 
 `matches` (a Python regex) and anything else the planner does not push stays
 in Python.
@@ -136,10 +137,13 @@ class Compiler:
         raise AssertionError(f"not pushable: {f}")
 
     def _params_in(self, qy: Query, f) -> Sql:
-        sets = qy.load_paramsets()
+        """`parameters_id IN (the sets satisfying f)`, exact: the parameter
+        index narrows which sets are parsed and answers only where it is
+        certain (Query.param_ids)."""
         ids = qy.param_ids(f)
-        if len(ids) > len(sets) / 2:  # the shorter list: its complement
-            others = set(sets) - set(ids)
+        total, universe = qy.paramset_universe()
+        if len(ids) > total / 2:  # the shorter list: its complement
+            others = set(universe()) - set(ids)
             if not others:
                 return Sql(TRUE_SQL)
             return "NOT " + paren(self.dialect.in_ints("r.parameters_id", others))

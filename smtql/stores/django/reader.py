@@ -33,9 +33,9 @@ from .schema import Sql
 
 # ------------------------------------------------------------------ opening
 
-def open_sql_store(location, project: str | None) -> "DjangoSqlStore":
+def open_sql_store(location, project: str | None, index: bool | None = None) -> "DjangoSqlStore":
     from ..location import choose_project
-    store = DjangoSqlStore(location.uri)
+    store = DjangoSqlStore(location.uri, index=index)
     try:
         available = store.projects()
     except StoreError:
@@ -56,6 +56,9 @@ class Query(Transaction):
         self._tags: dict[str, list[int]] | None = None
         self._ctype_looked_up = False
         self.paramsets: dict | None = None  # id -> (parsed, record count)
+        self._index = None  # the parameter index, refreshed in this transaction
+        self._index_checked = False
+        self._newer: set[int] = set()  # ids of sets read that the index has not seen
 
     def content_type_id(self):
         """The id of Sumatra's record content type, or None while the store
@@ -119,11 +122,92 @@ class Query(Transaction):
         return {pid: (parsed, counts[pid]) for pid, (parsed, _) in sets.items() if pid in counts}
 
     def param_ids(self, f) -> list[int]:
-        """Ids of the project's parameter sets that satisfy `f`, a filter
-        made only of parameter predicates."""
+        """Ids of the store's parameter sets that satisfy `f`, a filter
+        made only of parameter predicates. With the parameter index, only
+        the sets it names as candidates are read and parsed, and decided
+        here exactly; the index answers alone only for sets and
+        predicates where its rows are the values themselves (exact sets:
+        paramindex._nodes; plain comparisons of numbers, strings,
+        booleans, null)."""
         test = compile_filter(f)
-        return [pid for pid, (parsed, _) in self.load_paramsets().items()
-                if test(_ParamView(parsed))]
+        index = self.param_index()
+        found = index.candidates(f) if index is not None else (None, [], None)
+        maybe, sure, newest = found
+        if maybe is None:
+            return [pid for pid, (parsed, _) in self.load_paramsets().items()
+                    if test(_ParamView(parsed))]
+        # Sets the index decides for certain are answers as they are; the
+        # other candidates (and sets newer than the index) are parsed.
+        out = list(sure)
+        doubtful = sorted(set(maybe).difference(sure))
+        view = _ParamView(None)
+        for pid, parsed in self.read_sets(doubtful, newer_than=newest):
+            view.params = parsed
+            if test(view):
+                out.append(pid)
+        self.note_index_sets()
+        return out
+
+    def paramset_universe(self) -> tuple[int, object]:
+        """(how many parameter sets there are, a function listing their ids):
+        every set a record of this transaction can name."""
+        index = self.param_index()
+        if index is None:
+            sets = self.load_paramsets()
+            return len(sets), lambda: list(sets)
+        count = index.state()[1] + len(self._newer)
+        return count, lambda: index.all_ids() + sorted(self._newer)
+
+    # -- the parameter index
+    def param_index(self):
+        """The store's parameter index, brought up to date with this
+        transaction's view of the store (once per statement); None when it
+        is turned off or cannot be kept (then sets are parsed in memory)."""
+        if not self._index_checked:
+            self._index_checked = True
+            index = self.store.param_index()
+            # Once per statement: a later transaction of the same statement
+            # reads sets added since as sets newer than the index.
+            if index is not None and not self.store._index_refreshed:
+                from .paramindex import IndexUnavailable
+                import sqlite3
+                try:
+                    index.refresh(self)
+                    self.store._index_refreshed = True
+                except (IndexUnavailable, sqlite3.Error, OSError) as err:
+                    self.store.index_unavailable(f"{type(err).__name__}: {err}")
+                    index = None
+            self._index = index
+        return self._index
+
+    def read_sets(self, ids, newer_than: int | None = None, project_only: bool = False):
+        """(id, parsed) of these sets, and of every set newer than
+        `newer_than` (sets the index has not seen), in one statement.
+        `project_only`: only sets some record of the project has."""
+        q = self.dialect.q
+        P = S.PARAMETERSET.name
+        head = f"SELECT p.id, p.{q('type')}, p.content FROM {P} p WHERE "
+        mine = (Sql(f" AND EXISTS (SELECT 1 FROM {S.RECORD.name} r WHERE r.parameters_id = p.id "
+                    f"AND r.project_id = ?)", [self.store.project]) if project_only else Sql(""))
+        sql = Sql(head) + self.dialect.in_ints("p.id", ids) + mine
+        if newer_than is not None:
+            sql = sql + Sql(f" UNION ALL {head}p.id > ?", [newer_than]) + mine
+        for chunk in _chunks(self.run(sql, many=True)):
+            for pid, kind, content in chunk:
+                if newer_than is not None and pid > newer_than:
+                    self._newer.add(pid)
+                yield pid, paramcache.parse(kind, content)
+
+    def note_index_sets(self) -> None:
+        """What the statement's notes say about unreadable sets: those the
+        index knows of, and any read beyond it."""
+        index = self.param_index()
+        bad = {pid: (Unreadable(reason or "unreadable"), None)
+               for pid, reason in index.unreadable().items()}
+        if self.store._statement_paramsets:
+            bad.update({pid: v for pid, v in self.store._statement_paramsets.items()
+                        if isinstance(v[0], Unreadable)})
+        self.store._note_paramsets(bad)
 
 
 class _ParamView:
@@ -152,10 +236,17 @@ class DjangoSqlStore(Store):
     limits_scan = True
     tags_column_limit = S.TAGS_COLUMN_LENGTH
 
-    def __init__(self, uri: str, project: str | None = None):
+    def __init__(self, uri: str, project: str | None = None, index: bool | None = None):
+        from .paramindex import disabled_by_environment
         self.location = uri
         self.project = project
         self.notes_on_open: list[str] = []  # e.g. an interrupted write rolled back
+        # The parameter index (paramindex.py): on unless turned off here,
+        # by --no-index, or by SMTQL_INDEX=off.
+        self.use_index = (not disabled_by_environment()) if index is None else bool(index)
+        self._param_index = None
+        self._index_refreshed = False  # in this statement
+        self.index_problem: str | None = None  # why the index cannot be kept
         try:
             self.conn, self.dialect = connect(uri, self.notes_on_open)
         except StoreError:
@@ -179,7 +270,31 @@ class DjangoSqlStore(Store):
         return f"Sumatra Django store ({self.dialect.name}, read with SQL) {self.location} " \
                f"(project {self.project})"
 
+    def param_index(self):
+        """The index file, opened (not refreshed: Query.param_index does
+        that), or None."""
+        if not self.use_index or self.index_problem is not None:
+            return None
+        if self._param_index is None:
+            from .paramindex import IndexUnavailable, ParamIndex
+            try:
+                self._param_index = ParamIndex(self.location).open()
+            except IndexUnavailable as err:
+                self.index_unavailable(str(err))
+                return None
+        return self._param_index
+
+    def index_unavailable(self, reason: str) -> None:
+        """The index cannot be kept: parameters are parsed in memory from
+        now on, and the statements that read them say so."""
+        self.index_problem = reason
+        if self._param_index is not None:
+            self._param_index.close()
+            self._param_index = None
+
     def close(self) -> None:
+        if self._param_index is not None:
+            self._param_index.close()
         try:
             self.conn.close()
         except Exception:  # noqa: BLE001
@@ -200,10 +315,19 @@ class DjangoSqlStore(Store):
         super().statement_started()
         self._statement_paramsets = None
         self._statement_unreadable = {}
+        self._index_refreshed = False
 
     def statement_notes(self) -> list[str]:
         opened, self.notes_on_open = self.notes_on_open, []  # said once
-        return opened + self._paramset_notes() + super().statement_notes()
+        return opened + self._index_notes() + self._paramset_notes() + super().statement_notes()
+
+    def _index_notes(self) -> list[str]:
+        """Why the statement read parameters without the index, when it did."""
+        if (self._statement_paramsets is not None and self.use_index
+                and self.index_problem is not None):
+            return [f"the parameter index could not be kept ({self.index_problem}); "
+                    f"parameters were read without it"]
+        return []
 
     def _paramset_notes(self) -> list[str]:
         sets = self._statement_paramsets or {}
@@ -374,6 +498,10 @@ class DjangoSqlStore(Store):
     def param_keys(self):
         from collections import Counter
         counts = Counter()
+        with Query(self) as qy:
+            index = qy.param_index()
+            if index is not None:
+                return self._param_keys_indexed(qy, index)
         sets = self._paramsets_now()
         with Query(self) as qy:
             sets = qy.count_records(sets)
@@ -384,13 +512,66 @@ class DjangoSqlStore(Store):
                 counts[name] += n
         return counts
 
+    def _param_keys_indexed(self, qy: Query, index):
+        """The key names by shape from the index, weighted by the number of
+        the project's records of each set (one GROUP BY); sets the index
+        has no shape for (new, too deep) parsed here."""
+        from collections import Counter
+        shape_of, names = index.shapes()
+        unreadable = index.unreadable()
+        by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
+                            f"WHERE r.project_id = ? GROUP BY r.parameters_id", [self.project]))
+        per_shape, others = Counter(), {}
+        for pid, n in by_set:
+            shape = shape_of.get(pid)
+            if shape is not None:
+                per_shape[shape] += n
+            elif pid not in unreadable:
+                others[pid] = n
+        del shape_of
+        counts = Counter()
+        for shape, n in per_shape.items():
+            for name in names[shape]:
+                counts[name] += n
+        for pid, parsed in qy.read_sets(sorted(others)):
+            if not isinstance(parsed, Unreadable):
+                for name in parameter_key_names(parsed):
+                    counts[name] += others[pid]
+        qy.note_index_sets()
+        return counts
+
     def has_param(self, path: tuple) -> bool:
+        with Query(self) as qy:
+            index = qy.param_index()
+            if index is not None:
+                return self._has_param_indexed(qy, index, path)
         view = _ParamView(None)
         for parsed, _ in self._paramsets_now().values():
             view.params = parsed
             if view.param(path) is not MISSING:
                 return True
         return False
+
+    def _has_param_indexed(self, qy: Query, index, path: tuple) -> bool:
+        """Whether a set of the project has the key: a set the index is
+        certain of (in a store of one project); else the candidates, read a
+        few at a time (the first usually has it)."""
+        exists = ast.Exists(ast.Param(tuple(path)))
+        mine = not self.single_project(qy)
+        if not mine and index.candidates(exists, limit=1)[1]:
+            return True
+        ids, _, newest = index.candidates(exists)
+        start, size = 0, 64
+        while True:
+            part = ids[start:start + size]
+            last = start + size >= len(ids)
+            for _, parsed in qy.read_sets(part, newer_than=newest if last else None,
+                                          project_only=mine):
+                if lookup(parsed, path) is not MISSING:
+                    return True
+            if last:
+                return False
+            start, size = start + size, size * 16
 
     def single_project(self, qy: "Query") -> bool:
         """Whether the store holds this project only (a tiny table: asked

@@ -1,0 +1,76 @@
+"""The parameter index (issue 10, item 3): first build, a parameter count in
+a fresh process once the index exists, bringing it up to date after new
+records, and peak memory, against the in-memory path (--no-index).
+
+    python -m benchmarks.bench_index [--backend sqlite|postgres] [--size N] [--work DIR]
+
+Stores are grown by benchmarks.run.build (benchmarks/grow.py: one parameter
+set per record, never ANALYZEd) and cached in --work. Each figure is one
+fresh `smtql` process, timed from outside; peak memory is its VmHWM. The
+index lives in a directory of its own under --work (SMTQL_INDEX_DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .run import build, env
+from .grow import grow
+
+COUNT = 'count optimizer.lr = 0.01 and optimizer.model.kind = "gru"'
+_PEAK = ("import resource, runpy, sys; sys.argv = ['smtql'] + sys.argv[1:]\n"
+         "try:\n    runpy.run_module('smtql', run_name='__main__')\n"
+         "except SystemExit:\n    pass\n"
+         "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0],"
+         " file=sys.stderr)")
+
+
+def smtql(uri: str, *args: str, index_dir: Path) -> tuple[float, float, str]:
+    """(seconds, peak MB, stdout) of one fresh process."""
+    e = dict(env(), SMTQL_INDEX_DIR=str(index_dir))
+    t = time.perf_counter()
+    p = subprocess.run([sys.executable, "-c", _PEAK, "--store", uri, *args], env=e,
+                       capture_output=True, text=True, check=True)
+    took = time.perf_counter() - t
+    peak = int(p.stderr.strip().splitlines()[-1]) / 1024
+    return took, peak, p.stdout.strip()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--backend", default="sqlite", choices=["sqlite", "postgres"])
+    ap.add_argument("--size", type=int, default=100_000)
+    ap.add_argument("--work", default="/tmp/smtql-bench")
+    args = ap.parse_args(argv)
+    work = Path(args.work)
+    uri = build(args.backend, args.size, work)
+    index_dir = work / f"index-{args.backend}-{args.size}"
+    shutil.rmtree(index_dir, ignore_errors=True)
+    rows = [("python + smtql, no parameters (count all)",) +
+            smtql(uri, "--no-index", "count all", index_dir=index_dir)[:2]]
+    no_index = smtql(uri, "--no-index", COUNT, index_dir=index_dir)
+    rows.append(("parameter count, --no-index",) + no_index[:2])
+    first = smtql(uri, COUNT, index_dir=index_dir)
+    rows.append(("parameter count, first build of the index",) + first[:2])
+    again = smtql(uri, COUNT, index_dir=index_dir)
+    rows.append(("parameter count, index exists",) + again[:2])
+    assert no_index[2] == first[2] == again[2], (no_index[2], first[2], again[2])
+    grow(uri, args.size + 1000, seed=99)  # 1,000 new records, each with its own set
+    update = smtql(uri, COUNT, index_dir=index_dir)
+    rows.append(("parameter count after 1,000 new records (index brought up to date)",)
+                + update[:2])
+    size = sum(f.stat().st_size for f in index_dir.iterdir())
+    print(f"| {args.backend} {args.size:,} records | seconds | peak MB |\n|---|--:|--:|")
+    for name, t, mb in rows:
+        print(f"| {name} | {t:.2f} | {mb:.0f} |")
+    print(f"\nindex on disk: {size / 1e6:.0f} MB; answer {again[2]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

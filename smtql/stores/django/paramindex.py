@@ -1,0 +1,764 @@
+"""A persistent index of a Django store's parameter sets (DESIGN.md,
+principle 3), kept outside the user's store.
+
+Parsing every stored parameter set in every new process is what made
+parameter predicates slow (10^5 sets: seconds; 10^6: minutes and gigabytes).
+This index parses each set once per store, not once per process: an SQLite
+file in the user's cache directory (`<cache>/smtql/index/<hash>.sqlite`,
+or $SMTQL_INDEX_DIR), one per store location (a file store's real path; a
+server's scheme, host, port and database, never its password). The
+parameter-set table is store-wide (projects share it), so one index serves
+every project of a store; counts per project come from the store.
+
+What it holds, per set: its id, a hash of its stored text, whether smtql
+could read it, and one row per node of the parsed value (`nodes`): the
+node's path with every `inputs` segment left out (so a task-folded path and
+the full path of the same node have the same key, see `canonical`), its kind
+(number, big number, boolean, string, null, list, dict, other), and its
+number or text; plus one row per scalar element of a list (`elem = 1`, for
+`contains`). The task-folded key names a set has (what `keys` and
+completion list) are kept per distinct shape.
+
+What it answers: candidates. A parameter predicate becomes a query over the
+nodes that returns every set that MAY satisfy it (a necessary bound:
+`candidates`); the reader then parses just those sets and decides exactly,
+so answers never depend on the index being clever, only on it being
+complete. Completeness: a set the index has not seen is always a candidate
+(sets newer than the index's newest, sets it could not index).
+
+Keeping it up to date: Sumatra appends parameter sets with increasing ids
+and never rewrites one. `refresh` (at the start of each read transaction
+that needs parameters, within that transaction's snapshot) reads only the
+sets added since; it detects a store whose sets were deleted or which was
+rebuilt (fewer sets than indexed up to the same id, or a different text
+under an indexed id), and an index written by another smtql version, and
+rebuilds. Sets committed out of id order (concurrent writers on a server)
+are noticed by the same count and filled in.
+
+Concurrency: several smtql processes may refresh one index at once. Each
+change is one SQLite transaction taken with BEGIN IMMEDIATE (SQLite's own
+lock on a local file), which re-reads the index's state before deciding
+what to add, and the index is in WAL mode, so readers see a consistent
+index while another process writes. A first build commits in batches, so
+two builders share the work instead of repeating it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import urlparse
+
+from ...language import ast
+from ...params import cache as paramcache
+from ...params.model import Unreadable
+from ...plan.values import is_list, is_number
+from ...progress import progress
+from ..base import parameter_key_names
+from . import schema as S
+from .schema import Sql
+
+FORMAT = 2  # bump when the tables or what goes into them change
+SEP = "\x1f"  # between the segments of a node's key
+BATCH = 5000  # sets read from the store per statement while building
+COMMIT_EVERY = 20000  # sets per index transaction while building
+LOCK_TIMEOUT = 600.0  # seconds a process waits for another one's index transaction
+_EXACT = 2 ** 53
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS sets (id INTEGER PRIMARY KEY, hash TEXT NOT NULL,
+    readable INTEGER NOT NULL, indexed INTEGER NOT NULL, exact INTEGER NOT NULL,
+    reason TEXT, shape INTEGER);
+CREATE TABLE IF NOT EXISTS paths (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS shapes (id INTEGER PRIMARY KEY, names TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS nodes (set_id INTEGER NOT NULL, path INTEGER NOT NULL,
+    elem INTEGER NOT NULL, kind TEXT NOT NULL, num REAL, text TEXT);
+CREATE INDEX IF NOT EXISTS nodes_num ON nodes (path, elem, kind, num, set_id);
+CREATE INDEX IF NOT EXISTS nodes_text ON nodes (path, elem, kind, text, set_id);
+CREATE INDEX IF NOT EXISTS sets_unindexed ON sets (indexed) WHERE indexed = 0;
+CREATE INDEX IF NOT EXISTS sets_inexact ON sets (exact) WHERE exact = 0;
+"""
+_TABLES = ("meta", "sets", "paths", "shapes", "nodes")
+
+
+class IndexUnavailable(Exception):
+    """The index cannot be kept (an unwritable cache directory, a lock held
+    too long): the reader falls back to parsing in memory."""
+
+
+# ------------------------------------------------------------------ where
+
+def disabled_by_environment() -> bool:
+    return os.environ.get("SMTQL_INDEX", "").strip().lower() in ("0", "off", "no", "false")
+
+
+def index_dir() -> Path:
+    override = os.environ.get("SMTQL_INDEX_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+    return Path(platformdirs.user_cache_dir("smtql")) / "index"
+
+
+def identity(uri: str) -> str:
+    """What names a store: a file's real path; a server's scheme, user,
+    host, port and database (never the password)."""
+    if "://" in uri and not uri.startswith("sqlite://"):
+        u = urlparse(uri)
+        scheme = {"postgresql": "postgres", "mariadb": "mysql"}.get(u.scheme, u.scheme)
+        return f"{scheme}://{u.username or ''}@{u.hostname or ''}:{u.port or ''}{u.path}"
+    path = uri[len("sqlite://"):] if uri.startswith("sqlite://") else uri
+    return "file://" + os.path.realpath(path)
+
+
+def index_path(uri: str) -> Path:
+    digest = hashlib.sha256(identity(uri).encode("utf-8")).hexdigest()[:24]
+    return index_dir() / f"{digest}.sqlite"
+
+
+def _version() -> str:
+    from ... import __version__
+    return f"{FORMAT}/{__version__}"
+
+
+# ------------------------------------------------------------------ keys and values
+
+def canonical(segments: Iterable) -> str:
+    """A node's key: its segments as text, `inputs` left out. A lookup that
+    reaches a node (LANGUAGE.md §3, task folding) differs from the node's
+    stored path only by `inputs` segments it skipped, so both have this key."""
+    return SEP.join(str(s) for s in segments if s != "inputs")
+
+
+def _typed(v):
+    """(kind, num, text) of a value: n number (exactly a float), N another
+    number (an integer beyond 2^53), b boolean, s string, S a string SQLite
+    cannot hold as text, z null, l list, d dict, o anything else."""
+    if isinstance(v, bool):
+        return "b", int(v), None
+    if isinstance(v, int):
+        if abs(v) < _EXACT:
+            return "n", float(v), None
+        return "N", None, None
+    if isinstance(v, float):
+        return "n", (None if math.isnan(v) else v), None
+    if isinstance(v, str):
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates
+            return "S", None, None
+        return "s", None, v
+    if v is None:
+        return "z", None, None
+    if isinstance(v, dict):
+        return "d", None, None
+    if is_list(v):
+        return "l", None, None
+    return "o", None, None
+
+
+def _nodes(value, parts: tuple, out: list, own_row: bool = True, sig: list | None = None) -> bool:
+    """Append the node rows of `value` at `parts`; return whether the set
+    is exact: every folded path (str segments, no `inputs`) reaches the
+    only node with its key, so a node row answers for the set. Not exact:
+    an `inputs` key in a dict that is not a task, a key that is not text
+    or holds the separator, two nodes with one key (a task key shadowing
+    one of its inputs)."""
+    kind, num, text = _typed(value)
+    if own_row:  # a task's `inputs` dict has its task's key: no row of its own
+        out.append((SEP.join(parts), 0, kind, num, text))
+    exact = True
+    if kind == "d":
+        task = "taskname" in value and isinstance(value.get("inputs"), dict)
+        if sig is not None:
+            sig.append((parts, own_row, task))
+        for k, v in value.items():
+            if not isinstance(k, str) or SEP in k:
+                exact = False
+                if sig is not None:
+                    sig.append(None)  # key names of non-text keys: not shared
+            if k == "inputs":
+                exact &= task
+                exact &= _nodes(v, parts, out, own_row=not task, sig=sig)
+            else:
+                exact &= _nodes(v, parts + (str(k),), out, sig=sig)
+    elif sig is not None:
+        if kind == "l" and any(isinstance(x, dict) for x in value):
+            sig.append(None)  # walked by index (model.leaves): not shared
+        sig.append((parts, kind == "l"))
+    if kind == "l":
+        # Scalar elements, for `contains`. Paths into a list (`layers.0.x`)
+        # are answered by the list's own node (see `_atom`).
+        for x in value:
+            if not isinstance(x, (dict, list, tuple)):
+                out.append((SEP.join(parts),) + (1,) + _typed(x))
+    return exact
+
+
+def content_hash(type_name, content) -> str:
+    text = f"{type_name}\0{content}"
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+# ------------------------------------------------------------------ predicates → candidates
+
+def _num(x):
+    """x as an exact float, or None."""
+    if isinstance(x, int) and abs(x) >= _EXACT:
+        return None
+    return float(x)
+
+
+def _eq(x) -> tuple[str, list]:
+    """A condition on a node row that every stored value equal to x meets
+    (LANGUAGE.md §3: 1 = 1.0, booleans only booleans, tuples lists)."""
+    if isinstance(x, bool):
+        return "(kind = 'b' AND num = ?)", [int(x)]
+    if is_number(x):
+        if isinstance(x, int) and abs(x) >= _EXACT:
+            try:
+                f = float(x)
+            except OverflowError:
+                return "(kind = 'N')", []
+            return "(kind = 'N' OR (kind = 'n' AND num = ?))", [f]
+        if isinstance(x, float) and math.isnan(x):
+            return "(1 = 0)", []
+        return "(kind IN ('n', 'N') AND (kind = 'N' OR num = ?))", [float(x)]
+    if isinstance(x, str):
+        if _typed(x)[0] == "S":
+            return "(kind = 'S')", []
+        return "(kind = 'S' OR (kind = 's' AND text = ?))", [x]
+    if x is None:
+        return "(kind = 'z')", []
+    if is_list(x):
+        return "(kind = 'l')", []
+    return "(1 = 1)", []
+
+
+def _surely_eq(x) -> tuple[str, list] | None:
+    """A condition on a node row under which its value equals x for certain
+    (for `!=`), or None."""
+    if isinstance(x, bool):
+        return "(kind = 'b' AND num = ?)", [int(x)]
+    if is_number(x):
+        f = _num(x)
+        if f is None or math.isnan(f):
+            return None
+        return "(kind = 'n' AND num IS NOT NULL AND num = ?)", [f]
+    if isinstance(x, str) and _typed(x)[0] == "s":
+        return "(kind = 's' AND text = ?)", [x]
+    if x is None:
+        return "(kind = 'z')", []
+    return None
+
+
+def _value_cond(op: str, x) -> tuple[str, list]:
+    """The condition a set's node rows at the key must meet (one of them)
+    for `value OP x` to possibly hold."""
+    node = "elem = 0"
+    if op == "=":
+        c, p = _eq(x)
+        return f"{node} AND {c}", p
+    if op == "in":
+        if not isinstance(x, tuple):
+            return node, []
+        parts = [_eq(v) for v in x]
+        if not parts:
+            return "(1 = 0)", []
+        return (f"{node} AND (" + " OR ".join(c for c, _ in parts) + ")",
+                [v for _, p in parts for v in p])
+    if op == "!=":
+        sure = _surely_eq(x)
+        if sure is None:
+            return node, []
+        return f"{node} AND NOT COALESCE({sure[0]}, 0)", sure[1]
+    if op in ("<", "<=", ">", ">="):
+        if is_number(x):
+            f = _num(x)
+            if f is None:
+                return f"{node} AND kind IN ('n', 'N', 'l')", []
+            return f"{node} AND ((kind = 'n' AND num {op} ?) OR kind IN ('N', 'l'))", [f]
+        if isinstance(x, str) and _typed(x)[0] == "s":
+            return f"{node} AND ((kind = 's' AND text {op} ?) OR kind IN ('S', 'l'))", [x]
+        if isinstance(x, str):
+            return f"{node} AND kind IN ('s', 'S', 'l')", []
+        if isinstance(x, bool) or x is None:
+            return f"{node} AND kind = 'l'", []  # never holds, but lists are the only doubt
+        return f"{node} AND kind IN ('o', 'l')", []
+    if op == "~=":
+        if is_number(x):
+            f = _num(x)
+            if f is None or not math.isfinite(f):
+                return f"{node} AND kind IN ('n', 'N', 'l')", []
+            t = 2 * (1e-8 + 1e-5 * abs(f))  # twice NumPy's tolerance: a bound
+            return (f"{node} AND ((kind = 'n' AND num BETWEEN ? AND ?) OR kind IN ('N', 'l'))",
+                    [f - t, f + t])
+        return f"{node} AND kind = 'l'", []
+    if op == "contains":
+        if isinstance(x, str) and _typed(x)[0] == "s":
+            c, p = _eq(x)
+            return ("((elem = 0 AND (kind = 'S' OR (kind = 's' AND instr(text, ?) > 0))) "
+                    f"OR (elem = 1 AND {c}))", [x] + p)
+        if is_list(x) or not (isinstance(x, (str, bool, int, float)) or x is None):
+            return f"{node} AND kind = 'l'", []  # list elements that are lists
+        c, p = _eq(x)
+        return f"(elem = 1 AND {c}) OR (elem = 0 AND kind = 'S')", p
+    if op in ("startswith", "endswith", "matches"):
+        return f"{node} AND kind IN ('s', 'S')", []
+    return node, []
+
+
+def _sure_cond(op: str, x) -> tuple[str, list] | None:
+    """The condition on a node row under which `value OP x` holds for
+    certain, in an exact set (see `_nodes`); None: never certain here."""
+    node = "elem = 0"
+    if op == "=":
+        sure = _surely_eq(x)
+        return None if sure is None else (f"{node} AND {sure[0]}", sure[1])
+    if op == "in":
+        if not isinstance(x, tuple):
+            return None
+        parts = [p for p in (_surely_eq(v) for v in x) if p is not None]
+        if not parts:
+            return None
+        return (f"{node} AND (" + " OR ".join(c for c, _ in parts) + ")",
+                [v for _, p in parts for v in p])
+    if op == "!=":  # a value that cannot equal x
+        c, p = _eq(x)
+        return f"{node} AND NOT COALESCE({c}, 0)", p
+    if op in ("<", "<=", ">", ">="):
+        if is_number(x):
+            f = _num(x)
+            if f is None:
+                return None
+            return f"{node} AND kind = 'n' AND num {op} ?", [f]
+        if isinstance(x, str) and _typed(x)[0] == "s":
+            return f"{node} AND kind = 's' AND text {op} ?", [x]
+        return None
+    if op == "contains":
+        if isinstance(x, str) and _typed(x)[0] == "s":
+            return ("((elem = 0 AND kind = 's' AND instr(text, ?) > 0) "
+                    "OR (elem = 1 AND kind = 's' AND text = ?))", [x, x])
+        if isinstance(x, (bool, int, float)) or x is None:
+            sure = _surely_eq(x)
+            return None if sure is None else (f"elem = 1 AND {sure[0]}", sure[1])
+        return None
+    return None
+
+
+def _atom(f):
+    """(candidates, sure) for one parameter predicate, each a SELECT of set
+    ids or None (sure: none): candidates are every set with a node at the
+    key meeting the condition (a path with a number segment, a list index
+    or a dict key written as a number, is cut before it: the node there
+    exists in every set that may have the whole path); sure are the sets
+    that satisfy it for certain if they are exact (`_nodes`), asked only
+    for a folded path (text segments, no `inputs`)."""
+    segments = []
+    cut = False
+    for s in f.key.path:
+        if isinstance(s, int):
+            cut = True
+            break
+        segments.append(s)
+    key = canonical(segments)
+    base = "SELECT set_id FROM nodes WHERE path = (SELECT id FROM paths WHERE key = ?) AND "
+    folded = not cut and "inputs" not in segments and all(
+        SEP not in s for s in segments)
+    if isinstance(f, ast.Exists):
+        maybe = (base + "elem = 0", [key])
+        return maybe, maybe if folded else None
+    if cut:
+        return (base + "elem = 0", [key]), None
+    cond, params = _value_cond(f.op, f.value.value)
+    maybe = (base + "(" + cond + ")", [key] + params)
+    sure = _sure_cond(f.op, f.value.value) if folded else None
+    return maybe, None if sure is None else (base + "(" + sure[0] + ")", [key] + sure[1])
+
+
+def _combine(word: str, parts) -> tuple[str, list]:
+    return (word.join(f"SELECT set_id FROM ({s})" for s, _ in parts),
+            [v for _, p in parts for v in p])
+
+
+def candidate_sql(f):
+    """(candidates, sure) for f (parameter predicates under and/or): two
+    queries of set ids, or None (candidates: every set may; sure: none is
+    certain). Sure holds only for exact sets: see ParamIndex.candidates."""
+    if isinstance(f, (ast.Compare, ast.Exists)) and isinstance(f.key, ast.Param):
+        return _atom(f)
+    if isinstance(f, (ast.And, ast.Or)):
+        parts = [candidate_sql(i) for i in f.items]
+        maybes = [m for m, _ in parts]
+        sures = [s for _, s in parts]
+        if isinstance(f, ast.And):
+            known = [m for m in maybes if m is not None]
+            maybe = _combine(" INTERSECT ", known) if known else None
+            sure = _combine(" INTERSECT ", sures) if all(s is not None for s in sures) else None
+        else:
+            maybe = None if any(m is None for m in maybes) else _combine(" UNION ", maybes)
+            known = [s for s in sures if s is not None]
+            sure = _combine(" UNION ", known) if known else None
+        return maybe, sure
+    return None, None  # not: its complement is no bound; anything else: unknown
+
+
+# ------------------------------------------------------------------ the index
+
+class ParamIndex:
+    """The index file of one store. Methods taking `qy` read the store
+    through that read transaction (smtql.stores.django.reader.Query)."""
+
+    def __init__(self, uri: str, path: Path | None = None):
+        self.uri = uri
+        self.identity = identity(uri)
+        self.path = Path(path) if path is not None else index_path(uri)
+        self.conn: sqlite3.Connection | None = None
+        self.built_now = 0  # sets this process added (tests, `index --status`)
+        self.rebuilt = False
+
+    # -- opening
+    def open(self) -> "ParamIndex":
+        if self.conn is not None:
+            return self
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=LOCK_TIMEOUT, isolation_level=None,
+                                   check_same_thread=False)
+            self.conn = conn
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            if not self._valid():
+                self._write(self._recreate_if_invalid)
+        except (OSError, sqlite3.Error) as err:
+            self.close()
+            raise IndexUnavailable(f"{self.path.parent}: {type(err).__name__}: {err}") from None
+        return self
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except sqlite3.Error:
+                pass
+            self.conn = None
+
+    def _meta(self) -> dict:
+        try:
+            return dict(self.conn.execute("SELECT key, value FROM meta"))
+        except sqlite3.OperationalError:  # no table yet
+            return {}
+
+    def _valid(self) -> bool:
+        meta = self._meta()
+        return meta.get("version") == _version() and meta.get("identity") == self.identity
+
+    def _write(self, fn):
+        """fn() in one write transaction (BEGIN IMMEDIATE: SQLite's lock,
+        waited for up to LOCK_TIMEOUT)."""
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            out = fn()
+            c.execute("COMMIT")
+            return out
+        except BaseException:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise
+
+    def _recreate_if_invalid(self) -> None:
+        if not self._valid():  # looked at again under the lock
+            self._recreate()
+
+    def _recreate(self) -> None:
+        """Empty tables of this version, dropping whatever was there (another
+        version's tables too), inside the caller's write transaction: a
+        reader sees the old index or the new one, never half."""
+        c = self.conn
+        for t in _TABLES:
+            c.execute(f"DROP TABLE IF EXISTS {t}")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                c.execute(statement)
+        c.executemany("INSERT INTO meta VALUES (?, ?)", [
+            ("version", _version()), ("identity", self.identity), ("max_id", "0"),
+            ("count", "0"), ("built", str(time.time()))])
+        self.rebuilt = True
+
+    def drop(self) -> None:
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.remove(str(self.path) + suffix)
+            except FileNotFoundError:
+                pass
+
+    # -- state
+    def state(self) -> tuple[int, int]:
+        """(newest set id indexed, number of sets indexed)."""
+        meta = self._meta()
+        return int(meta.get("max_id", 0)), int(meta.get("count", 0))
+
+    def status(self) -> dict:
+        meta = self._meta()
+        max_id, count = self.state()
+        unreadable = self.conn.execute("SELECT COUNT(*) FROM sets WHERE readable = 0").fetchone()[0]
+        size = sum(os.path.getsize(str(self.path) + s) for s in ("", "-wal")
+                   if os.path.exists(str(self.path) + s))
+        return {"index": str(self.path), "store": self.identity, "version": meta.get("version"),
+                "sets": count, "newest set id": max_id, "unreadable sets": unreadable,
+                "bytes": size}
+
+    # -- keeping up with the store
+    def refresh(self, qy) -> None:
+        """Bring the index up to date with what the read transaction `qy`
+        sees: add the sets new since, rebuild when the store's sets are not
+        the ones indexed. Cheap when nothing changed: one statement (the
+        store's newest id, its count and text at the index's newest)."""
+        decision = self._decide(qy)
+        if decision[0] == "ok":
+            return
+        total = decision[2] - decision[1] if decision[0] == "append" else None
+        with progress(total=total, description="indexing parameter sets") as bar:
+            # Each step is one transaction that decides again under the lock:
+            # another process may have done the work meanwhile.
+            while not self._write(lambda: self._step(qy, bar)):
+                pass
+
+    def _step(self, qy, bar) -> bool:
+        """One step of a refresh, in a write transaction; True when done."""
+        if not self._valid():
+            self._recreate()
+        decision = self._decide(qy)
+        kind = decision[0]
+        if kind == "ok":
+            return True
+        if kind == "rebuild":
+            self._recreate()
+            return False
+        if kind == "fill":
+            try:
+                self._fill(qy, decision[1])
+            except _Rebuild:
+                self._recreate()
+            return False
+        return self._append(qy, decision[1], decision[2], bar)
+
+    def _decide(self, qy):
+        max_id, count = self.state()
+        store_max, n_store, kind, content = self._store_facts(qy, max_id)
+        if store_max is None:
+            return ("rebuild",) if count else ("ok",)
+        if count:
+            m = min(max_id, store_max)
+            if m != max_id:  # the transaction's view is older than the index
+                _, n_store, kind, content = self._store_facts(qy, m)
+            n_index = count if m == max_id else self.conn.execute(
+                "SELECT COUNT(*) FROM sets WHERE id <= ?", (m,)).fetchone()[0]
+            known = self.conn.execute("SELECT hash FROM sets WHERE id = ?", (m,)).fetchone()
+            if n_store < n_index or (known and kind is not None
+                                     and known[0] != content_hash(kind, _text(content))):
+                return ("rebuild",)
+            if n_store > n_index:
+                return ("fill", m)
+        if store_max > max_id:
+            return ("append", max_id, store_max)
+        return ("ok",)
+
+    def _store_facts(self, qy, m: int):
+        """(the store's newest set id, how many sets it has up to id m, and
+        the type and text of set m), in one statement; asked once per
+        transaction and m (the view of a transaction does not change)."""
+        memo = qy.__dict__.setdefault("_index_facts", {})
+        if m not in memo:
+            P = S.PARAMETERSET.name
+            row = qy.run(Sql(f"SELECT (SELECT MAX(id) FROM {P}), "
+                             f"(SELECT COUNT(*) FROM {P} WHERE id <= ?), "
+                             f"(SELECT {qy.dialect.q('type')} FROM {P} WHERE id = ?), "
+                             f"(SELECT content FROM {P} WHERE id = ?)", [m, m, m]))[0]
+            memo[m] = (None if row[0] is None else int(row[0]), int(row[1] or 0), row[2], row[3])
+        return memo[m]
+
+    def _append(self, qy, after: int, upto: int, bar) -> bool:
+        """Index the sets with ids in (after, upto], about COMMIT_EVERY of
+        them; True when that was all."""
+        P = S.PARAMETERSET.name
+        q = qy.dialect.q
+        writer = _Writer(self)
+        last, exhausted = after, False
+        while writer.added < COMMIT_EVERY:
+            rows = qy.run(Sql(f"SELECT id, {q('type')}, content FROM {P} WHERE id > ? "
+                              f"AND id <= ? ORDER BY id LIMIT {BATCH}", [last, upto]))
+            if rows:
+                writer.add(rows)
+                last = rows[-1][0]
+                bar.advance(len(rows))
+            if len(rows) < BATCH:
+                exhausted = True
+                break
+        writer.finish(max_id=upto if exhausted else last)
+        return exhausted
+
+    def _fill(self, qy, upto: int) -> None:
+        """Sets with ids the index has passed but not seen (committed out of
+        order by concurrent writers): found by their ids, then read."""
+        P = S.PARAMETERSET.name
+        ids = {r[0] for r in qy.run(Sql(f"SELECT id FROM {P} WHERE id <= ?", [upto]))}
+        have = {r[0] for r in self.conn.execute("SELECT id FROM sets WHERE id <= ?", (upto,))}
+        if have - ids:  # a set indexed that the store no longer has
+            raise _Rebuild()
+        missing = sorted(ids - have)
+        writer = _Writer(self)
+        for i in range(0, len(missing), BATCH):
+            part = missing[i:i + BATCH]
+            writer.add(qy.run(Sql(f"SELECT id, {qy.dialect.q('type')}, content FROM {P} "
+                                  f"WHERE ") + qy.dialect.in_ints("id", part)))
+        writer.finish(max_id=None)
+
+    # -- answering
+    def candidates(self, f, limit: int | None = None) -> tuple[list[int] | None, list[int], int]:
+        """(ids of the indexed sets that may satisfy f, or None for all;
+        ids of those that satisfy it for certain; the newest id indexed).
+        Sets newer than that are not in the index: the caller reads them
+        too. One read transaction, so the three agree. `limit`: at most
+        that many of each (whether some set may, or does)."""
+        c = self.conn
+        c.execute("BEGIN")
+        try:
+            max_id, _ = self.state()
+            maybe, sure = candidate_sql(f)
+            if maybe is None:
+                return None, [], max_id
+            text, params = maybe
+            limit = f" LIMIT {int(limit)}" if limit is not None else ""
+            # UNION ALL under a limit (no set of all rows to build first)
+            union = "UNION ALL" if limit else "UNION"
+            found = [r[0] for r in c.execute(
+                f"{text} {union} SELECT id FROM sets WHERE indexed = 0 AND readable = 1{limit}",
+                params)]
+            if sure is None:
+                certain = []
+            elif sure == maybe:  # the usual case: one query, less the inexact sets
+                inexact = {r[0] for r in c.execute("SELECT id FROM sets WHERE exact = 0")}
+                certain = [i for i in found if i not in inexact]
+            else:
+                text, params = sure
+                certain = [r[0] for r in c.execute(
+                    f"{text} EXCEPT SELECT id FROM sets WHERE exact = 0{limit}", params)]
+            return found, certain, max_id
+        finally:
+            c.execute("COMMIT")
+
+    def all_ids(self) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM sets ORDER BY id")]
+
+    def unreadable(self) -> dict[int, str]:
+        return dict(self.conn.execute("SELECT id, reason FROM sets WHERE readable = 0"))
+
+    def shapes(self) -> tuple[dict[int, int], dict[int, list[str]]]:
+        """(set id -> shape id, shape id -> task-folded key names) of the
+        readable sets."""
+        c = self.conn
+        c.execute("BEGIN")
+        try:
+            of = dict(c.execute("SELECT id, shape FROM sets WHERE readable = 1"))
+            names = {i: json.loads(n) for i, n in c.execute("SELECT id, names FROM shapes")}
+        finally:
+            c.execute("COMMIT")
+        return of, names
+
+
+class _Rebuild(Exception):
+    pass
+
+
+def _text(content):
+    if isinstance(content, (bytes, bytearray, memoryview)):
+        return bytes(content).decode("utf-8", "replace")
+    return content
+
+
+class _Writer:
+    """Rows for the index, inserted in batches within the caller's
+    transaction; meta is updated last, in the same transaction."""
+
+    def __init__(self, index: ParamIndex):
+        self.index = index
+        c = index.conn
+        self.paths = dict(c.execute("SELECT key, id FROM paths"))
+        self.shapes = dict(c.execute("SELECT names, id FROM shapes"))
+        self.by_structure = index.__dict__.setdefault("_by_structure", {})
+        self.added = 0
+
+    def _path(self, key: str) -> int:
+        pid = self.paths.get(key)
+        if pid is None:
+            cur = self.index.conn.execute("INSERT INTO paths (key) VALUES (?)", (key,))
+            pid = self.paths[key] = cur.lastrowid
+        return pid
+
+    def _shape(self, names) -> int:
+        text = json.dumps(sorted(names), ensure_ascii=False)
+        sid = self.shapes.get(text)
+        if sid is None:
+            cur = self.index.conn.execute("INSERT INTO shapes (names) VALUES (?)", (text,))
+            sid = self.shapes[text] = cur.lastrowid
+        return sid
+
+    def _shape_of(self, parsed, sig: list) -> int:
+        """The shape (task-folded key names) of a set, worked out once per
+        structure: sets of one sweep differ in values, not in keys."""
+        if None in sig:
+            return self._shape(parameter_key_names(parsed))
+        sig = tuple(sig)
+        shape = self.by_structure.get(sig)
+        if shape is None:
+            shape = self.by_structure[sig] = self._shape(parameter_key_names(parsed))
+        return shape
+
+    def add(self, rows) -> None:
+        sets, nodes = [], []
+        for pid, kind, content in rows:
+            content = _text(content)
+            digest = content_hash(kind, content)
+            parsed = paramcache.read(kind, content)  # not cached: the index is the cache
+            if isinstance(parsed, Unreadable):
+                sets.append((pid, digest, 0, 0, 0, parsed.reason or "unreadable", None))
+                continue
+            out: list = []
+            sig: list = []
+            try:
+                exact = _nodes(parsed, (), out, sig=sig)
+                keys = [k for k, e, _, _, _ in out if not e]
+                exact = exact and len(keys) == len(set(keys))
+                shape = self._shape_of(parsed, sig)
+            except (RecursionError, ValueError, TypeError):
+                # Too deep to index: always a candidate, the reader decides.
+                sets.append((pid, digest, 1, 0, 0, None, None))
+                continue
+            sets.append((pid, digest, 1, 1, int(exact), None, shape))
+            path = self._path
+            nodes.extend((pid, path(k), e, t, n, x) for k, e, t, n, x in out)
+        c = self.index.conn
+        c.executemany("INSERT INTO sets VALUES (?, ?, ?, ?, ?, ?, ?)", sets)
+        c.executemany("INSERT INTO nodes VALUES (?, ?, ?, ?, ?, ?)", nodes)
+        self.added += len(sets)
+        self.index.built_now += len(sets)
+
+    def finish(self, max_id: int | None) -> None:
+        c = self.index.conn
+        if self.added:
+            c.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT) "
+                      "WHERE key = 'count'", (self.added,))
+        if max_id is not None:
+            c.execute("UPDATE meta SET value = ? WHERE key = 'max_id' AND CAST(value AS INTEGER) < ?",
+                      (str(max_id), max_id))
+
