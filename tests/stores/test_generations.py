@@ -8,9 +8,7 @@ with the quirky records real old stores show (issue 11).
   (plain SQL), and an empty store has no project row;
 - oracle: Sumatra 0.8.1's own API (a child process) reads the 0.8.1 stores
   back with their tags, parameters and outputs;
-- smtql's read statements on each generation: they pass on 0.8.1 (the
-  control) and are expected to fail on the older ones until issue 11 is done
-  (strict xfail: the day they pass, mark them so).
+- smtql's read statements on each generation, on each backend (issue 11).
 """
 
 from __future__ import annotations
@@ -23,11 +21,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from support.generations import (BACKENDS, GENERATIONS, OLDER, SERVER_WIDENED, build_store,
+from support.generations import (BACKENDS, GENERATIONS, SERVER_WIDENED, build_store,
                                  parse_schema, quirky_records)
 from support import store_support
-
-ISSUE_11 = "issue 11: older schemas not read yet"
 
 _built: dict = {}
 
@@ -349,10 +345,9 @@ def smtql_results(generation, backend, tmp_path_factory) -> dict:
 
 def _smtql_params():
     for g in GENERATIONS:
-        marks = [pytest.mark.xfail(strict=True, reason=ISSUE_11)] if g in OLDER else []
         for b in BACKENDS:
             for program in STATEMENTS:
-                yield pytest.param(g, b, program, marks=marks, id=f"{g}-{b}-{program}")
+                yield pytest.param(g, b, program, id=f"{g}-{b}-{program}")
 
 
 @pytest.mark.parametrize("generation, backend, program", list(_smtql_params()))
