@@ -248,7 +248,7 @@ def _datakey(row):
     except _Unusable:
         metadata = {}
     return plain(DataKey, path=_text(row["path"]), digest=_text(row["digest"]),
-                 creation=_aware(row.get("creation"))  # none before 0.7, metadata=metadata)
+                 creation=_aware(row.get("creation")), metadata=metadata)  # no creation before 0.7
 
 
 def _executable(row):
