@@ -433,7 +433,7 @@ class DjangoSqlStore(Store):
 
     def writer(self):
         from .writer import SqlWriter  # SQLAlchemy: imported for writes only
-        return SqlWriter(self.location, self.project)
+        return SqlWriter(self.location, self.project, layout=self.layout)
 
     # -- Sumatra Record objects, on request
     def records(self, rows: Iterable[Row]) -> list:
