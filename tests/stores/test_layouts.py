@@ -8,7 +8,6 @@ import sqlite3
 
 import pytest
 
-from smtql.errors import StoreError
 from smtql.stores.django.reader import DjangoSqlStore
 from support.generations import GENERATIONS, build_store, quirky_records
 
