@@ -153,12 +153,8 @@ def refuse_migration(uri: str) -> None:
     opens a store: on a store of an older generation that alters the user's
     store (and then fails). A read never changes the store, so look first,
     read-only, and refuse if Sumatra would change it."""
-    from .django.reader import DjangoSqlStore
-    probe = DjangoSqlStore(uri)
-    try:
-        why = probe.layout.api_would_migrate()
-    finally:
-        probe.close()
+    from .django.generations import read_layout
+    why = read_layout(uri).api_would_migrate()
     if why:
         raise StoreError(f"smtql will not read {uri} through Sumatra's API (SMTQL_ENGINE=api): "
                          f"{why}, and a read must never change the store. Read it with SQL "

@@ -125,6 +125,28 @@ def detect(tx, location: str) -> Layout:
     return layout
 
 
+def read_layout(uri: str) -> Layout:
+    """The layout of the store at `uri`, on a connection of its own
+    (read-only, closed after): for those that open no reader, such as the
+    writer and the API engine's check."""
+    from types import SimpleNamespace
+    from .connect import Transaction, connect
+    try:
+        conn, dialect = connect(uri)
+    except StoreError:
+        raise
+    except Exception as err:  # drivers raise their own kinds
+        raise StoreError(f"could not open the record store {uri}: "
+                         f"{type(err).__name__}: {err}") from None
+    probe = SimpleNamespace(conn=conn, dialect=dialect, location=uri, statements_run=0,
+                            last_statements=[])
+    try:
+        with Transaction(probe) as tx:
+            return detect(tx, uri)
+    finally:
+        conn.close()
+
+
 def layout_of(columns: dict[str, set], location: str) -> Layout:
     """The layout from {table: set of column names}."""
     if not any(name.startswith("django_store_") for name in columns):

@@ -37,6 +37,7 @@ from urllib.parse import urlparse
 
 from ...errors import StoreError
 from ..faults import Interrupted, fault_point
+from .generations import read_layout
 
 CHUNK = 900  # bound parameters per IN (…): SQLite's old limit is 999
 COLUMN_CHUNK = CHUNK // 3  # records per column UPDATE: three parameters each
@@ -102,7 +103,7 @@ class SqlWriter:
         self.project = project
         # The generation's table names (generations.py): 0.8.1 keeps tags in
         # django_store_tag/_taggeditem, older stores in django-tagging's tables.
-        self.layout = layout if layout is not None else _layout_of(uri)
+        self.layout = layout if layout is not None else read_layout(uri)
         try:
             import sqlalchemy as sa
         except ImportError:  # pragma: no cover
@@ -342,16 +343,6 @@ def _plan(changes, wanted: dict) -> list[dict]:
                          "column_before": column,
                          "column_after": new_column(column, before, after, change.restore)})
     return plan
-
-
-def _layout_of(uri: str):
-    """The store's generation, read once on a read-only connection."""
-    from .reader import DjangoSqlStore
-    probe = DjangoSqlStore(uri)
-    try:
-        return probe.layout
-    finally:
-        probe.close()
 
 
 def _is_db_error(err) -> bool:
