@@ -138,8 +138,9 @@ def read_layout(uri: str) -> Layout:
     except Exception as err:  # drivers raise their own kinds
         raise StoreError(f"could not open the record store {uri}: "
                          f"{type(err).__name__}: {err}") from None
+    # what a Transaction asks of its store (connect.Transaction)
     probe = SimpleNamespace(conn=conn, dialect=dialect, location=uri, statements_run=0,
-                            last_statements=[])
+                            last_statements=[], statement_log=None)
     try:
         with Transaction(probe) as tx:
             return detect(tx, uri)
