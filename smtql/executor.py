@@ -52,4 +52,8 @@ class Executor:
     def run_statement(self, stmt, ctx: StatementContext) -> Result:
         self.store.statement_started()
         bound = bind_statement(stmt, ctx.binding)
-        return handler(bound)(bound, ctx)
+        result = handler(bound)(bound, ctx)
+        opening = self.store.take_opening_notes()
+        if opening:
+            result.notes[:0] = opening
+        return result

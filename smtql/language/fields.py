@@ -39,7 +39,10 @@ ALIASES = {"script": "main_file", "task": "script_arguments", "stdout": "stdout_
 # What `show default` and a plain `find` show.
 DEFAULT_COLUMNS = ("label", "timestamp", "tags", "reason", "outcome", "main_file", "duration")
 
-STATUS_WORDS = ("initialized", "running", "crashed", "killed", "finished")
+# Sumatra 0.8.1 writes the first six (`Record.run`: `_initialized_`,
+# `_pre_run_`, `_running_`, then `_finished_`, `_failed_` on a non-zero exit,
+# `_killed_` on Ctrl-C); smttask writes `_crashed_`.
+STATUS_WORDS = ("initialized", "pre_run", "running", "finished", "failed", "killed", "crashed")
 
 
 def status_tag(word: str) -> str:

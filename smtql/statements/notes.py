@@ -31,9 +31,26 @@ def _tag_notes(store, tags) -> list[str]:
         if not any(a in present for a in tag_alternatives(tag)):
             if counts is None:
                 counts = store.tag_counts()
-            near = closest(tag, list(counts) + list(fields.STATUS_WORDS))
-            notes.append(f"no record has tag '{tag}'" + (f"; closest: {', '.join(near)}" if near else ""))
+            notes.append(_missing_tag_note(tag, counts))
     return notes
+
+
+def _missing_tag_note(tag: str, counts) -> str:
+    """What to say of a tag no record has: the closest tags other than the
+    one typed (a status word is among the candidates, and must not suggest
+    itself), and for a status word on a store without any status tag, why."""
+    candidates = [t for t in dict.fromkeys(list(counts) + list(fields.STATUS_WORDS)) if t != tag]
+    near = closest(tag, candidates)
+    note = f"no record has tag '{tag}'"
+    if tag in fields.STATUS_WORDS:
+        note += f" (nor the status tag {fields.status_tag(tag)})"
+        if not any(is_status_tag(t) for t in counts):
+            note += "; this store holds no status tags at all, so status words match nothing"
+    return note + (f"; closest: {', '.join(near)}" if near else "")
+
+
+def is_status_tag(tag: str) -> bool:
+    return len(tag) > 2 and tag.startswith("_") and tag.endswith("_")
 
 
 def _param_notes(store, params) -> list[str]:

@@ -102,6 +102,13 @@ class Store(ABC):
         else:
             faults[None] = faults.get(None, 0) + 1
 
+    opening_notes: list = []  # how the store was found (registry.open_store)
+
+    def take_opening_notes(self) -> list[str]:
+        """The notes on how the store was found, once: the first answer carries them."""
+        notes, self.opening_notes = list(self.opening_notes), []
+        return notes
+
     # -- vocabularies, for notes ("no record has tag …") and completion
     def tag_counts(self) -> Counter:
         counts = Counter()

@@ -18,13 +18,14 @@ class StoreLocation:
     uri: str  # a file path, or a server URI
     project: str | None  # the project's name, when a project directory named it
     project_dir: Path | None = None
+    notes: tuple[str, ...] = ()  # what the user should know about how it was found
 
 
 def choose_project(location: StoreLocation, requested: str | None, available: list[str]) -> str:
     """--project if given, else the project directory's own, else the only
     one the store holds."""
     if requested:
-        if requested not in available:
+        if requested not in available and available:
             near = closest(requested, available)
             raise StoreError(f"the store {location.uri} holds no project '{requested}' "
                              f"(it holds: {', '.join(sorted(available)) or 'none'})",
@@ -35,6 +36,8 @@ def choose_project(location: StoreLocation, requested: str | None, available: li
     if len(available) == 1:
         return available[0]
     if not available:
-        raise StoreError(f"the store {location.uri} holds no projects")
+        # An empty store (Sumatra writes the project row with the first
+        # record): no project, no records. Every answer is empty, not an error.
+        return ""
     raise StoreError(f"the store {location.uri} holds several projects "
                      f"({', '.join(sorted(available))}); choose one with --project NAME")

@@ -48,9 +48,44 @@ def _project_store(project_dir: Path) -> StoreLocation:
     if not uri:
         raise StoreError(f"{path} names a record store smtql cannot read: "
                          f"{record_store.get('type')}")
-    if not uri.startswith(SERVER_SCHEMES):
-        uri = str((project_dir / os.path.expanduser(uri)).resolve())
-    return StoreLocation(kind, uri, name, project_dir)
+    if uri.startswith(SERVER_SCHEMES):
+        return StoreLocation(kind, uri, name, project_dir)
+    uri = str((project_dir / os.path.expanduser(uri)).resolve())
+    if _store_files(uri):
+        return StoreLocation(kind, uri, name, project_dir)
+    return _beside_project_file(project_dir, kind, uri, name)
+
+
+def _beside_project_file(project_dir: Path, kind: str, named: str, name: str) -> StoreLocation:
+    """A project cloned from another machine names its store by a path of
+    that machine (`/Users/…/.smt/records`); the store itself usually came
+    along, as `.smt/records` beside `.smt/project`. Use that, and say so."""
+    beside = str(project_dir / ".smt" / "records")
+    if beside != named and _store_files(beside):
+        note = (f"the project names its record store {named}, which does not exist here; "
+                f"reading {beside} (beside .smt/project) instead")
+        if kind == DJANGO and not _is_sqlite(beside):
+            kind = SHELVE
+        return StoreLocation(kind, beside, name, project_dir, notes=(note,))
+    raise StoreError(f"the project in {project_dir} names its record store {named}, which does "
+                     f"not exist (nor does {beside})")
+
+
+# dbm.dumb keeps a shelf as NAME.dat, NAME.dir (and NAME.bak); dbm.ndbm as NAME.db
+_SHELF_SUFFIXES = ("", ".db", ".dat")
+
+
+def _store_files(path: str) -> list[Path]:
+    """The files of a store at `path` (a file, or a shelf's files)."""
+    return [Path(path + ext) for ext in _SHELF_SUFFIXES if Path(path + ext).is_file()]
+
+
+def _is_sqlite(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16).startswith(b"SQLite format 3")
+    except OSError:
+        return False
 
 
 def _bare_store(store: str) -> StoreLocation:
@@ -60,14 +95,14 @@ def _bare_store(store: str) -> StoreLocation:
     path = Path(os.path.expanduser(store))
     if path.is_dir() and (path / ".smt" / "project").is_file():
         return _project_store(path)
-    candidates = [path, path.with_name(path.name + ".db")]
-    found = next((p for p in candidates if p.is_file()), None)
-    if found is None:
+    if path.is_file() and _is_sqlite(str(path)):
+        return StoreLocation(DJANGO, str(path.resolve()), None)
+    if path.suffix in (".dat", ".dir") and path.with_suffix(".dat").is_file() \
+            and path.with_suffix(".dir").is_file():
+        path = path.with_suffix("")  # a dbm.dumb shelf named by one of its files
+    if not _store_files(str(path)):
         raise StoreError(f"no record store at {store} (no such file)")
-    with open(found, "rb") as fh:
-        head = fh.read(16)
-    kind = DJANGO if head.startswith(b"SQLite format 3") else SHELVE
-    return StoreLocation(kind, str(path.resolve()), None)
+    return StoreLocation(SHELVE, str(path.resolve()), None)
 
 
 API_ENGINE_WARNING = (
@@ -108,8 +143,11 @@ def open_store(directory=None, store: str | None = None, project: str | None = N
         raise StoreError(f"unknown engine '{engine}' (choose sql or api)")
     if location.kind == DJANGO and engine == "sql":
         from .django.reader import open_sql_store
-        return open_sql_store(location, project, index=index)
-    if location.kind == DJANGO:
-        _warn_api_engine(location)
-    from .sumatra_api import open_api_store
-    return open_api_store(location, project)
+        opened = open_sql_store(location, project, index=index)
+    else:
+        if location.kind == DJANGO:
+            _warn_api_engine(location)
+        from .sumatra_api import open_api_store
+        opened = open_api_store(location, project)
+    opened.opening_notes = list(location.notes)
+    return opened

@@ -130,6 +130,8 @@ def open_api_store(location, project: str | None) -> SumatraApiStore:
     a Django store through Sumatra's Django models, which `eval` stored
     content (only when asked for: SMTQL_ENGINE=api, the reference path)."""
     from .location import DJANGO, choose_project
+    if location.kind == DJANGO:
+        refuse_migration(location.uri)
     try:
         if location.kind == DJANGO:
             from sumatra.recordstore.django_store import DjangoRecordStore
@@ -144,6 +146,19 @@ def open_api_store(location, project: str | None) -> SumatraApiStore:
         raise StoreError(f"could not open the record store {location.uri}: {err}") from None
     name = choose_project(location, project, available)
     return SumatraApiStore(record_store, name, location.uri)
+
+
+def refuse_migration(uri: str) -> None:
+    """Sumatra 0.8.1's DjangoRecordStore runs Django's `migrate` whenever it
+    opens a store: on a store of an older generation that alters the user's
+    store (and then fails). A read never changes the store, so look first,
+    read-only, and refuse if Sumatra would change it."""
+    from .django.generations import read_layout
+    why = read_layout(uri).api_would_migrate()
+    if why:
+        raise StoreError(f"smtql will not read {uri} through Sumatra's API (SMTQL_ENGINE=api): "
+                         f"{why}, and a read must never change the store. Read it with SQL "
+                         "(the default engine) instead.")
 
 
 def _plan(records_by_label: dict, changes) -> list[dict]:

@@ -102,12 +102,13 @@ class _DialectOf:
 
     dialect: object
     project: str
+    layout: object  # the schema generation's names (generations.py)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mysql"])
 def test_compiled_sql(demo_connection, dialect):
     store = demo_connection.store
-    compiler = Compiler(_DialectOf(DIALECTS[dialect], store.project))
+    compiler = Compiler(_DialectOf(DIALECTS[dialect], store.project, store.layout))
     got = {}
     with Query(store) as qy:
         for q in QUERIES:

@@ -8,9 +8,7 @@ with the quirky records real old stores show (issue 11).
   (plain SQL), and an empty store has no project row;
 - oracle: Sumatra 0.8.1's own API (a child process) reads the 0.8.1 stores
   back with their tags, parameters and outputs;
-- smtql's read statements on each generation: they pass on 0.8.1 (the
-  control) and are expected to fail on the older ones until issue 11 is done
-  (strict xfail: the day they pass, mark them so).
+- smtql's read statements on each generation, on each backend (issue 11).
 """
 
 from __future__ import annotations
@@ -23,11 +21,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from support.generations import (BACKENDS, GENERATIONS, OLDER, SERVER_WIDENED, build_store,
+from support.generations import (BACKENDS, GENERATIONS, SERVER_WIDENED, build_store,
                                  parse_schema, quirky_records)
 from support import store_support
-
-ISSUE_11 = "issue 11: older schemas not read yet"
 
 _built: dict = {}
 
@@ -324,11 +320,45 @@ def _check_diff(out):
     assert json.loads(out)["records"] == ["smttask-nt", "20130502-143312"]
 
 
+def _labels(*want):
+    return lambda out: out.split() == list(want)
+
+
+def _check_keys(out):
+    keys = {k["key"]: k["records"] for k in json.loads(out)}
+    assert keys["dt"] == 3 and keys["model.name"] == 3 and keys["data.seed"] == 1
+
+
+def _check_export(out):
+    assert [r["label"] for r in json.loads(out)] == NEWEST_FIRST
+
+
+def _check_explain(out):
+    assert "SELECT COUNT(*)" in out and "taggeditem" in out
+
+
+def _check_outputs_column(out):
+    assert json.loads(out) == [{"label": "20130503-091500", "outputs": 2},
+                               {"label": "20130502-143312", "outputs": 1}]
+
+
+LABELS, JSON = ["--format", "labels"], ["--format", "json"]
 STATEMENTS = {
-    "find all": (["--format", "labels"], _check_find),
-    'count tag "batch 2"': (["--format", "json"], _check_count),
-    "describe latest": (["--format", "json"], _check_describe),
-    "diff latest, earliest": (["--format", "json"], _check_diff),
+    "find all": (LABELS, _check_find),
+    'count tag "batch 2"': (JSON, _check_count),
+    "describe latest": (JSON, _check_describe),
+    "diff latest, earliest": (JSON, _check_diff),
+    "keys all": (JSON, _check_keys),
+    "export all": (JSON, _check_export),
+    "explain count tag smttask": ([], _check_explain),
+    'tag "needs review"': (LABELS, _labels("20130503-091500")),
+    'tags = ["smttask", "batch 2"]': (LABELS, _labels("smttask-nt")),
+    'tag like "ha*"': (LABELS, _labels("20140110-120000")),
+    'outputpath contains "vm"': (LABELS, _labels("20130503-091500")),
+    "outputs > 0 show label, outputs": (JSON, _check_outputs_column),
+    "not tag smttask and model.name = 'lif'": (LABELS, _labels("20130503-091500",
+                                                               "20130502-143312")),
+    "status finished": (LABELS, _labels()),
 }
 
 _smtql_results: dict = {}
@@ -349,10 +379,9 @@ def smtql_results(generation, backend, tmp_path_factory) -> dict:
 
 def _smtql_params():
     for g in GENERATIONS:
-        marks = [pytest.mark.xfail(strict=True, reason=ISSUE_11)] if g in OLDER else []
         for b in BACKENDS:
             for program in STATEMENTS:
-                yield pytest.param(g, b, program, marks=marks, id=f"{g}-{b}-{program}")
+                yield pytest.param(g, b, program, id=f"{g}-{b}-{program}")
 
 
 @pytest.mark.parametrize("generation, backend, program", list(_smtql_params()))

@@ -2,8 +2,9 @@
 
 Predicates the planner hands down (`pushable`) are decided exactly in SQL:
 
-- tags through the tag tables (`django_store_taggeditem` joined to records
-  through the generic relation's content type), the tag names matched in
+- tags through the tag tables (`django_store_taggeditem`, or django-tagging's
+  `tagging_taggeditem` before 0.8.1: `generations.py` names them) joined to
+  records through the generic relation's content type, the tag names matched in
   Python, so status words, globs and exotic names are exact on every
   backend; the formatted `tags` column is never read;
 - timestamps as UTC (SQLite text `YYYY-MM-DD HH:MM:SS[.ffffff]`,
@@ -79,6 +80,7 @@ class Compiler:
     def __init__(self, store):
         self.store = store
         self.dialect = store.dialect
+        self.names = store.layout  # the generation's table names (generations.py)
 
     # -- the split: what SQL decides exactly
     def pushable(self, atom) -> bool:
@@ -156,7 +158,7 @@ class Compiler:
             return Sql(FALSE_SQL)
         # Uncorrelated, keyed by tag: the (tag_id, …) indexes find the items.
         # The content type is tested unindexed (see `record_items`).
-        return (Sql(f"r.db_id IN (SELECT ti.object_id FROM {S.TAGGEDITEM.name} ti "
+        return (Sql(f"r.db_id IN (SELECT ti.object_id FROM {self.names.taggeditem.name} ti "
                     f"WHERE ") + self.record_items(ctype) + " AND "
                 + self.dialect.in_ints("ti.tag_id", tag_ids) + ")")
 
@@ -174,8 +176,8 @@ class Compiler:
     def tags_of(self, qy: Query, ids) -> Sql:
         """(object_id, tag name) of these records' tags: one statement keyed
         by their ids, through the object_id index (each tag by its key)."""
-        return (Sql(f"SELECT ti.object_id, t.name FROM {S.TAGGEDITEM.name} ti "
-                    f"JOIN {S.TAG.name} t ON t.id = ti.tag_id WHERE ")
+        return (Sql(f"SELECT ti.object_id, t.name FROM {self.names.taggeditem.name} ti "
+                    f"JOIN {self.names.tag.name} t ON t.id = ti.tag_id WHERE ")
                 + self.dialect.in_ints("ti.object_id", ids) + " AND "
                 + self.record_items(qy.content_type_id()))
 
@@ -183,15 +185,17 @@ class Compiler:
         """(object_id, list of tag names) of these records, as `tags_of`
         but one row per record: few distinct lists, decoded once each."""
         return (Sql(f"SELECT ti.object_id, {self.dialect.list_agg('t.name')} "
-                    f"FROM {S.TAGGEDITEM.name} ti JOIN {S.TAG.name} t ON t.id = ti.tag_id WHERE ")
+                    f"FROM {self.names.taggeditem.name} ti "
+                    f"JOIN {self.names.tag.name} t ON t.id = ti.tag_id WHERE ")
                 + self.dialect.in_ints("ti.object_id", ids) + " AND "
                 + self.record_items(qy.content_type_id()) + " GROUP BY ti.object_id")
 
     def outputs_of(self, ids) -> Sql:
         """(record id, path) of these records' output files, through the
-        output_from_record_id index."""
-        return (Sql(f"SELECT k.output_from_record_id, k.path FROM {S.DATAKEY.name} k WHERE ")
-                + self.dialect.in_ints("k.output_from_record_id", ids))
+        output_from_record_id index (before 0.7: the output table's record_id)."""
+        owner = self.names.output_owner  # the generation's link (generations.py)
+        return (Sql(f"SELECT {owner}, k.path FROM {self.names.outputs_from} WHERE ")
+                + self.dialect.in_ints(owner, ids))
 
     def paramsets_of(self, ids) -> Sql:
         """(id, type, content) of these parameter sets, by primary key."""
@@ -224,8 +228,7 @@ class Compiler:
         if name == "duration":
             return "r.duration"
         if name == "outputs":
-            return (f"(SELECT COUNT(*) FROM {S.DATAKEY.name} k "
-                    f"WHERE k.output_from_record_id = r.db_id)")
+            return f"(SELECT COUNT(*) {self.names.outputs_of('r.db_id')})"
         raise KeyError(name)
 
     def compare_sql(self, f: ast.Compare, qy: Query | None) -> Sql | None:
@@ -250,8 +253,8 @@ class Compiler:
             cond = self._text_sql("k.path", inner_op, lit)
             if cond is None:
                 return None
-            exists = (Sql(f"EXISTS (SELECT 1 FROM {S.DATAKEY.name} k "
-                          f"WHERE k.output_from_record_id = r.db_id AND ") + cond + ")")
+            exists = (Sql(f"EXISTS (SELECT 1 {self.names.outputs_of('r.db_id')} AND ")
+                      + cond + ")")
             return "NOT " + exists if op == "!=" else exists
         if kind in (_fields.DURATION, _fields.COUNT):
             expr = self._field_expr(info.name)
@@ -358,7 +361,8 @@ class Compiler:
         wanted = set(wanted)
         ctype = qy.content_type_id()
         parts = [self.tagged(qy, qy.tag_ids([t])) for t in sorted(wanted)]
-        n_tags = (Sql(f"(SELECT COUNT(*) FROM {S.TAGGEDITEM.name} ti WHERE ti.object_id = r.db_id "
+        n_tags = (Sql(f"(SELECT COUNT(*) FROM {self.names.taggeditem.name} ti "
+                      f"WHERE ti.object_id = r.db_id "
                       f"AND ") + self.record_items(ctype) + Sql(") = ?", [len(wanted)]))
         same = Sql.join(" AND ", [paren(p) for p in parts] + [n_tags])
         return same if op == "=" else "NOT " + paren(same)

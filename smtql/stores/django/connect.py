@@ -34,6 +34,10 @@ def connect(uri: str, notes: list | None = None):
         except ImportError:
             raise StoreError("a PostgreSQL store needs psycopg: pip install 'smtql[postgres]'") from None
         conn = psycopg.connect(uri, autocommit=False)
+        # Django keeps platform IP addresses in `inet` columns and reads them
+        # back as text; psycopg would make ipaddress objects of them.
+        from psycopg.types.string import TextLoader
+        conn.adapters.register_loader("inet", TextLoader)
         conn.read_only = True
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         return conn, S.DIALECTS["postgresql"]

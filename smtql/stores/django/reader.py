@@ -76,7 +76,7 @@ class Query(Transaction):
     def tag_ids(self, names) -> list[int]:
         if self._tags is None:
             self._tags = {}
-            for tag_id, name in self.run(Sql(f"SELECT id, name FROM {S.TAG.name}")):
+            for tag_id, name in self.run(Sql(f"SELECT id, name FROM {self.store.layout.tag.name}")):
                 self._tags.setdefault(name, []).append(tag_id)
         return [i for n in names for i in self._tags.get(n, ())]
 
@@ -263,7 +263,18 @@ class DjangoSqlStore(Store):
         # Unreadable sets met while reading rows' parameters chunk by chunk.
         self._statement_unreadable: dict = {}
         self.record_content_type: int | None = None  # see Query.content_type_id
+        self.layout = self._detect_layout()
         self.compiler = Compiler(self)
+
+    def _detect_layout(self):
+        """The schema generation's names, read once for this connection."""
+        from .generations import detect
+        try:
+            with Transaction(self) as tx:
+                return detect(tx, self.location)
+        except StoreError:
+            self.close()
+            raise
 
     # -- Store API
     def describe(self) -> str:
@@ -462,8 +473,9 @@ class DjangoSqlStore(Store):
             ctype = qy.content_type_id()
             # One pass over the tag items, each joined to its tag and record
             # by primary key.
-            rows = qy.run(Sql(f"SELECT t.id, t.name, COUNT(*) FROM {S.TAGGEDITEM.name} ti "
-                              f"JOIN {S.TAG.name} t ON t.id = ti.tag_id "
+            names = self.layout
+            rows = qy.run(Sql(f"SELECT t.id, t.name, COUNT(*) FROM {names.taggeditem.name} ti "
+                              f"JOIN {names.tag.name} t ON t.id = ti.tag_id "
                               f"JOIN {S.RECORD.name} r ON r.db_id = ti.object_id WHERE ")
                           + self.compiler.record_items(ctype)
                           + Sql(" AND r.project_id = ? GROUP BY t.id, t.name", [self.project]))
@@ -602,7 +614,7 @@ class DjangoSqlStore(Store):
 
     def writer(self):
         from .writer import SqlWriter  # SQLAlchemy: imported for writes only
-        return SqlWriter(self.location, self.project)
+        return SqlWriter(self.location, self.project, layout=self.layout)
 
     # -- Sumatra Record objects, on request
     def records(self, rows: Iterable[Row]) -> list:

@@ -26,7 +26,9 @@ def build_records(store, qy, db_ids: list) -> list:
             "timestamp", "diff", "user", "script_arguments", "stdout_stderr", "repeats",
             "datastore_id", "executable_id", "input_datastore_id", "launch_mode_id",
             "parameters_id", "repository_id")
-    rows = qy.run(Sql("SELECT " + ", ".join(f"r.{q(c)}" for c in cols)
+    names = store.layout  # the generation's tables and columns (generations.py)
+    rows = qy.run(Sql("SELECT " + ", ".join(names.column_or_null(names.record, "r", c, q)
+                                            for c in cols)
                       + f" FROM {S.RECORD.name} r WHERE ") + d.in_ints("r.db_id", db_ids))
     recs = {row[0]: dict(zip(cols, row)) for row in rows}
 
@@ -58,15 +60,15 @@ def build_records(store, qy, db_ids: list) -> list:
             out.setdefault(r[0], []).append(dict(zip(other.columns, r[1:])))
         return out
 
-    inputs = linked(S.RECORD_INPUT_DATA, S.DATAKEY, "datakey_id")
+    inputs = linked(S.RECORD_INPUT_DATA, names.datakey, "datakey_id")
     deps = linked(S.RECORD_DEPENDENCIES, S.DEPENDENCY, "dependency_id")
     platforms = linked(S.RECORD_PLATFORMS, S.PLATFORM, "platforminformation_id")
     outputs: dict = {}
-    for r in qy.run(Sql("SELECT " + ", ".join(f"k.{q(c)}" for c in S.DATAKEY.columns)
-                        + f" FROM {S.DATAKEY.name} k WHERE ")
-                    + d.in_ints("k.output_from_record_id", recs)):
-        key = dict(zip(S.DATAKEY.columns, r))
-        outputs.setdefault(key["output_from_record_id"], []).append(key)
+    for r in qy.run(Sql(f"SELECT {names.output_owner}, "
+                        + ", ".join(f"k.{q(c)}" for c in names.datakey.columns)
+                        + f" FROM {names.outputs_from} WHERE ")
+                    + d.in_ints(names.output_owner, recs)):
+        outputs.setdefault(r[0], []).append(dict(zip(names.datakey.columns, r[1:])))
     tags: dict = {}
     ctype = qy.content_type_id()
     if ctype is not None:
@@ -246,7 +248,7 @@ def _datakey(row):
     except _Unusable:
         metadata = {}
     return plain(DataKey, path=_text(row["path"]), digest=_text(row["digest"]),
-                 creation=_aware(row["creation"]), metadata=metadata)
+                 creation=_aware(row.get("creation")), metadata=metadata)  # no creation before 0.7
 
 
 def _executable(row):

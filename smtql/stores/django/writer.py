@@ -10,10 +10,11 @@ for many records at once, in one transaction:
   `save` writes `",".join(record.tags)`; smtql keeps the column's existing
   order, and the names in it that the tag tables lack, and appends new names
   sorted: a write changes only the tags it names);
-- a `django_store_tag` row is created for a name that has none
+- a tag row is created for a name that has none (`django_store_tag`; before
+  0.8.1 django-tagging's `tagging_tag`, as generations.py names them)
   (`Tag.objects.get_or_create(name=…)`), and the `django_content_type` row
   of the record model (`django_store`, `record`) if it is missing;
-- `django_store_taggeditem` rows (tag, content type, object id = db_id) are
+- tagged-item rows (tag, content type, object id = db_id) are
   inserted for added tags and deleted for removed ones.
 
 Undo puts back what the write changed, byte for byte: the column as the
@@ -36,6 +37,7 @@ from urllib.parse import urlparse
 
 from ...errors import StoreError
 from ..faults import Interrupted, fault_point
+from .generations import read_layout
 
 CHUNK = 900  # bound parameters per IN (…): SQLite's old limit is 999
 COLUMN_CHUNK = CHUNK // 3  # records per column UPDATE: three parameters each
@@ -96,9 +98,12 @@ class SqlWriter:
 
     limits_tags_column = True  # Sumatra's `tags` column is varchar(255)
 
-    def __init__(self, uri: str, project: str):
+    def __init__(self, uri: str, project: str, layout=None):
         self.uri = uri
         self.project = project
+        # The generation's table names (generations.py): 0.8.1 keeps tags in
+        # django_store_tag/_taggeditem, older stores in django-tagging's tables.
+        self.layout = layout if layout is not None else read_layout(uri)
         try:
             import sqlalchemy as sa
         except ImportError:  # pragma: no cover
@@ -125,11 +130,13 @@ class SqlWriter:
         C, I, S = sa.Column, sa.Integer, sa.String
         self.record = sa.Table("django_store_record", md, C("db_id", I, primary_key=True),
                                C("label", S), C("project_id", S), C("tags", S))
-        self.tag = sa.Table("django_store_tag", md, C("id", I, primary_key=True), C("name", S))
-        self.item = sa.Table("django_store_taggeditem", md, C("id", I, primary_key=True),
+        names = self.layout
+        self.tag = sa.Table(names.tag.name, md, C("id", I, primary_key=True), C("name", S))
+        self.item = sa.Table(names.taggeditem.name, md, C("id", I, primary_key=True),
                              C("object_id", I), C("content_type_id", I), C("tag_id", I))
         self.ctype = sa.Table("django_content_type", md, C("id", I, primary_key=True),
-                              C("app_label", S), C("model", S))
+                              C("app_label", S), C("model", S),
+                              *([C("name", S)] if names.content_type_has_name else []))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -150,7 +157,10 @@ class SqlWriter:
         if not create:
             return None
         # ContentType.objects.get_for_model(Record) creates it when missing
-        conn.execute(ct.insert().values(app_label="django_store", model="record"))
+        values = {"app_label": "django_store", "model": "record"}
+        if self.layout.content_type_has_name:  # before Django 1.8: the verbose name, NOT NULL
+            values["name"] = "record"
+        conn.execute(ct.insert().values(**values))
         return self._content_type(conn, create=False)
 
     def read(self, conn, labels, lock: bool = False) -> dict:
