@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from support.scripts import PLAIN
+
 DEMO_RECORDS = 120
 
 # The parameter index lives in the user's cache directory; the tests keep
@@ -64,20 +66,10 @@ def demo_connection(demo_project):
 
 
 # Loads the records with Sumatra's own API and prints them as JSON.
-_REFERENCE_SCRIPT = textwrap.dedent("""\
+_REFERENCE_SCRIPT = PLAIN + textwrap.dedent("""\
     import datetime, json, sys
     from sumatra.projects import load_project
     project = load_project(sys.argv[1])
-    def plain(v):
-        if hasattr(v, "as_dict"):
-            v = v.as_dict()
-        if isinstance(v, dict):
-            return {str(k): plain(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [plain(x) for x in v]
-        if isinstance(v, (datetime.date, datetime.datetime)):
-            return v.isoformat()
-        return v
     out = []
     for r in project.record_store.list(project.name):
         ts = r.timestamp

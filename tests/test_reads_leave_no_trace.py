@@ -12,31 +12,17 @@ import hashlib
 import json
 import subprocess
 import sys
-import textwrap
 from dataclasses import replace
 
 import pytest
 
 from support.generations import GENERATIONS, Datastore, build_store, quirky_records
+from support.scripts import CLI_RUNS
 from support.store_support import child_env
 
 READS = ["find all", "count all", "keys all", 'count tag "batch 2"', "tag smttask",
          "describe latest", "describe params-top", "diff latest, earliest", "export all",
          "explain find tag smttask and dt = 0.1", "status failed", "outputs > 0"]
-_RUN_ALL = textwrap.dedent("""\
-    import contextlib, io, json, sys
-    from smtql.frontends.cli import main
-    results = []
-    for argv in json.loads(sys.argv[1]):
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                rc = main(argv)
-            except SystemExit as exc:
-                rc = exc.code
-        results.append({"rc": rc, "err": err.getvalue()})
-    json.dump(results, sys.stdout)
-""")
 
 
 def snapshot(directory) -> dict:
@@ -61,7 +47,7 @@ def runs(tmp_path_factory):
         empty.mkdir()
         before = snapshot(base)
         argvs = [["--store", built.uri, "--format", "json", p] for p in READS]
-        proc = subprocess.run([sys.executable, "-c", _RUN_ALL, json.dumps(argvs)], cwd=empty,
+        proc = subprocess.run([sys.executable, "-c", CLI_RUNS, json.dumps(argvs)], cwd=empty,
                               env=child_env(), capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
         out[generation] = (dict(zip(READS, json.loads(proc.stdout))), before, base, empty)

@@ -24,6 +24,7 @@ import pytest
 from support.generations import (BACKENDS, GENERATIONS, SERVER_WIDENED, build_store,
                                  parse_schema, quirky_records)
 from support import store_support
+from support.scripts import CLI_RUNS
 
 _built: dict = {}
 
@@ -284,20 +285,6 @@ def test_sumatra_081_reads_the_081_store(backend, tmp_path_factory):
 # ------------------------------------------------------------------ smtql on each generation
 
 # Each store's statements run in one child process (the CLI's main, in turn).
-_SMTQL_RUNS = textwrap.dedent("""\
-    import contextlib, io, json, sys
-    from smtql.frontends.cli import main
-    results = []
-    for argv in json.loads(sys.argv[1]):
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                rc = main(argv)
-            except SystemExit as exc:
-                rc = exc.code
-        results.append({"rc": rc, "out": out.getvalue(), "err": err.getvalue()})
-    json.dump(results, sys.stdout)
-""")
 
 NEWEST_FIRST = ["smttask-nt", "smttask-json", "yaml-bool", "params-top", "20140110-120000",
                 "20130503-091500", "20130502-143312"]
@@ -369,7 +356,7 @@ def smtql_results(generation, backend, tmp_path_factory) -> dict:
     if key not in _smtql_results:
         s = store(generation, backend, tmp_path_factory)
         argvs = [["--store", s.uri, *opts, program] for program, (opts, _) in STATEMENTS.items()]
-        proc = subprocess.run([sys.executable, "-c", _SMTQL_RUNS, json.dumps(argvs)],
+        proc = subprocess.run([sys.executable, "-c", CLI_RUNS, json.dumps(argvs)],
                               env=store_support.child_env(), capture_output=True, text=True,
                               timeout=120)
         assert proc.returncode == 0, proc.stderr

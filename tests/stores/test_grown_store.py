@@ -12,26 +12,17 @@ import sqlite3
 import sys
 
 import yaml
+from support.scripts import PLAIN
 from support.store_support import ROOT, build_demo, run_child
 
 sys.path.insert(0, str(ROOT))
 from benchmarks.grow import expected_params, grow  # noqa: E402
 
-_GET = r"""
+_GET = PLAIN + r"""
 import datetime, json, sys
 from sumatra.projects import load_project
 project = load_project(sys.argv[1])
 store = project.record_store
-def plain(v):
-    if hasattr(v, "as_dict"):
-        v = v.as_dict()
-    if isinstance(v, dict):
-        return {str(k): plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [plain(x) for x in v]
-    if isinstance(v, (datetime.date, datetime.datetime)):
-        return v.isoformat()
-    return v
 out = {"records": {}, "by_tag": {}}
 for label in json.loads(sys.argv[2]):
     r = store.get(project.name, label)

@@ -19,7 +19,6 @@ with and without the index against the reference.)
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import subprocess
