@@ -18,6 +18,7 @@ import sys
 
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, SmtqlError
+from .interrupt import stopping_statements
 from .options import FORMATS, UsageError, answers, emit, pager_for, parse_sets, write_confirmation
 
 
@@ -178,9 +179,10 @@ def _run_source(args, source: str, filename: str | None = None) -> int:
         results = conn.stream(program, variables=variables, dry_run=args.dry_run,
                               confirm=write_confirmation(args))
         shown, pager = 0, pager_for(args)
-        for result in results:
-            emit(result, args, labelled=labelled, first=shown == 0, pager=pager)
-            shown += not result.silent
+        with stopping_statements(conn.store):  # Ctrl-C stops the running SQL at once
+            for result in results:
+                emit(result, args, labelled=labelled, first=shown == 0, pager=pager)
+                shown += not result.silent
     return EXIT_OK
 
 

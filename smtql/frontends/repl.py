@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..errors import EXIT_OK, EXIT_PROGRAM, SmtqlError
 from .commands import COMMANDS, command
+from .interrupt import stopping_statements
 from .options import FORMATS, answers, ask, emit, pager_for, parse_sets
 
 PROMPT = "smtql> "
@@ -387,7 +388,7 @@ class Repl:
                                            dry_run=dry_run, confirm=confirm)
         labelled, shown = answers(program) > 1, 0
         started = time.perf_counter()
-        with self.lock:
+        with self.lock, stopping_statements(store):  # Ctrl-C stops the running SQL at once
             for result in results:
                 self.show(result, labelled=labelled, first=shown == 0)
                 shown += not result.silent
