@@ -28,13 +28,14 @@ def make_completer(vocab_of, variables_of):
 
 def _command_completions(text):
     from prompt_toolkit.completion import Completion
+    from . import repl  # noqa: F401 - the commands register themselves there
     word = text.lstrip()
     if " " in word:
         name, _, arg = word.partition(" ")
         if name in ("\\format", "\\f"):
             for f in FORMATS:
                 if f.startswith(arg.strip()):
-                    yield Completion(f, start_position=-len(arg.strip()))
+                    yield Completion(f, start_position=-len(arg.strip()), display_meta="output format")
         return
     for name, cmd in COMMANDS.items():
         if name.startswith(word) and name == cmd.name:

@@ -412,7 +412,8 @@ class Repl:
         """A prompt-toolkit PromptSession set up for smtql."""
         from prompt_toolkit import PromptSession
         from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-        from prompt_toolkit.filters import completion_is_selected
+        from prompt_toolkit.completion import get_common_complete_suffix
+        from prompt_toolkit.filters import completion_is_selected, has_completions
         from prompt_toolkit.history import FileHistory, InMemoryHistory
         from prompt_toolkit.key_binding import KeyBindings
         from prompt_toolkit.lexers import PygmentsLexer
@@ -446,6 +447,21 @@ class Repl:
         @kb.add("escape", "enter")
         def _newline(event):
             event.current_buffer.insert_text("\n")
+
+        @kb.add("tab", filter=has_completions & ~completion_is_selected)
+        def _tab(event):
+            # The menu is open (completion runs while typing), nothing chosen:
+            # the only candidate, else what all candidates share, as a shell's
+            # Tab; only when they share nothing more does Tab walk the menu.
+            buf = event.current_buffer
+            completions = buf.complete_state.completions
+            common = get_common_complete_suffix(buf.document, completions)
+            if len(completions) == 1:
+                buf.apply_completion(completions[0])
+            elif common:
+                buf.insert_text(common)
+            else:
+                buf.complete_next()
 
         return PromptSession(
             PROMPT, multiline=True, prompt_continuation=lambda width, line, soft: CONTINUATION,

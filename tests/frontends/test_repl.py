@@ -468,3 +468,15 @@ def test_the_pager_at_the_command_line(demo_project, demo_reference, tmp_path):
     proc = subprocess.run(smtql_command() + ["-C", str(demo_project), "find all latest 30"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert newest[29]["label"] in proc.stdout and len(paged(tmp_path)) == 1
+
+
+def test_one_tab_inserts_what_the_candidates_share(demo_project, demo_connection):
+    """`tag fig` + Tab: figure1 and figure2 share `figure`, which Tab
+    inserts (rather than choosing the first); `2` and Enter run `count tag
+    figure2`. `tag unfin` + Tab: the only candidate, whole."""
+    repl = make_repl(demo_project)
+    assert repl.vocab.ready.wait(30)
+    drive(repl, "count tag fig", "\t", "2\r", "count tag unfin", "\t", " and tag fig", "\t",
+          "1\r", "\x04")
+    assert out_lines(repl) == [str(demo_connection.query(p).count) for p in (
+        "count tag figure2", "count tag unfinished-review and tag figure1")]
