@@ -72,14 +72,17 @@ def _h(text: str) -> str:
 
 
 # Borders and a shaded header in grey with some transparency, so that they
-# read on a light and a dark notebook theme alike.
+# read on a light and a dark notebook theme alike. The doubled class
+# outweighs JupyterLab's own selectors (`:not(.jp-RenderedMarkdown)
+# .jp-RenderedHTMLCommon td` aligns every cell right).
 _STYLE = ("<style>.smtql table {border-collapse: collapse; margin: 0.3em 0;}"
-          " .smtql td, .smtql th {text-align: left; vertical-align: top; padding: 0.2em 0.6em;"
-          " border: 1px solid rgba(128, 128, 128, 0.45);}"
-          " .smtql thead th {border-bottom: 2px solid rgba(128, 128, 128, 0.8);"
+          " .smtql.smtql table td, .smtql.smtql table th {text-align: left; vertical-align: top;"
+          " padding: 0.2em 0.6em; border: 1px solid rgba(128, 128, 128, 0.45);}"
+          " .smtql.smtql table thead th {border-bottom: 2px solid rgba(128, 128, 128, 0.8);"
           " background: rgba(128, 128, 128, 0.12);}"
-          " .smtql td.num, .smtql th.num {text-align: right; font-variant-numeric: tabular-nums;}"
-          " .smtql th.section {font-style: italic;}</style>")
+          " .smtql.smtql table td.num, .smtql.smtql table th.num {text-align: right;"
+          " font-variant-numeric: tabular-nums;}"
+          " .smtql.smtql table th.section {font-style: italic;}</style>")
 
 
 def render_html(result, max_chars=None, max_lines=None, limit=None, **options) -> str:

@@ -334,6 +334,8 @@ def test_example_notebook_runs_with_a_real_kernel(demo_project, demo_connection,
     assert "<table" in table and all(label in table for label in many.labels)
     # NAME << binds without showing; the table shows 10 rows of 25, the result keeps all
     assert outputs("%smtql recent <<") == []
+    # shown once, as HTML (rich, drawing the text form, must not display in the kernel)
+    assert [o.output_type for o in outputs("recent")] == ["execute_result"]
     recent = demo_connection.query("find all latest 25").labels
     shown = html("recent")
     assert [label for label in recent if label in shown] == recent[:10]

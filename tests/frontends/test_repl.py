@@ -480,3 +480,12 @@ def test_one_tab_inserts_what_the_candidates_share(demo_project, demo_connection
           "1\r", "\x04")
     assert out_lines(repl) == [str(demo_connection.query(p).count) for p in (
         "count tag figure2", "count tag unfinished-review and tag figure1")]
+
+
+def test_every_command_is_documented_in_the_reference():
+    from pathlib import Path
+    reference = (Path(__file__).resolve().parents[2] / "docs" / "reference.md").read_text()
+    section = reference.split("### The REPL", 1)[1].split("\n## ", 1)[0]
+    for cmd in {c.name: c for c in COMMANDS.values()}.values():
+        for name in (cmd.name, *cmd.aliases):
+            assert f"`{name}" in section, name
