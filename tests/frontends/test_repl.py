@@ -489,3 +489,26 @@ def test_every_command_is_documented_in_the_reference():
     for cmd in {c.name: c for c in COMMANDS.values()}.values():
         for name in (cmd.name, *cmd.aliases):
             assert f"`{name}" in section, name
+
+
+@pytest.mark.parametrize("line, message", [
+    ("\\format jsn", "\\format: unknown format 'jsn'; did you mean json?"),
+    ("\\f", "format: table"),
+    ("\\G sideways", "\\G: unknown argument 'sideways'; \\G takes on or off"),
+    ("\\timing of", "\\timing: unknown argument 'of'; did you mean off?"),
+    ("\\pager 1", "\\pager: unknown argument '1'; \\pager takes on or off"),
+    ("\\o /no/such/directory/answers.txt", "\\o: cannot write /no/such/directory/answers.txt"),
+    ("\\run", "usage: \\run FILE.smtql"),
+    ("\\run /no/such/file.smtql", "no such file: /no/such/file.smtql"),
+    ("\\vars x", "\\vars takes no argument (not 'x')"),
+    ("\\tags all", "\\tags takes no argument (not 'all')"),
+    ("\\keys optimizer", "\\keys takes no argument (not 'optimizer')"),
+    ("\\quit now", "\\quit takes no argument (not 'now')"),
+    ("\\e", "\\e needs a terminal"),
+    ("\\tmiing", "unknown command \\tmiing; did you mean \\timing?"),
+])
+def test_bad_command_arguments_say_what_is_wrong(demo_project, line, message):
+    repl = make_repl(demo_project)
+    repl.execute(line)
+    assert message in repl.err.getvalue() + repl.out.getvalue()
+    assert "Traceback" not in repl.err.getvalue()
