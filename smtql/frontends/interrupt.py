@@ -22,9 +22,11 @@ import threading
 @contextlib.contextmanager
 def stopping_statements(store):
     """While the body runs, Ctrl-C also stops `store`'s running statement.
-    Nothing is watched off the main thread, or where SIGINT is not Python's
-    to handle (an embedding program's own handler is left alone)."""
-    if (threading.current_thread() is not threading.main_thread()
+    Nothing is watched off the main thread, where SIGINT is not Python's
+    to handle (an embedding program's own handler is left alone), or on
+    Windows (whose wakeup fd must be a socket): there Ctrl-C waits for the
+    statement to end, as before."""
+    if (os.name == "nt" or threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         yield
         return

@@ -102,7 +102,7 @@ def _output(repl: "Repl", arg: str) -> None:
          help="edit the program before \\e (else the last one) in $EDITOR; it comes back "
               "to the prompt to run")
 def _edit(repl: "Repl", arg: str) -> None:
-    # At the prompt `PROGRAM \\e` arrives here as the program (see execute)
+    # `\e PROGRAM` edits that program; `PROGRAM \e` (as psql) is caught by execute
     repl.edit(arg)
 
 
@@ -514,9 +514,12 @@ def run_repl(args, *, stdin=None) -> int:
     except SmtqlError as err:
         repl.complain(f"smtql: {err.render()}")
         return err.exit_status
-    if not (stdin.isatty() and sys.stdout.isatty()):
-        return repl.read_lines(stdin)
-    repl.color = not os.environ.get("NO_COLOR")
-    repl.say(f"smtql — {repl.store.describe()}\n"
-             "Type a program, \\help for help, Ctrl-D to leave.")
-    return repl.interact(repl.session())
+    try:
+        if not (stdin.isatty() and sys.stdout.isatty()):
+            return repl.read_lines(stdin)
+        repl.color = not os.environ.get("NO_COLOR")
+        repl.say(f"smtql — {repl.store.describe()}\n"
+                 "Type a program, \\help for help, Ctrl-D to leave.")
+        return repl.interact(repl.session())
+    finally:
+        repl.send_to(None)  # close the file \o was writing

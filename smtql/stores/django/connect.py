@@ -69,8 +69,9 @@ def interrupt(conn, dialect: str, uri: str) -> None:
     second connection (its protocol has no cancel of its own)."""
     if dialect == "sqlite":
         conn.interrupt()
-    elif dialect == "postgresql":
-        conn.cancel_safe() if hasattr(conn, "cancel_safe") else conn.cancel()
+    elif dialect == "postgresql":  # psycopg >= 3.2 has the non-blocking form
+        cancel = getattr(conn, "cancel_safe", None) or conn.cancel
+        cancel()
     else:
         killer, _ = connect(uri)
         try:
