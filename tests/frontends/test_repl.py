@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -509,3 +510,30 @@ def test_bad_command_arguments_say_what_is_wrong(demo_project, line, message):
     repl.execute(line)
     assert message in repl.err.getvalue() + repl.out.getvalue()
     assert "Traceback" not in repl.err.getvalue()
+
+
+def test_completion_at_a_terminal(demo_project, demo_connection, tmp_path):
+    """In a pseudo-terminal: inside `KEY = [` the menu lists the key's values
+    with what they are in words, and no labels; Tab then inserts what the
+    candidates share (`tag fig` → `tag figure`)."""
+    import pexpect
+    child = spawn(["repl", "-C", str(demo_project)], terminal_env(tmp_path))
+    latest = demo_connection.query("find all latest 1").labels[0]
+    try:
+        child.expect("smtql>")
+        time.sleep(1.0)  # the completion vocabulary has loaded
+        child.send("count optimizer.model.kind = [")
+        child.expect_exact("keyword")  # the menu's last rows: true, false, null
+        menu = plain(child.before)
+        assert '"lstm"' in menu and "value of optimizer.model.kind, in " in menu
+        assert latest not in menu and "record label" not in menu
+        child.send("\x03")  # drop it
+        child.expect("smtql>")
+        child.send("count tag fig")
+        child.expect_exact("tag, in ")
+        child.send("\t2\r")
+        child.expect(rf"(?<!\d){demo_connection.query('count tag figure2').count}\r\n")
+        child.send("\x04")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
