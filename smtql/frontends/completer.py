@@ -28,7 +28,6 @@ def make_completer(vocab_of, variables_of):
 
 def _command_completions(text):
     from prompt_toolkit.completion import Completion
-    from . import repl  # noqa: F401 - the commands register themselves there
     word = text.lstrip()
     if " " in word:
         name, _, arg = word.partition(" ")

@@ -188,6 +188,7 @@ def test_prompt_toolkit_completer(vocab):
     from prompt_toolkit.completion import CompleteEvent
     from prompt_toolkit.document import Document
     from smtql.frontends.completer import make_completer
+    import smtql.frontends.repl  # noqa: F401 - registers the backslash commands, as a session does
     completer = make_completer(lambda: vocab, lambda: ["lr"])
     got = list(completer.get_completions(Document("count optimizer.model.ki"), CompleteEvent()))
     assert [(c.text, c.start_position) for c in got] == [("kind", -2)]
