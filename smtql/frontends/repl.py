@@ -388,7 +388,9 @@ class Repl:
                                            dry_run=dry_run, confirm=confirm)
         labelled, shown = answers(program) > 1, 0
         started = time.perf_counter()
-        with self.lock, stopping_statements(store):  # Ctrl-C stops the running SQL at once
+        # Ctrl-C stops the running SQL at once: this program's, or the
+        # vocabulary loader's that holds the lock (a store locked by a writer)
+        with stopping_statements(store), self.lock:
             for result in results:
                 self.show(result, labelled=labelled, first=shown == 0)
                 shown += not result.silent

@@ -44,7 +44,7 @@ class Context:
         name = var.text if isinstance(var, ast.Ref) else var.name
         if name not in self.variables:
             near = closest(name, self.variables)
-            raise self.error(name, var, kind=UnsetVariable,
+            raise self.error(name, var, kind=UnsetVariable,  # it words its message itself
                              suggestion=quoted_choices(["$" + n for n in near]) if near else None)
         return self.variables[name]
 

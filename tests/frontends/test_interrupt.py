@@ -137,17 +137,19 @@ def _lock(kind: str, built):
 
 
 def _waiting(kind: str, locker) -> int:
-    """How many statements of other sessions read the record table now."""
+    """How many statements of other sessions of the store's database (the
+    server is shared) read the record table now."""
     if kind == "postgres":  # the statistics are a snapshot per transaction: a fresh one
         locker.execute("SELECT pg_stat_clear_snapshot()")
-        rows = locker.execute("SELECT count(*) FROM pg_stat_activity WHERE pid <> "
-                              "pg_backend_pid() AND state = 'active' AND query ILIKE "
-                              "'%django_store_record%'").fetchall()
-        return rows[0][0]
-    with locker.cursor() as cur:
-        cur.execute("SHOW FULL PROCESSLIST")
-        return sum(1 for row in cur.fetchall()
-                   if row[0] != locker.thread_id() and row[7] and "django_store_record" in row[7])
+        queries = [q for (q,) in locker.execute(
+            "SELECT query FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+            "AND datname = current_database() AND state = 'active'").fetchall()]
+    else:
+        with locker.cursor() as cur:
+            cur.execute("SHOW FULL PROCESSLIST")  # Id, User, Host, db, Command, Time, State, Info
+            queries = [row[7] for row in cur.fetchall()
+                       if row[0] != locker.thread_id() and row[3] == locker.db.decode()]
+    return sum(1 for q in queries if q and "django_store_record" in q)
 
 
 def _poll(check, timeout: float = 30) -> bool:
@@ -170,8 +172,10 @@ def test_ctrl_c_cancels_the_statement_on_a_server(kind, tmp_path):
     locker = None
     try:
         child.expect("smtql>")
-        time.sleep(0.5)  # the completion vocabulary has loaded
-        locker = _lock(kind, built)
+        child.send("count all\r")
+        child.expect(rf"(?<!\d){records}\r\n")
+        time.sleep(1.0)  # the completion vocabulary has loaded (else Ctrl-C stops its
+        locker = _lock(kind, built)  # statement as well, but this one never starts)
         child.send("count all\r")
         assert _poll(lambda: _waiting(kind, locker) == 1), "the statement never ran"
         waited = interrupt(child, "cancelled")
