@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import EXIT_PROGRAM, EXIT_USAGE, SmtqlError
+from .errors import EXIT_PROGRAM, EXIT_USAGE, SmtqlError, UnsetVariable
 from .executor import Executor
 from .language import parser
 from .stores.registry import open_store
@@ -27,8 +27,11 @@ class Connection:
         `$name` (Python values pass as they are). Writes (`tag`, `untag`,
         `undo`) need no confirmation here: the statement is the
         confirmation; `dry_run=True` shows what they would change only."""
-        return list(self.stream(program, variables=dict(variables), filename=filename, now=now,
-                                dry_run=dry_run))
+        try:
+            return list(self.stream(program, variables=dict(variables), filename=filename,
+                                    now=now, dry_run=dry_run))
+        except UnsetVariable as err:  # here variables come as keyword arguments
+            raise err.set_outside(f"pass it as a keyword argument ({err.variable}=…)") from None
 
     def stream(self, program, *, variables: dict | None = None, filename: str | None = None,
                now=None, dry_run: bool = False, confirm=None):

@@ -79,6 +79,22 @@ class QueryError(SmtqlError):
     a status word that does not exist, a reference to no record."""
 
 
+class UnsetVariable(QueryError):
+    """A `$name` nothing binds. How to set one from outside is each front
+    end's to say (`set_outside`): --set at the command line, Python in a
+    notebook."""
+
+    def __init__(self, variable: str, **kwargs):
+        self.variable = variable
+        super().__init__("", **kwargs)
+        self.set_outside(f"set it from outside (--set {variable}=…)")
+
+    def set_outside(self, how: str) -> "UnsetVariable":
+        self.message = f"${self.variable} is not set; bind it with `let {self.variable} = …` or {how}"
+        self.args = (self.message,)
+        return self
+
+
 class StoreError(SmtqlError):
     """The record store could not be found, opened or read."""
 

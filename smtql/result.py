@@ -37,8 +37,13 @@ class Result:
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(self.render("table"))
 
+    # How a notebook draws it: the first rows of a table (as jupysql's
+    # displaylimit; the result keeps them all). The %smtql magic sets its
+    # own on the results it returns (%config SmtqlMagic.displaylimit, …).
+    html_options: ClassVar[dict] = {"limit": 10}
+
     def _repr_html_(self) -> str:  # how a notebook shows it
-        return self.render("html")
+        return self.render("html", **self.html_options)
 
 
 class LazyRows(Sequence):

@@ -18,7 +18,8 @@ import sys
 
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, SmtqlError
-from .options import FORMATS, UsageError, answers, emit, parse_sets, write_confirmation
+from .interrupt import stopping_statements
+from .options import FORMATS, UsageError, answers, emit, pager_for, parse_sets, write_confirmation
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep N lines of multi-line cells (default 1)")
     p.add_argument("--vertical", action="store_true",
                    help="one field per line (tables turn vertical by themselves when too wide)")
+    p.add_argument("--no-pager", action="store_true",
+                   help="never page long answers (at a terminal they go through $PAGER, "
+                        "else less -SRXF)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="set $NAME (read as an smtql literal); may repeat")
     p.add_argument("--yes", action="store_true", help="confirm writes without asking")
@@ -174,10 +178,11 @@ def _run_source(args, source: str, filename: str | None = None) -> int:
                  index=getattr(args, "index", None)) as conn:
         results = conn.stream(program, variables=variables, dry_run=args.dry_run,
                               confirm=write_confirmation(args))
-        shown = 0
-        for result in results:
-            emit(result, args, labelled=labelled, first=shown == 0)
-            shown += not result.silent
+        shown, pager = 0, pager_for(args)
+        with stopping_statements(conn.store):  # Ctrl-C stops the running SQL at once
+            for result in results:
+                emit(result, args, labelled=labelled, first=shown == 0, pager=pager)
+                shown += not result.silent
     return EXIT_OK
 
 

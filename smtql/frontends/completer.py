@@ -34,7 +34,7 @@ def _command_completions(text):
         if name in ("\\format", "\\f"):
             for f in FORMATS:
                 if f.startswith(arg.strip()):
-                    yield Completion(f, start_position=-len(arg.strip()))
+                    yield Completion(f, start_position=-len(arg.strip()), display_meta="output format")
         return
     for name, cmd in COMMANDS.items():
         if name.startswith(word) and name == cmd.name:

@@ -178,11 +178,11 @@ def complete(text: str, vocab: Vocabulary | None = None, variables=()) -> list[C
     if "WORD" in accepts and not value_key:
         out += _tags(word, vocab, status_only=prev == "STATUS")
     if accepts & {"REF_WORD", "LABEL"} and not value_key:
-        out += [Candidate(label, len(word), meta="record")
+        out += [Candidate(label, len(word), meta="record label")
                 for label in vocab.labels if label.startswith(word)][:MAX_CANDIDATES]
     if "VAR" in accepts and (word == "" or word.startswith("$")):
         bound = list(dict.fromkeys(list(variables) + _let_names(tokens)))
-        out += [Candidate("$" + n, len(word), meta="variable")
+        out += [Candidate("$" + n, len(word), meta="variable (let or --set)")
                 for n in bound if ("$" + n).startswith(word)]
     if not ctx.quote and not word.startswith("$"):
         out += _keywords(word, accepts)
@@ -240,20 +240,25 @@ def _field_meta(name: str) -> str:
 
 
 def _key_meta(key: str, vocab: Vocabulary) -> str:
-    n = vocab.param_keys.get(key, 0)
-    more = " …" if vocab.has_children(key) else ""
-    return f"parameter{more}, {n} record{'' if n == 1 else 's'}"
+    """What a parameter key is, in words: a value, or a group of keys."""
+    what = "parameter group (type . for its keys)" if vocab.has_children(key) else "parameter"
+    return f"{what}, {records(vocab.param_keys.get(key, 0))}"
+
+
+def records(n: int) -> str:
+    return f"in {n} record{'' if n == 1 else 's'}"
 
 
 def _tags(word: str, vocab: Vocabulary, status_only: bool) -> list[Candidate]:
     status_tags = {fields.status_tag(w) for w in fields.STATUS_WORDS}
-    out = [Candidate(w, len(word), meta=f"status ({vocab.tags.get(fields.status_tag(w), 0)})")
+    out = [Candidate(w, len(word),
+                     meta=f"status, {records(vocab.tags.get(fields.status_tag(w), 0))}")
            for w in fields.STATUS_WORDS if w.startswith(word)]
     if not status_only:
         for tag, n in sorted(vocab.tags.items(), key=lambda kv: (-kv[1], kv[0])):
             if tag not in status_tags and tag.startswith(word):
                 text = tag if re.fullmatch(r"[\w][\w\-.]*", tag) else _quoted(tag)
-                out.append(Candidate(text, len(word), display=tag, meta=f"tag ({n})"))
+                out.append(Candidate(text, len(word), display=tag, meta=f"tag, {records(n)}"))
     return out
 
 
@@ -269,12 +274,13 @@ def _values(word: str, key: str, vocab: Vocabulary) -> list[Candidate]:
     for literal, n in counter.most_common(MAX_VALUES):
         bare = literal[1:-1] if literal[:1] in "\"'" and len(literal) > 1 else literal
         if literal.startswith(word) or (word and bare.startswith(word.lstrip("\"'"))):
-            out.append(Candidate(literal, len(word), meta=f"value ({n})"))
+            out.append(Candidate(literal, len(word), meta=f"value of {key}, {records(n)}"))
     return out
 
 
 def _compared_key(tokens) -> str | None:
-    """The key whose value is being written: `KEY OP ▌`, `KEY in [a, ▌`."""
+    """The key whose value is being written: `KEY OP ▌`, `KEY in [a, ▌`,
+    `KEY = [a, ▌` (a list literal holds that key's values, never labels)."""
     from ..language.parser import read_key
     from ..language import ast
     i = len(tokens) - 1
@@ -283,7 +289,7 @@ def _compared_key(tokens) -> str | None:
     if tokens[i].type in ("LSQB", "COMMA"):
         while i >= 0 and tokens[i].type in _VALUE_TOKENS:
             i -= 1
-        if i < 0 or tokens[i].type != "IN":
+        if i < 0 or tokens[i].type not in ("IN", "OP"):
             return None
     elif tokens[i].type not in ("OP", "TEXT_OP", "MATCHES"):
         return None

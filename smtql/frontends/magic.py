@@ -11,11 +11,13 @@ Options (before the program; in a cell, on the `%%smtql` line):
     --store URI     a bare store: an SQLite or shelve file, postgres://…, mysql://…
     --project NAME  the project, when the store holds several
     -o NAME         also bind the result to NAME in the notebook
+    NAME << PROGRAM bind the result to NAME only, as jupysql (`%%smtql NAME <<` in a cell)
     -f FILE         run a saved .smtql file (its project, unless -C/--store say otherwise)
     --dry-run       show what a write would change without changing it
 
 Store options can be set once per notebook with `%config SmtqlMagic.directory
-= "…"` (also `.store`, `.project`, `.max_chars`, `.max_lines`); options on
+= "…"` (also `.store`, `.project`, `.max_chars`, `.max_lines`, and
+`.displaylimit`: the rows of a table shown, 10 by default); options on
 the line win over them, and they win over a file's own project.
 
 `$name` takes the notebook's Python variable `name` where no `let` in the
@@ -33,6 +35,7 @@ which is why only the leading options are handed to their parser.
 
 from __future__ import annotations
 
+import keyword
 import re
 from pathlib import Path
 
@@ -42,7 +45,7 @@ from IPython.core.magic import (Magics, line_cell_magic, magics_class, needs_loc
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Int, Unicode
 
-from ..errors import SmtqlError
+from ..errors import SmtqlError, UnsetVariable
 
 _FLAGS = ("--dry-run",)  # options that take no value
 _OPTION = re.compile(r"""\s*(?P<name>-C|--store|--project|-o|--out|-f|--file|--dry-run)
@@ -51,6 +54,7 @@ _OPTION = re.compile(r"""\s*(?P<name>-C|--store|--project|-o|--out|-f|--file|--d
 _LOOKS_LIKE_OPTION = re.compile(r"\s*(-[A-Za-z]|--[A-Za-z])")
 _VAR = re.compile(r"\$([^\W\d]\w*)")
 _LET = re.compile(r"\blet\s+([^\W\d]\w*)", re.IGNORECASE)
+_TARGET = re.compile(r"\s*(\S+)\s*<<\s?(.*)", re.DOTALL)
 
 
 def split_options(line: str) -> tuple[dict, str]:
@@ -99,6 +103,8 @@ class SmtqlMagic(Magics):
                     help="Cut table cells to this many characters.")
     max_lines = Int(None, allow_none=True, config=True,
                     help="Keep this many lines of multi-line cells.")
+    displaylimit = Int(10, allow_none=True, config=True,
+                       help="Rows of a table shown (the result keeps them all); 0 or None: all.")
 
     def __init__(self, shell=None, **kwargs):
         super().__init__(shell=shell, **kwargs)
@@ -121,6 +127,7 @@ class SmtqlMagic(Magics):
         """Run an smtql program: `%smtql PROGRAM`, or a `%%smtql` cell.
         Options: -C DIR, --store URI, --project NAME, -o NAME, -f FILE, --dry-run."""
         options, rest = split_options(line)
+        target, rest = split_target(rest)
         filename = options.get("file")
         if cell is not None:
             if rest.strip():
@@ -140,19 +147,34 @@ class SmtqlMagic(Magics):
         namespace.update(local_ns or {})
         try:
             results = self.run(source, options, namespace, filename=filename)
+        except UnsetVariable as err:  # a notebook sets variables in Python, not with --set
+            raise UsageError(err.set_outside(f"define `{err.variable}` in Python "
+                                             f"({err.variable} = …)").render()) from None
         except SmtqlError as err:
             raise UsageError(err.render()) from None
         if not results:
             return None
+        for result in results:
+            result.html_options = self.html_options()
         last = results[-1]
-        if options.get("output"):
-            if self.shell is not None:
-                self.shell.user_ns[options["output"]] = last
+        for name in (options.get("output"), target):
+            if name and self.shell is not None:
+                self.shell.user_ns[name] = last
         from IPython.display import display
         for result in results[:-1]:
             if not result.silent:
                 display(result)
-        return None if last.silent else last
+        # `res << PROGRAM` binds only, as jupysql's; -o binds and shows
+        return None if last.silent or target else last
+
+    def html_options(self) -> dict:
+        """How the results draw in the notebook, from %config."""
+        options = {"limit": self.displaylimit or None}
+        if self.max_chars is not None:
+            options["max_chars"] = self.max_chars
+        if self.max_lines is not None:
+            options["max_lines"] = self.max_lines
+        return options
 
     # -- the library side
     def run(self, source: str, options: dict, namespace: dict, filename: str | None = None):
@@ -201,6 +223,17 @@ class SmtqlMagic(Magics):
         for conn in self._connections.values():
             conn.close()
         self._connections.clear()
+
+
+def split_target(rest: str) -> tuple[str | None, str]:
+    """`NAME << PROGRAM` (jupysql's form): the name to bind the result to,
+    and the program. In a cell, `%%smtql NAME <<` and the program below."""
+    m = _TARGET.match(rest)
+    if not m:
+        return None, rest
+    if not m.group(1).isidentifier() or keyword.iskeyword(m.group(1)):
+        raise UsageError(f"'{m.group(1)}' cannot be a Python variable: NAME << PROGRAM")
+    return m.group(1), m.group(2)
 
 
 def python_variables(source: str, namespace: dict) -> dict:

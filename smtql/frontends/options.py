@@ -51,12 +51,13 @@ def answers(program) -> int:
 
 
 def emit(result, args, out=None, err=None, fmt: str | None = None, color: bool | None = None,
-         labelled: bool = False, first: bool = True) -> None:
+         labelled: bool = False, first: bool = True, pager: str | None = None) -> None:
     """Print a result: its notes on stderr, its text on `out`. `labelled`:
     the program has several answers, so each says which statement it
     answers (in the human formats, as an smtql comment that can be pasted
     back; CSV tables are set apart by a blank line; JSON is one document
-    per line)."""
+    per line). `pager`: the command that shows text longer or wider than
+    the screen (`pager_for`)."""
     out, err = out or sys.stdout, err or sys.stderr
     fmt = fmt or args.format
     for note in result.notes:
@@ -75,7 +76,56 @@ def emit(result, args, out=None, err=None, fmt: str | None = None, color: bool |
             text = "\n" + text
     elif labelled and fmt == "csv" and not first:
         text = "\n" + text
-    if text:
+    if not text:
+        return
+    if pager and is_terminal(out) and beyond_screen(text):
+        page(text, pager, out)
+    else:
+        print(text, file=out, flush=True)
+
+
+DEFAULT_PAGER = "less -SRXF"  # as pgcli: keep colours, chop long lines, leave if it fits
+
+
+def pager_for(args, out=None) -> str | None:
+    """The pager command for answers printed on `out` (standard output):
+    $PAGER, else less -SRXF; none with --no-pager or off a terminal."""
+    if getattr(args, "no_pager", False) or not is_terminal(out or sys.stdout):
+        return None
+    return os.environ.get("PAGER") or DEFAULT_PAGER
+
+
+def beyond_screen(text: str) -> bool:
+    """Whether the text is taller or wider than the terminal."""
+    import shutil
+    from rich.cells import cell_len
+    from rich.text import Text
+    size = shutil.get_terminal_size()
+    lines = text.splitlines()
+    return len(lines) >= size.lines or any(
+        cell_len(Text.from_ansi(line).plain) > size.columns for line in lines)
+
+
+def page(text: str, pager: str, out) -> None:
+    """Show text through the pager (a shell command, as git and pgcli run
+    $PAGER); if it cannot start, print the text instead."""
+    import subprocess
+    out.flush()
+    try:
+        proc = subprocess.Popen(pager, shell=True, stdin=subprocess.PIPE,
+                                encoding="utf-8", errors="replace")
+    except OSError:
+        print(text, file=out, flush=True)
+        return
+    try:
+        proc.communicate(text + "\n")
+    except KeyboardInterrupt:  # the pager has Ctrl-C to itself (less stops a search)
+        proc.wait()
+    except BrokenPipeError:  # the user left the pager before reading all
+        proc.wait()
+    if proc.returncode == 127:  # the shell found no such command
+        print(f"smtql: the pager '{pager}' could not run; set $PAGER, or --no-pager",
+              file=sys.stderr)
         print(text, file=out, flush=True)
 
 

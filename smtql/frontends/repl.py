@@ -18,15 +18,19 @@ line the same way (complete → run), without prompt or editing.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
+import time
 from pathlib import Path
 
 from ..errors import EXIT_OK, EXIT_PROGRAM, SmtqlError
 from .commands import COMMANDS, command
-from .options import FORMATS, answers, ask, emit, parse_sets
+from .interrupt import stopping_statements
+from .options import FORMATS, answers, ask, emit, pager_for, parse_sets
 
 PROMPT = "smtql> "
+EDIT_AT_END = re.compile(r"\s*\\(e|edit)$")  # `PROGRAM \e` edits the program
 CONTINUATION = "   ..> "
 
 
@@ -57,15 +61,92 @@ def _help(repl: "Repl", arg: str) -> None:
 
 
 @command("\\format", "\\f", usage="[FMT]",
-         help="show or set the output format: table, csv, json, markdown, labels")
+         help="show or set the output format: " + ", ".join(FORMATS))
 def _format(repl: "Repl", arg: str) -> None:
     if not arg:
         repl.say(f"format: {repl.format}")
         return
-    if arg not in FORMATS:
-        raise SmtqlError(f"unknown format '{arg}'; choose one of {', '.join(FORMATS)}")
-    repl.format = arg
-    repl.say(f"format: {arg}")
+    repl.format = choice("\\format", arg, FORMATS, what="format")
+    repl.say(f"format: {repl.format}")
+
+
+@command("\\G", "\\x", usage="[on|off]",
+         help="the vertical view (one field per line): toggle, or turn on or off")
+def _vertical(repl: "Repl", arg: str) -> None:
+    repl.args.vertical = switch("\\G", arg, repl.args.vertical)
+    repl.say(f"vertical view: {'on' if repl.args.vertical else 'off'}")
+
+
+@command("\\timing", "\\t", usage="[on|off]",
+         help="say how long each program took: toggle, or turn on or off")
+def _timing(repl: "Repl", arg: str) -> None:
+    repl.timing = switch("\\timing", arg, repl.timing)
+    repl.say(f"timing: {'on' if repl.timing else 'off'}")
+
+
+@command("\\pager", usage="[on|off]",
+         help="page answers longer than the screen ($PAGER, else less -SRXF): toggle, on or off")
+def _pager(repl: "Repl", arg: str) -> None:
+    repl.paging = switch("\\pager", arg, repl.paging)
+    repl.say(f"pager: {'on' if repl.paging else 'off'}")
+
+
+@command("\\o", "\\out", usage="[FILE]",
+         help="send answers to FILE (written anew); \\o alone sends them to the screen again")
+def _output(repl: "Repl", arg: str) -> None:
+    repl.send_to(os.path.expanduser(arg) if arg else None)
+    repl.say(f"answers go to {arg}" if arg else "answers go to the screen")
+
+
+@command("\\e", "\\edit", usage="[PROGRAM]",
+         help="edit the program before \\e (else the last one) in $EDITOR; it comes back "
+              "to the prompt to run")
+def _edit(repl: "Repl", arg: str) -> None:
+    # `\e PROGRAM` edits that program; `PROGRAM \e` (as psql) is caught by execute
+    repl.edit(arg)
+
+
+@command("\\tags", help="the store's tags, with how many records carry each")
+def _tags(repl: "Repl", arg: str) -> None:
+    with repl.lock:
+        counts = repl.require_store().tag_counts()
+    repl.say(counted(counts, "tag", "no record carries a tag"))
+
+
+@command("\\keys", help="the store's parameter keys, with how many records have each")
+def _keys(repl: "Repl", arg: str) -> None:
+    with repl.lock:
+        counts = repl.require_store().param_keys()
+    repl.say(counted(counts, "parameter key", "no record has parameters"))
+
+
+def counted(counts, noun: str, empty: str) -> str:
+    """`name  count` lines, most common first (ties by name), and a total."""
+    if not counts:
+        return empty
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    width = max(len(name) for name, _ in items)
+    lines = [f"{name.ljust(width)}  {n}" for name, n in items]
+    lines.append(f"({len(items)} {noun}{'' if len(items) == 1 else 's'})")
+    return "\n".join(lines)
+
+
+def choice(name: str, arg: str, choices, what: str = "argument") -> str:
+    """`arg` if it is one of `choices`, else an error naming the closest."""
+    if arg in choices:
+        return arg
+    from ..errors import closest
+    near = closest(arg, choices, n=1)
+    hint = f"did you mean {near[0]}? " if near else ""
+    raise SmtqlError(f"{name}: unknown {what} '{arg}'; {hint}{name} takes "
+                     f"{' or '.join(choices) if len(choices) == 2 else 'one of ' + ', '.join(choices)}")
+
+
+def switch(name: str, arg: str, current: bool) -> bool:
+    """An on/off setting: no argument toggles it."""
+    if not arg:
+        return not current
+    return choice(name, arg.lower(), ("on", "off")) == "on"
 
 
 @command("\\store", "\\s", usage="[DIR|PATH|URI]",
@@ -131,7 +212,8 @@ def is_complete(text: str) -> bool:
     from ..language.parser import lark_parser
 
     stripped = text.strip()
-    if not stripped or stripped.startswith("\\") or stripped.endswith(";"):
+    if not stripped or stripped.startswith("\\") or stripped.endswith(";") \
+            or EDIT_AT_END.search(stripped):
         return True
     try:
         lark_parser().parse(text, start="program")
@@ -174,6 +256,13 @@ class Repl:
         self.vocab = Vocabulary()
         self.color = False
         self.errors = 0
+        args.vertical = bool(getattr(args, "vertical", False))  # \G toggles it
+        self.timing = False
+        self.paging = not getattr(args, "no_pager", False)
+        self.at_terminal = False  # the pager and \e need one
+        self.sink = None  # the file \o sends answers to
+        self.last_program = ""  # what \e edits when given nothing
+        self.pending = ""  # what \e gave back, for the next prompt
 
     # -- output
     def say(self, text: str) -> None:
@@ -181,6 +270,41 @@ class Repl:
 
     def complain(self, text: str) -> None:
         print(text, file=self.err, flush=True)
+
+    def send_to(self, path: str | None) -> None:
+        """Answers to a file from now on (\\o FILE), or to the screen (None)."""
+        sink = None
+        if path is not None:
+            try:
+                sink = open(path, "w", encoding="utf-8")
+            except OSError as err:
+                raise SmtqlError(f"\\o: cannot write {path}: {err.strerror or err}") from None
+        if self.sink is not None:
+            self.sink.close()
+        self.sink = sink
+
+    def edit(self, text: str) -> None:
+        """Open the program (else the last one run) in $VISUAL or $EDITOR; what
+        the editor saves comes back to the next prompt, to run with Enter."""
+        import shlex
+        import subprocess
+        import tempfile
+        if not self.at_terminal:
+            raise SmtqlError("\\e needs a terminal (an editor, then the prompt)")
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        with tempfile.TemporaryDirectory(prefix="smtql-") as tmp:
+            path = Path(tmp) / "program.smtql"
+            path.write_text((text.strip() or self.last_program).rstrip() + "\n", encoding="utf-8")
+            status = subprocess.call(f"{editor} {shlex.quote(str(path))}", shell=True)
+            if status != 0:
+                raise SmtqlError(f"\\e: the editor '{editor}' exited with status {status}; "
+                                 "nothing was changed")
+            self.pending = path.read_text(encoding="utf-8").strip()
+
+    def require_store(self):
+        if self.store is None:
+            raise SmtqlError("no store is open; open one with \\store DIR|PATH|URI")
+        return self.store
 
     # -- the store
     def open(self, where: str | None = None) -> None:
@@ -218,7 +342,10 @@ class Repl:
         try:
             if stripped.startswith("\\"):
                 self.run_command(stripped)
+            elif EDIT_AT_END.search(stripped):  # `PROGRAM \e`: edit it
+                self.edit(EDIT_AT_END.sub("", stripped))
             else:
+                self.last_program = stripped
                 self.run_program(text)
         except SmtqlError as err:
             self.errors += 1
@@ -244,6 +371,8 @@ class Repl:
             near = closest(name, list(COMMANDS))
             raise SmtqlError(f"unknown command {name}" + (
                 f"; did you mean {near[0]}?" if near else "; \\help lists them"))
+        if arg.strip() and not cmd.usage:
+            raise SmtqlError(f"{cmd.name} takes no argument (not '{arg.strip()}')")
         cmd.handler(self, arg.strip())
 
     def run_program(self, text: str, filename: str | None = None) -> None:
@@ -251,32 +380,42 @@ class Repl:
         program = parse_program(text, filename=filename)
         if not program.statements:
             return
-        if self.store is None:
-            raise SmtqlError("no store is open; open one with \\store DIR|PATH|URI")
+        store = self.require_store()
         dry_run = bool(getattr(self.args, "dry_run", False))
         # a write asks first, as at the command line
         confirm = None if dry_run or getattr(self.args, "yes", False) else self.confirm_write
-        results = Connection(self.store).stream(program, variables=self.variables,
-                                                dry_run=dry_run, confirm=confirm)
+        results = Connection(store).stream(program, variables=self.variables,
+                                           dry_run=dry_run, confirm=confirm)
         labelled, shown = answers(program) > 1, 0
-        with self.lock:
+        started = time.perf_counter()
+        # Ctrl-C stops the running SQL at once: this program's, or the
+        # vocabulary loader's that holds the lock (a store locked by a writer)
+        with stopping_statements(store), self.lock:
             for result in results:
                 self.show(result, labelled=labelled, first=shown == 0)
                 shown += not result.silent
+        if self.timing:
+            self.say(f"Time: {(time.perf_counter() - started) * 1000:.3f} ms")  # as psql
 
     def confirm_write(self, preview) -> bool:
         return ask(preview, err=self.err)
 
     def show(self, result, labelled: bool = False, first: bool = True) -> None:
+        if self.sink is not None:  # \o FILE: plain text, never paged
+            emit(result, self.args, out=self.sink, err=self.err, fmt=self.format, color=False,
+                 labelled=labelled, first=first)
+            return
+        pager = pager_for(self.args, self.out) if self.paging and self.at_terminal else None
         emit(result, self.args, out=self.out, err=self.err, fmt=self.format, color=self.color,
-             labelled=labelled, first=first)
+             labelled=labelled, first=first, pager=pager)
 
     # -- the loops
     def session(self, *, input=None, output=None, history=None):
         """A prompt-toolkit PromptSession set up for smtql."""
         from prompt_toolkit import PromptSession
         from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-        from prompt_toolkit.filters import completion_is_selected
+        from prompt_toolkit.completion import get_common_complete_suffix
+        from prompt_toolkit.filters import completion_is_selected, has_completions
         from prompt_toolkit.history import FileHistory, InMemoryHistory
         from prompt_toolkit.key_binding import KeyBindings
         from prompt_toolkit.lexers import PygmentsLexer
@@ -311,6 +450,21 @@ class Repl:
         def _newline(event):
             event.current_buffer.insert_text("\n")
 
+        @kb.add("tab", filter=has_completions & ~completion_is_selected)
+        def _tab(event):
+            # The menu is open (completion runs while typing), nothing chosen:
+            # the only candidate, else what all candidates share, as a shell's
+            # Tab; only when they share nothing more does Tab walk the menu.
+            buf = event.current_buffer
+            completions = buf.complete_state.completions
+            common = get_common_complete_suffix(buf.document, completions)
+            if len(completions) == 1:
+                buf.apply_completion(completions[0])
+            elif common:
+                buf.insert_text(common)
+            else:
+                buf.complete_next()
+
         return PromptSession(
             PROMPT, multiline=True, prompt_continuation=lambda width, line, soft: CONTINUATION,
             lexer=PygmentsLexer(SmtqlLexer), completer=make_completer(
@@ -321,9 +475,10 @@ class Repl:
 
     def interact(self, session) -> int:
         """Prompt, run, repeat, until Ctrl-D or \\quit."""
+        self.at_terminal = True
         while True:
             try:
-                text = session.prompt()
+                text, self.pending = session.prompt(default=self.pending), ""
             except KeyboardInterrupt:  # Ctrl-C at the prompt: drop the input
                 continue
             except EOFError:
@@ -361,9 +516,12 @@ def run_repl(args, *, stdin=None) -> int:
     except SmtqlError as err:
         repl.complain(f"smtql: {err.render()}")
         return err.exit_status
-    if not (stdin.isatty() and sys.stdout.isatty()):
-        return repl.read_lines(stdin)
-    repl.color = not os.environ.get("NO_COLOR")
-    repl.say(f"smtql — {repl.store.describe()}\n"
-             "Type a program, \\help for help, Ctrl-D to leave.")
-    return repl.interact(repl.session())
+    try:
+        if not (stdin.isatty() and sys.stdout.isatty()):
+            return repl.read_lines(stdin)
+        repl.color = not os.environ.get("NO_COLOR")
+        repl.say(f"smtql — {repl.store.describe()}\n"
+                 "Type a program, \\help for help, Ctrl-D to leave.")
+        return repl.interact(repl.session())
+    finally:
+        repl.send_to(None)  # close the file \o was writing

@@ -59,8 +59,8 @@ class Vocabulary:
                 self._children = None
             with lock:
                 self._load_rows(store)
-        except Exception as err:  # noqa: BLE001 - completion must never break the prompt
-            self.error = err
+        except (Exception, KeyboardInterrupt) as err:  # noqa: BLE001 - completion must
+            self.error = err  # never break the prompt (Ctrl-C stops its statement too)
         finally:
             self.ready.set()
 

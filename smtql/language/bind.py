@@ -15,7 +15,7 @@ from typing import Any, Callable
 from . import ast, dates, fields
 from . import literals
 from ..params.model import MISSING
-from ..errors import QueryError, SmtqlError, closest, quoted_choices
+from ..errors import QueryError, SmtqlError, UnsetVariable, closest, quoted_choices
 from .parser import clamp_count, regex_problem, resolve_value
 
 
@@ -31,8 +31,8 @@ class Context:
     filename: str | None = None
     resolve_ref: Callable[[ast.Ref], Any] | None = None
 
-    def error(self, message: str, node, **kw) -> SmtqlError:
-        err = QueryError(message, **kw)
+    def error(self, message: str, node, kind=QueryError, **kw) -> SmtqlError:
+        err = kind(message, **kw)
         span = getattr(node, "span", None)
         if span is not None:
             err.at(self.source, span.start, span.end)
@@ -44,8 +44,7 @@ class Context:
         name = var.text if isinstance(var, ast.Ref) else var.name
         if name not in self.variables:
             near = closest(name, self.variables)
-            raise self.error(f"${name} is not set; bind it with `let {name} = …` "
-                             f"or set it from outside (--set {name}=…)", var,
+            raise self.error(name, var, kind=UnsetVariable,  # it words its message itself
                              suggestion=quoted_choices(["$" + n for n in near]) if near else None)
         return self.variables[name]
 

@@ -71,15 +71,32 @@ def _h(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
-_STYLE = ("<style>.smtql td, .smtql th {text-align: left; vertical-align: top;}"
-          " .smtql td.num {text-align: right;} .smtql th.section {font-style: italic;}</style>")
+# Borders and a shaded header in grey with some transparency, so that they
+# read on a light and a dark notebook theme alike. The doubled class
+# outweighs JupyterLab's own selectors (`:not(.jp-RenderedMarkdown)
+# .jp-RenderedHTMLCommon td` aligns every cell right).
+_STYLE = ("<style>.smtql table {border-collapse: collapse; margin: 0.3em 0;}"
+          " .smtql.smtql table td, .smtql.smtql table th {text-align: left; vertical-align: top;"
+          " padding: 0.2em 0.6em; border: 1px solid rgba(128, 128, 128, 0.45);}"
+          " .smtql.smtql table thead th {border-bottom: 2px solid rgba(128, 128, 128, 0.8);"
+          " background: rgba(128, 128, 128, 0.12);}"
+          " .smtql.smtql table td.num, .smtql.smtql table th.num {text-align: right;"
+          " font-variant-numeric: tabular-nums;}"
+          " .smtql.smtql table th.section {font-style: italic;}</style>")
 
 
-def render_html(result, max_chars=None, max_lines=None, **options) -> str:
+def render_html(result, max_chars=None, max_lines=None, limit=None, **options) -> str:
+    """`limit`: the rows of a table drawn at most (a notebook's first rows);
+    the footer says how many more the result holds."""
     if result.shape == 'record':
         body = _html_describe(result, max_chars, max_lines)
     elif result.shape in ('table', 'diff'):
-        body = _html_grid(_grid(result, max_chars, max_lines))
+        grid = _grid(result, max_chars, max_lines)
+        for column in grid.columns:
+            column.right = column.right or column.name in numeric_columns(result)
+        if result.shape == 'table' and limit and len(grid.rows) > limit:
+            grid = _first_rows(grid, limit)
+        body = _html_grid(grid)
     elif result.shape == 'count':
         body = f"<p>{result.count}</p>"
     elif result.shape == 'text':
@@ -90,11 +107,36 @@ def render_html(result, max_chars=None, max_lines=None, **options) -> str:
     return f"<div class=\"smtql\">{_STYLE}{body}{notes}</div>"
 
 
-_TD_NUM = '<td class="num">'
+def numeric_columns(result) -> set[str]:
+    """The columns whose values (where a record has one) are all numbers."""
+    from ..plan.values import MISSING
+    if result.shape == 'table':
+        columns = {c: [row.get(c, MISSING) for row in result.rows] for c in result.columns}
+    elif result.shape == 'diff' and not result.pair:
+        columns = dict(result.columns)
+    else:
+        return set()
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return {name for name, values in columns.items()
+            if any(number(v) for v in values)
+            and all(number(v) or v is None or v is MISSING for v in values)}
+
+
+def _first_rows(grid: Grid, limit: int) -> Grid:
+    more = len(grid.rows) - limit
+    note = (f"showing the first {limit} rows; {more} more are in the result "
+            "(.dataframe(), .labels); %config SmtqlMagic.displaylimit = 0 shows all")
+    footer = f"{grid.footer}\n{note}" if grid.footer else note
+    return Grid(grid.columns, [grid.rows[:limit]], footer)
+
+
+_TD_NUM, _TH_NUM = '<td class="num">', '<th class="num">'
 
 
 def _html_grid(grid: Grid) -> str:
-    head = "".join(f"<th>{html.escape(c.name)}</th>" for c in grid.columns)
+    head = "".join((_TH_NUM if c.right else "<th>") + html.escape(c.name) + "</th>"
+                   for c in grid.columns)
     bodies = []
     for section in grid.sections:
         rows = "".join(

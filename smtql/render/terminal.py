@@ -123,7 +123,8 @@ def _console(width: int, color: bool):
     from rich.console import Console
     return Console(file=io.StringIO(), width=width, force_terminal=color,
                    color_system="standard" if color else None, no_color=not color,
-                   highlight=False, markup=False, emoji=False, soft_wrap=False)
+                   highlight=False, markup=False, emoji=False, soft_wrap=False,
+                   force_jupyter=False)  # in a kernel rich would display, not return, the text
 
 
 def _text(console) -> str:

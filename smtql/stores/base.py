@@ -33,6 +33,8 @@ class Store(ABC):
       `param_keys()`, `has_param()`, `get_row()`: answered from `scan` by
       default;
     - `writer()`: what writes tags (default: none, a StoreError);
+    - `interrupt()`: stop the running statement at once, from another
+      thread (Ctrl-C; default: nothing to stop);
     - `statement_started()`, `statement_notes()`, `refresh()`: per-statement
       state, notes about what it could not read, and forgetting what it
       holds after a write;
@@ -154,6 +156,11 @@ class Store(ABC):
 
     def refresh(self) -> None:
         """Forget what the store holds in memory (after a write)."""
+
+    def interrupt(self) -> None:
+        """Stop the statement the store is running now (Ctrl-C), called from
+        another thread. Default: nothing to stop, as a store read in Python
+        stops at the KeyboardInterrupt itself."""
 
     def close(self) -> None:
         pass

@@ -3,6 +3,8 @@ store's vocabulary (tags, task-folded parameter keys, labels, values)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from smtql.language import fields
@@ -186,6 +188,7 @@ def test_prompt_toolkit_completer(vocab):
     from prompt_toolkit.completion import CompleteEvent
     from prompt_toolkit.document import Document
     from smtql.frontends.completer import make_completer
+    import smtql.frontends.repl  # noqa: F401 - registers the backslash commands, as a session does
     completer = make_completer(lambda: vocab, lambda: ["lr"])
     got = list(completer.get_completions(Document("count optimizer.model.ki"), CompleteEvent()))
     assert [(c.text, c.start_position) for c in got] == [("kind", -2)]
@@ -193,3 +196,29 @@ def test_prompt_toolkit_completer(vocab):
     assert [c.text for c in got] == ["\\format"]
     got = list(completer.get_completions(Document("\\format j"), CompleteEvent()))
     assert [c.text for c in got] == ["json"]
+
+
+# ------------------------------------------------------------------ issue 12, item 19
+
+@pytest.mark.parametrize("text", ["optimizer.lr = [", "optimizer.lr = [0.1, ",
+                                  "optimizer.lr != [", "tag finished and seed = ["])
+def test_a_list_literal_offers_the_keys_values_never_labels(vocab, text):
+    key = "seed" if "seed" in text else "optimizer.lr"
+    got = complete(text, vocab)
+    assert {c.text for c in got if c.meta.startswith("value")} == set(vocab.values[key])
+    assert not set(vocab.labels) & {c.text for c in got}
+    assert all(c.meta == "keyword" or c.meta.startswith(f"value of {key}, in ") for c in got)
+
+
+@pytest.mark.parametrize("text", ["", "tag ", "optimizer.", "optimizer.lr = ", "describe ",
+                                  "let x = tag a; count $"])
+def test_every_candidate_says_what_it_is_in_words(vocab, text):
+    got = complete(text, vocab, ["v"])
+    assert got
+    for c in got:
+        assert "…" not in c.meta and not re.search(r"\(\d+\)$", c.meta), c  # no bare counts
+        assert any(c.meta.startswith(w) for w in (
+            "keyword", "field", "parameter", "status, in ", "tag, in ", "value of ",
+            "record label", "variable")), c
+    groups = [c for c in complete("optimizer.", vocab) if c.meta.startswith("parameter group")]
+    assert {c.text for c in groups} == {"model"} | ({"betas"} & {c.text for c in groups})

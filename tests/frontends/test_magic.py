@@ -210,6 +210,63 @@ def test_usage_mistakes(ip, magic, cell, message, tmp_path):
         run(ip, cell)
 
 
+# ------------------------------------------------------------------ issue 12, items 6 and 22
+
+def test_name_arrow_binds_the_result_as_jupysql(ip, magic, demo_connection):
+    """`%smtql res << PROGRAM` and `%%smtql res <<`: bound, not shown."""
+    ip.user_ns.pop("res", None)
+    assert run(ip, "%smtql res << tag finished latest 3") is None
+    assert ip.user_ns["res"].labels == demo_connection.query("tag finished latest 3").labels
+    assert run(ip, "%%smtql --project demo res <<\ncount tag finished") is None
+    assert ip.user_ns["res"].count == demo_connection.query("count tag finished").count
+    with pytest.raises(UsageError, match="cannot be a Python variable"):
+        run(ip, "%smtql 2x << count all")
+
+
+def test_an_unset_variable_says_to_define_it_in_python(ip, magic):
+    ip.user_ns.pop("threshold", None)
+    with pytest.raises(UsageError) as info:
+        run(ip, "%smtql count seed > $threshold")
+    message = str(info.value)
+    assert "$threshold is not set" in message and "define `threshold` in Python" in message
+    assert "--set" not in message
+    assert "^^^^^^^^^^" in message  # the caret under $threshold
+
+
+def test_a_table_shows_its_first_rows_and_keeps_them_all(ip, magic, demo_connection):
+    every = demo_connection.query("find all").labels
+    res = run(ip, "%smtql find all")
+    assert res.labels == every and len(every) > 12
+    html = res._repr_html_()
+    assert [label for label in every if label in html] == every[:10]
+    assert f"{len(every) - 10} more are in the result" in html
+    run(ip, "%config SmtqlMagic.displaylimit = 12")
+    try:
+        html = run(ip, "%smtql find all")._repr_html_()
+        assert [label for label in every if label in html] == every[:12]
+        run(ip, "%config SmtqlMagic.displaylimit = 0")
+        html = run(ip, "%smtql find all")._repr_html_()
+        assert all(label in html for label in every) and "more are in the result" not in html
+    finally:
+        magic.displaylimit = 10
+    few = run(ip, "%smtql find all latest 3")._repr_html_()
+    assert "more are in the result" not in few
+
+
+def test_html_right_aligns_every_numeric_column(ip, magic):
+    import re
+    html = run(ip, "%smtql find all show label, seed, n_epochs, optimizer.model.kind, "
+                   "duration latest 4")._repr_html_()
+    head = re.findall(r"<th( class=\"num\")?>([^<]*)</th>", html)
+    assert [(name, bool(num)) for num, name in head] == [
+        ("label", False), ("seed", True), ("n_epochs", True), ("optimizer.model.kind", False),
+        ("duration", True)]
+    first = re.search(r"<tbody><tr>(.*?)</tr>", html).group(1)
+    assert [bool(num) for num in re.findall(r"<td( class=\"num\")?>", first)] == [
+        False, True, True, False, True]
+    assert "border" in html  # the table has borders (seen in a browser: see the report)
+
+
 # ------------------------------------------------------------------ the parts
 
 def test_split_options_keeps_the_program_as_written():
@@ -275,6 +332,18 @@ def test_example_notebook_runs_with_a_real_kernel(demo_project, demo_connection,
     many = demo_connection.query("diff where tag figure1 and on 2020-11 depth 2 ignore reason")
     table = html("%%smtql\ndiff where tag figure1")
     assert "<table" in table and all(label in table for label in many.labels)
+    # NAME << binds without showing; the table shows 10 rows of 25, the result keeps all
+    assert outputs("%smtql recent <<") == []
+    # shown once, as HTML (rich, drawing the text form, must not display in the kernel)
+    assert [o.output_type for o in outputs("recent")] == ["execute_result"]
+    recent = demo_connection.query("find all latest 25").labels
+    shown = html("recent")
+    assert [label for label in recent if label in shown] == recent[:10]
+    assert "15 more are in the result" in shown and '<th class="num">seed</th>' in shown
+    assert outputs("len(recent)")[0].data["text/plain"] == "(25, 25)"
+    unset = "".join(o.get("text", "") + "".join(o.get("traceback", []))
+                    for o in outputs("%smtql count seed > $threshold"))
+    assert "define `threshold` in Python" in unset and "--set" not in unset
     # the mistake: UsageError with message and caret, and no traceback
     shown = "".join(o.get("text", "") + "".join(o.get("traceback", []))
                     for o in outputs("%smtql tag finished andd"))

@@ -5,9 +5,11 @@ input that is not a terminal."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -15,7 +17,7 @@ from smtql.frontends.cli import build_parser
 from smtql.frontends.commands import COMMANDS
 from smtql.frontends.repl import Repl, history_path, is_complete
 
-from conftest import child_env
+from conftest import ABSENT, child_env, newest_first, param_of
 
 
 @pytest.fixture(scope="module")
@@ -326,3 +328,212 @@ def test_importing_smtql_loads_no_front_end_libraries():
     proc = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True,
                           text=True, timeout=60)
     assert proc.stdout.strip() == "[]", proc.stderr
+
+
+# ------------------------------------------------------------------ commands at a terminal (issue 12)
+
+# A $PAGER / $EDITOR for the tests: the pager keeps what it was given in a
+# file; the editor adds a clause to the program it is given.
+RECORDING_PAGER = "import sys; open(sys.argv[1], 'a').write(sys.stdin.read() + '\\x00')"
+APPENDING_EDITOR = ("import sys; p = sys.argv[1]; t = open(p).read().strip(); "
+                    "open(p, 'w').write(t + ' and after 2020-09-12\\n')")
+
+
+def terminal_env(tmp_path) -> dict:
+    (tmp_path / "pager.py").write_text(RECORDING_PAGER)
+    (tmp_path / "editor.py").write_text(APPENDING_EDITOR)
+    return dict(child_env(), SMTQL_HISTORY=str(tmp_path / "history"), TERM="xterm",
+                NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1",
+                PAGER=f"{sys.executable} {tmp_path / 'pager.py'} {tmp_path / 'paged'}",
+                EDITOR=f"{sys.executable} {tmp_path / 'editor.py'}")
+
+
+def paged(tmp_path) -> list[str]:
+    """What the recording pager was given, one text per time it ran."""
+    path = tmp_path / "paged"
+    return path.read_text().split("\x00")[:-1] if path.exists() else []
+
+
+def plain(screen: str) -> str:
+    """Terminal output without its escape sequences (one line each)."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r(?=\r)", "", screen)
+
+
+def spawn(args, env, rows=24, columns=160):
+    pexpect = pytest.importorskip("pexpect")
+    cmd = smtql_command() + args
+    return pexpect.spawn(cmd[0], cmd[1:], env=env, encoding="utf-8", timeout=60,
+                         dimensions=(rows, columns))
+
+
+def test_repl_commands_at_a_terminal(demo_project, counts, demo_reference, tmp_path):
+    """--vertical, \\G, \\timing, \\o, \\e, \\tags, \\keys, \\pager and
+    bad arguments, typed in a pseudo-terminal."""
+    import pexpect
+    from collections import Counter
+    child = spawn(["--vertical", "repl", "-C", str(demo_project)], terminal_env(tmp_path))
+    newest = newest_first(demo_reference)
+    try:
+        child.expect("smtql>")
+        child.send("find all latest 1\r")  # --vertical is honoured
+        child.expect_exact("-[ RECORD 1 ]")
+        child.expect_exact(newest[0]["label"])
+        child.expect("smtql>")
+        child.send("\\G\r")
+        child.expect_exact("vertical view: off")
+        child.send("find all latest 1\r")
+        child.expect_exact("(1 record, ")
+        assert "RECORD" not in child.before and newest[0]["label"] in child.before
+        child.send("\\x on\r")
+        child.expect_exact("vertical view: on")
+        child.send("\\G\r")
+        child.expect_exact("vertical view: off")
+
+        child.send("\\timing\r")
+        child.expect_exact("timing: on")
+        child.send("count all\r")
+        child.expect(rf"(?<!\d){counts['all']}\r\n")
+        child.expect(r"Time: \d+\.\d{3} ms")
+        child.send("\\timing off\r")
+        child.expect_exact("timing: off")
+
+        out = tmp_path / "answers.txt"
+        child.send(f"\\o {out}\r")
+        child.expect_exact(f"answers go to {out}")
+        child.send("count tag finished\r")
+        child.expect("smtql>")
+        child.send("\\o\r")
+        child.expect_exact("answers go to the screen")
+        assert out.read_text() == f"{counts['finished']}\n"
+
+        # \e: the editor adds a clause; the program comes back to the prompt
+        child.send("count tag finished \\e\r")
+        child.expect_exact("2020-09-12")  # the edited program, highlighted at the prompt
+        child.send("\r")
+        child.expect(rf"(?<!\d){counts['finished_after']}\r\n")
+
+        child.send("\\tags\r")
+        tags = Counter(t for r in demo_reference for t in r["tags"])
+        child.expect_exact(f"({len(tags)} tags)")
+        listing = plain(child.before)
+        for tag, n in tags.items():
+            assert re.search(rf"^{re.escape(tag)} +{n}\r$", listing, re.M), tag
+        child.send("\\keys\r")
+        child.expect(r"\((\d+) parameter keys\)")
+        n_lr = sum(param_of(r["params"], ("optimizer", "lr")) is not ABSENT for r in demo_reference)
+        assert re.search(rf"^optimizer\.lr +{n_lr}\r$", plain(child.before), re.M)
+
+        child.send("\\format jsn\r")
+        child.expect_exact("unknown format 'jsn'; did you mean json?")
+        child.send("\\timing maybe\r")
+        child.expect_exact("unknown argument 'maybe'; \\timing takes on or off")
+        child.send("\\tags finished\r")
+        child.expect_exact("\\tags takes no argument (not 'finished')")
+        child.expect("smtql>")
+
+        # answers taller than the screen go through the pager, until \pager off
+        child.send("find all latest 40\r")
+        child.send("\\pager off\r")
+        child.expect_exact("pager: off")
+        assert len(paged(tmp_path)) == 1 and newest[39]["label"] in paged(tmp_path)[0]
+        assert newest[39]["label"] not in child.before
+        child.send("find all latest 40\r")
+        child.expect_exact(newest[39]["label"])
+        child.expect("smtql>")
+        assert len(paged(tmp_path)) == 1
+        child.send("\x04")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
+def test_the_pager_at_the_command_line(demo_project, demo_reference, tmp_path):
+    """A long answer at a terminal goes to $PAGER; not with --no-pager, nor
+    when standard output is not a terminal. (That a short one never does:
+    test_repl_commands_at_a_terminal.)"""
+    import pexpect
+    env = terminal_env(tmp_path)
+    newest = newest_first(demo_reference)
+    for args in (["find all latest 30"], ["--no-pager", "find all latest 30"]):
+        child = spawn(["-C", str(demo_project), *args], env, rows=20)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+        assert (newest[29]["label"] in child.before) == (args[0] == "--no-pager")
+    assert len(paged(tmp_path)) == 1
+    assert newest[29]["label"] in paged(tmp_path)[0]
+    proc = subprocess.run(smtql_command() + ["-C", str(demo_project), "find all latest 30"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert newest[29]["label"] in proc.stdout and len(paged(tmp_path)) == 1
+
+
+def test_one_tab_inserts_what_the_candidates_share(demo_project, demo_connection):
+    """`tag fig` + Tab: figure1 and figure2 share `figure`, which Tab
+    inserts (rather than choosing the first); `2` and Enter run `count tag
+    figure2`. `tag unfin` + Tab: the only candidate, whole."""
+    repl = make_repl(demo_project)
+    assert repl.vocab.ready.wait(30)
+    drive(repl, "count tag fig", "\t", "2\r", "count tag unfin", "\t", " and tag fig", "\t",
+          "1\r", "\x04")
+    assert out_lines(repl) == [str(demo_connection.query(p).count) for p in (
+        "count tag figure2", "count tag unfinished-review and tag figure1")]
+
+
+def test_every_command_is_documented_in_the_reference():
+    from pathlib import Path
+    reference = (Path(__file__).resolve().parents[2] / "docs" / "reference.md").read_text()
+    section = reference.split("### The REPL", 1)[1].split("\n## ", 1)[0]
+    for cmd in {c.name: c for c in COMMANDS.values()}.values():
+        for name in (cmd.name, *cmd.aliases):
+            assert f"`{name}" in section, name
+
+
+@pytest.mark.parametrize("line, message", [
+    ("\\format jsn", "\\format: unknown format 'jsn'; did you mean json?"),
+    ("\\f", "format: table"),
+    ("\\G sideways", "\\G: unknown argument 'sideways'; \\G takes on or off"),
+    ("\\timing of", "\\timing: unknown argument 'of'; did you mean off?"),
+    ("\\pager 1", "\\pager: unknown argument '1'; \\pager takes on or off"),
+    ("\\o /no/such/directory/answers.txt", "\\o: cannot write /no/such/directory/answers.txt"),
+    ("\\run", "usage: \\run FILE.smtql"),
+    ("\\run /no/such/file.smtql", "no such file: /no/such/file.smtql"),
+    ("\\vars x", "\\vars takes no argument (not 'x')"),
+    ("\\tags all", "\\tags takes no argument (not 'all')"),
+    ("\\keys optimizer", "\\keys takes no argument (not 'optimizer')"),
+    ("\\quit now", "\\quit takes no argument (not 'now')"),
+    ("\\e", "\\e needs a terminal"),
+    ("\\tmiing", "unknown command \\tmiing; did you mean \\timing?"),
+])
+def test_bad_command_arguments_say_what_is_wrong(demo_project, line, message):
+    repl = make_repl(demo_project)
+    repl.execute(line)
+    assert message in repl.err.getvalue() + repl.out.getvalue()
+    assert "Traceback" not in repl.err.getvalue()
+
+
+def test_completion_at_a_terminal(demo_project, demo_connection, tmp_path):
+    """In a pseudo-terminal: inside `KEY = [` the menu lists the key's values
+    with what they are in words, and no labels; Tab then inserts what the
+    candidates share (`tag fig` → `tag figure`)."""
+    import pexpect
+    child = spawn(["repl", "-C", str(demo_project)], terminal_env(tmp_path))
+    latest = demo_connection.query("find all latest 1").labels[0]
+    try:
+        child.expect("smtql>")
+        time.sleep(1.0)  # the completion vocabulary has loaded
+        child.send("count optimizer.model.kind = [")
+        child.expect_exact("keyword")  # the menu's last rows: true, false, null
+        menu = plain(child.before)
+        assert '"lstm"' in menu and "value of optimizer.model.kind, in " in menu
+        assert latest not in menu and "record label" not in menu
+        child.send("\x03")  # drop it
+        child.expect("smtql>")
+        child.send("count tag fig")
+        child.expect_exact("tag, in ")
+        child.send("\t2\r")
+        child.expect(rf"(?<!\d){demo_connection.query('count tag figure2').count}\r\n")
+        child.send("\x04")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()

@@ -63,6 +63,24 @@ def connect(uri: str, notes: list | None = None):
     return conn, S.DIALECTS["sqlite"]
 
 
+def interrupt(conn, dialect: str, uri: str) -> None:
+    """Stop the statement running on `conn` now, from another thread: SQLite's
+    `interrupt()`, PostgreSQL's cancel request, MariaDB's `KILL QUERY` on a
+    second connection (its protocol has no cancel of its own)."""
+    if dialect == "sqlite":
+        conn.interrupt()
+    elif dialect == "postgresql":  # psycopg >= 3.2 has the non-blocking form
+        cancel = getattr(conn, "cancel_safe", None) or conn.cancel
+        cancel()
+    else:
+        killer, _ = connect(uri)
+        try:
+            with killer.cursor() as cur:
+                cur.execute(f"KILL QUERY {int(conn.thread_id())}")
+        finally:
+            killer.close()
+
+
 def _open_read_only(path: str):
     import sqlite3
     return sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=BUSY_TIMEOUT,
@@ -124,6 +142,8 @@ class Transaction:
         self.statements: list[tuple[str, list]] = []
 
     def __enter__(self):
+        if self.store.interrupted:
+            self.store.reconnect()
         conn = self.store.conn
         if self.dialect.name == "sqlite":
             conn.execute("BEGIN")
@@ -170,7 +190,9 @@ class Transaction:
         cur.execute(text, params)
         return cur
 
-    def failure(self, err) -> StoreError:
+    def failure(self, err) -> Exception:
+        if self.store.interrupted:  # the driver's error is our own Ctrl-C
+            return KeyboardInterrupt()
         return StoreError(f"could not read the record store {self.store.location}: "
                           f"{type(err).__name__}: {err}")
 

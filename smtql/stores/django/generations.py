@@ -140,7 +140,7 @@ def read_layout(uri: str) -> Layout:
                          f"{type(err).__name__}: {err}") from None
     # what a Transaction asks of its store (connect.Transaction)
     probe = SimpleNamespace(conn=conn, dialect=dialect, location=uri, statements_run=0,
-                            last_statements=[], statement_log=None)
+                            last_statements=[], statement_log=None, interrupted=False)
     try:
         with Transaction(probe) as tx:
             return detect(tx, uri)

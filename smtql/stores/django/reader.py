@@ -254,6 +254,7 @@ class DjangoSqlStore(Store):
         except Exception as err:  # drivers raise their own kinds
             raise StoreError(f"could not open the record store {uri}: "
                              f"{type(err).__name__}: {err}") from None
+        self.interrupted = False  # a statement was stopped (interrupt)
         self.last_statements: list = []
         self.statements_run = 0  # SQL statements run so far (tests hold this constant per query)
         # A list to collect every statement run, in the driver's text and
@@ -302,6 +303,21 @@ class DjangoSqlStore(Store):
         if self._param_index is not None:
             self._param_index.close()
             self._param_index = None
+
+    def interrupt(self) -> None:
+        from .connect import interrupt
+        self.interrupted = True
+        interrupt(self.conn, self.dialect.name, self.location)
+
+    def reconnect(self) -> None:
+        """A fresh connection, after an interrupted statement: a driver stopped
+        in the middle of a reply (PyMySQL) is out of step with its server."""
+        self.interrupted = False
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001 - it is being replaced
+            pass
+        self.conn, _ = connect(self.location)
 
     def close(self) -> None:
         if self._param_index is not None:
