@@ -24,7 +24,9 @@ def run(stmt: ast.Explain, ctx) -> TextResult:
 def _plan_of(inner, f, store) -> planner.Plan:
     """The very plan the statement runs (its fields, its store limit), so
     `explain` shows the SQL it sends and costs no more than running it."""
-    from . import count, find
+    from . import count, find, group
+    if isinstance(inner, ast.Group):
+        return group.plan_of(inner, store)
     if isinstance(inner, ast.Count):
         return count.plan_of(inner, store)
     if isinstance(inner, ast.Find):
