@@ -211,6 +211,16 @@ def key_values(row, key) -> tuple:
     return (MISSING if value is None and isinstance(key, ast.Field) else value,)
 
 
+def key_combinations(row, keys) -> list[tuple[tuple, tuple]]:
+    """(values, token) of each group a record falls in: one combination of
+    its values of every key (several with `tag`), each once."""
+    from itertools import product
+    out = {}
+    for combo in product(*(key_values(row, k) for k in keys)):
+        out.setdefault(tuple(values.group_token(v) for v in combo), combo)
+    return [(combo, token) for token, combo in out.items()]
+
+
 def group_items(stmt) -> tuple[list, list]:
     """(the columns a group-by shows: its keys, then the other items;
     the aggregates it computes: those shown and those it orders by)."""
@@ -238,13 +248,11 @@ def takes(func: str):
 def reference_groups(rows, stmt) -> tuple[list[dict], Counter]:
     """The rows of a bound group-by over these records (keyed by item text),
     in order and limited, and how many values each aggregate left out."""
-    from itertools import product
     keep = compile_filter(stmt.filter)
     rows = sorted((r for r in rows if keep(r)), key=lambda r: (-r.timestamp.timestamp(), r.label))
     groups: dict[tuple, tuple] = {}
     for row in rows:  # newest first: a group shows its newest record's key values
-        for combo in dict.fromkeys(product(*(key_values(row, k) for k in stmt.keys))):
-            token = tuple(values.group_token(v) for v in combo)
+        for combo, token in key_combinations(row, stmt.keys):
             groups.setdefault(token, (combo, []))[1].append(row)
     columns, aggregates = group_items(stmt)
     left_out: Counter = Counter()

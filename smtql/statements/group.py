@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from itertools import product
 
 from ..language import ast
 from ..plan import planner
-from ..plan.evaluate import (compile_filter, group_items, item_name, key_values,
+from ..plan.evaluate import (compile_filter, group_items, item_name, key_combinations,
                              order_groups, takes, value_of)
-from ..plan.values import MISSING, group_token, sort_key
+from ..plan.values import MISSING, sort_key
 from ..result import Table
 from .find import check_names
 from .selection import group_key_field
@@ -80,8 +79,7 @@ def stream(rows, keep, keys, aggregates, left_out: Counter) -> list[dict]:
         if not keep(row):
             continue
         order = (-row.timestamp.timestamp(), row.label)  # the default order: newest first
-        for combo in dict.fromkeys(product(*(key_values(row, k) for k in keys))):
-            token = tuple(group_token(v) for v in combo)
+        for combo, token in key_combinations(row, keys):
             group = groups.get(token)
             if group is None:
                 group = groups[token] = _Group(combo, order, aggregates)

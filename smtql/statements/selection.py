@@ -96,14 +96,12 @@ def best_per_group(rows: list, per, n: int) -> list:
     """`per KEY, …`: of rows already in order, the first n of each group
     (the groups of `group by`: a record lacking a key in the missing group,
     a record in each of its tags' groups, kept if first in any)."""
-    from itertools import product
-    from ..plan.evaluate import key_values
+    from ..plan.evaluate import key_combinations
     seen: dict[tuple, int] = {}
     kept = []
     for row in rows:
         chosen = False
-        for combo in dict.fromkeys(product(*(key_values(row, k) for k in per))):
-            token = tuple(values.group_token(v) for v in combo)
+        for _, token in key_combinations(row, per):
             seen[token] = seen.get(token, 0) + 1
             chosen = chosen or seen[token] <= n
         if chosen:
