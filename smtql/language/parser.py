@@ -243,7 +243,7 @@ class _ToAst(Transformer):
                 raise self._error(f"'{_item_text(item)}' needs 'group by': aggregates and "
                                   f"`tag` are items of a group-by", item.span)
         if "per" in options and options.get("merged"):
-            raise self._error("'per' and 'merged' do not go together", _span_of(meta))
+            raise self._error("'per' and 'merged' do not go together", options["merged at"])
         return ast.Find(filter_, show=options.get("show"), order=options.get("order", ()),
                         limit=options.get("limit"), merged=options.get("merged", False),
                         per=options.get("per", ()), span=_span_of(meta))
@@ -259,6 +259,7 @@ class _ToAst(Transformer):
                 raise self._error(f"'{name}' may appear only once in a {statement}{also}", node)
             seen[group] = name
             options[group] = value
+            options[group + " at"] = node
         return options
 
     def _selection(self, clauses, statement: str):
@@ -276,7 +277,7 @@ class _ToAst(Transformer):
         keys = options["group"]
         for name in ("merged", "per"):
             if name in options:
-                raise self._error(f"'{name}' does not go with 'group by'", _span_of(meta))
+                raise self._error(f"'{name}' does not go with 'group by'", options[name + " at"])
         limit = options.get("limit")
         if limit is not None and limit.kind != "limit":
             raise self._error(f"'{limit.kind}' does not go with 'group by'; 'limit N' keeps "
@@ -301,6 +302,9 @@ class _ToAst(Transformer):
         if isinstance(item, ast.Aggregate) or item in keys:
             return item
         text = _item_text(item)
+        if text.lower() in ast.AGGREGATES:
+            raise self._error(f"'{text}' takes a value: {text}(X)", item.span,
+                              suggestion=f"'{text}(duration)'")
         near = closest(text, [_item_text(k) for k in keys] + ["count", "labels"])
         raise self._error(f"'{text}' is not a key of this group-by; show takes its keys and "
                           f"aggregates (count, count(X), mean(X), median(X), std(X), min(X), "
