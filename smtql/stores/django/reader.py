@@ -12,6 +12,7 @@ Nothing here writes.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from fnmatch import fnmatchcase
 from typing import Iterable, Iterator
 
@@ -25,7 +26,7 @@ from ...progress import progress
 from ..base import Store, no_such_record, parameter_key_names
 from ..rows import Row
 from . import schema as S
-from .compile import ALL_FIELDS, Compiler
+from .compile import ALL_FIELDS, Compiler, decode_ts, groupable
 from .connect import Transaction, connect
 from .records import build_records
 from .schema import Sql
@@ -466,6 +467,24 @@ class DjangoSqlStore(Store):
             statements = list(qy.statements)
         return {"statements": statements, "candidates": candidates, "answer": answer}
 
+    # -- group-by in SQL (LANGUAGE.md §9)
+    def can_group(self, keys, aggregates) -> bool:
+        return groupable(keys, aggregates)
+
+    def group(self, plan, keys, aggregates):
+        """One GROUP BY statement; parameter keys are grouped by set there
+        and the sets' values merged here (structural equality is Python's)."""
+        with Query(self) as qy:
+            sql, readers = self.compiler.group_statement(qy, plan.pre, keys, aggregates)
+            found = qy.run(sql)
+            sets = {}
+            if any(isinstance(k, ast.Param) for k in keys):
+                where = [i for i, r in enumerate(readers) if r[0] == "key"
+                         and isinstance(r[1], ast.Param)]
+                sets = dict(qy.read_sets(sorted({row[i] for row in found for i in where})))
+            self.last_group_statements = list(qy.statements)  # for `explain`
+        return merge_partial_groups(found, readers, sets)
+
     # -- vocabularies and references
     def tag_counts(self):
         from collections import Counter
@@ -621,6 +640,63 @@ class DjangoSqlStore(Store):
         rows = list(rows)
         with Query(self) as qy:
             return build_records(self, qy, [r.handle for r in rows])
+
+
+# ------------------------------------------------------------------ group-by rows
+
+def _key_value(key, value, sets):
+    if isinstance(key, ast.Param):
+        parsed = sets.get(value)
+        return MISSING if parsed is None else lookup(parsed, key.path)
+    if isinstance(key, ast.StatusKey):
+        return value[1:-1] if value else MISSING
+    if isinstance(value, (bytes, bytearray)):  # MySQL's exact text is its bytes
+        return value.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) or value is None else str(value)
+
+
+def merge_partial_groups(found, readers, sets) -> tuple[list[dict], Counter]:
+    """The statement's rows as a group-by's lines: rows whose keys are equal
+    values (parameter sets with the same value) merged, each aggregate
+    finished, and how many values each left out."""
+    from ...plan.evaluate import item_name
+    from ...plan.values import group_token
+    groups: dict[tuple, dict] = {}
+    for row in found:
+        combo = tuple(_key_value(r[1], v, sets) for r, v in zip(readers, row) if r[0] == "key")
+        newest = next((decode_ts(v) for r, v in zip(readers, row) if r[0] == "newest"), None)
+        group = groups.setdefault(tuple(group_token(v) for v in combo),
+                                  {"combo": combo, "newest": newest, "parts": Counter(),
+                                   "min": {}, "max": {}})
+        if newest is not None and newest > group["newest"]:
+            group["combo"], group["newest"] = combo, newest
+        for r, v in zip(readers, row):
+            if r[0] != "agg" or v is None:
+                continue
+            agg, part = r[1], r[2]
+            if part in ("min", "max"):
+                v = decode_ts(v) if agg.arg.name == "timestamp" else v
+                seen = group[part].get(agg)
+                pick = min if part == "min" else max
+                group[part][agg] = v if seen is None else pick(seen, v)
+            else:
+                group["parts"][(agg, part)] += v
+    lines, left_out = [], Counter()
+    keys = [r[1] for r in readers if r[0] == "key"]
+    aggregates = list(dict.fromkeys(r[1] for r in readers if r[0] == "agg"))
+    for group in groups.values():
+        line = {item_name(k): v for k, v in zip(keys, group["combo"])}
+        parts = group["parts"]
+        for agg in aggregates:
+            n = parts[(agg, "n")]
+            if agg.func != "count":
+                left_out[item_name(agg)] += parts[(agg, "all")] - n
+            line[item_name(agg)] = (
+                n if agg.func == "count" else MISSING if not n else
+                parts[(agg, "sum")] if agg.func == "sum" else
+                parts[(agg, "sum")] / n if agg.func == "mean" else group[agg.func][agg])
+        lines.append(line)
+    return lines, left_out
 
 
 # ------------------------------------------------------------------ per chunk
