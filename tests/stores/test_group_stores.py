@@ -20,14 +20,17 @@ from smtql.plan.evaluate import group_items
 _stores: dict = {}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres", "mysql"])
+# SQLite with the parameter index too: parameter keys' values then come
+# from the index (ParamIndex.values), the other sets parsed.
+@pytest.fixture(scope="module", params=["sqlite", "sqlite-index", "postgres", "mysql"])
 def store(request, tmp_path_factory):
-    store_support.require_server(request.param)
+    backend = request.param.split("-")[0]
+    store_support.require_server(backend)
     records = [as_record(n, s) for n, s in TABLE["records"].items()]
-    built = build_store("0.8.1", request.param, records,
+    built = build_store("0.8.1", backend, records,
                         target=tmp_path_factory.mktemp(f"groups-{request.param}"))
     from smtql.stores.registry import open_store
-    opened = open_store(store=built.uri, index=False)
+    opened = open_store(store=built.uri, index=request.param.endswith("index"))
     yield opened
     opened.close()
 
