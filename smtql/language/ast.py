@@ -331,8 +331,22 @@ class Explain(Node):
     statement: "Statement"
 
 
+PLOT_KINDS = ("line", "bar", "scatter", "hist", "box")
+
+
+@dataclass(frozen=True)
+class Plot(Node):
+    """`plot STATEMENT [as KIND] [color KEY] [to "FILE"]` (§10): a chart of
+    a find or a group-by."""
+
+    statement: Union[Find, Group]
+    kind: str | None = None
+    color: Union[GroupKey, None] = None
+    path: str | None = None
+
+
 Statement = Union[Find, Count, Describe, Diff, Keys, TagWrite, Export, Let,
-                  Undo, Explain, Group, Tags]
+                  Undo, Explain, Group, Tags, Plot]
 
 
 @dataclass(frozen=True)

@@ -225,7 +225,7 @@ def bind_statement(stmt, ctx: Context):
         bound = bind_filter(stmt.filter, ctx)
         ctx.variables[stmt.name] = bound
         return dataclasses.replace(stmt, filter=bound)
-    if isinstance(stmt, ast.Explain):
+    if isinstance(stmt, (ast.Explain, ast.Plot)):
         return dataclasses.replace(stmt, statement=bind_statement(stmt.statement, ctx))
     if isinstance(stmt, (ast.Find, ast.Group)):
         return dataclasses.replace(stmt, filter=bind_filter(stmt.filter, ctx),

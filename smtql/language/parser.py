@@ -361,6 +361,34 @@ class _ToAst(Transformer):
     def explain(self, meta, children):
         return ast.Explain(children[0], span=_span_of(meta))
 
+    def plot(self, meta, children):
+        inner, *options = children
+        if not isinstance(inner, (ast.Find, ast.Group)):
+            raise self._error("plot draws a find or a group-by; `count F` is one number "
+                              "(`count F group by KEY` is a group-by)", inner.span)
+        kwargs = {}
+        for name, node, value in options:
+            if name in kwargs:
+                raise self._error(f"'{name}' may appear only once in a plot", node)
+            kwargs[name] = value
+        return ast.Plot(inner, kwargs.get("as"), kwargs.get("color"), kwargs.get("to"),
+                        span=_span_of(meta))
+
+    def plot_as(self, meta, children):
+        word = str(children[0]).lower()
+        if word not in ast.PLOT_KINDS:
+            near = closest(word, ast.PLOT_KINDS)
+            raise self._error(f"'{children[0]}' is not a kind of chart; they are "
+                              + ", ".join(ast.PLOT_KINDS), _span_of(children[0]),
+                              suggestion=quoted_choices(near) if near else None)
+        return ("as", _span_of(meta), word)
+
+    def plot_color(self, meta, children):
+        return ("color", _span_of(meta), self._group_key(children[0]))
+
+    def plot_to(self, meta, children):
+        return ("to", _span_of(meta), literals.unquote(children[0]))
+
     # -- clauses: (name, span, value) triples that `find` and `diff` collect
     def show(self, meta, columns):
         return ("show", _span_of(meta), tuple(columns))
