@@ -104,3 +104,15 @@ def test_the_command_line_draws_in_a_terminal_and_refuses_a_pipe(demo_project):
     screen = child.before
     assert child.exitstatus == 0
     assert query[len("plot "):] in screen and "month" in screen and "┤" in screen  # title, axis, ticks
+
+
+def test_the_docs_figures_are_made_again_by_their_script(demo_project, tmp_path):
+    """docs/figures/make_figures.py (the tutorial's two figures) runs."""
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[2] / "docs" / "figures" / "make_figures.py"
+    proc = subprocess.run([sys.executable, str(script), str(demo_project), str(tmp_path)],
+                          capture_output=True, text=True, env=child_env(), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    made = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert made == ["duration-per-kind.png", "finished-per-month.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in tmp_path.glob("*.png"))
