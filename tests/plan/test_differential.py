@@ -393,7 +393,7 @@ def _same_lines(got, want) -> bool:
     return True
 
 
-GROUP_SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
+GROUP_SETTINGS = settings(max_examples=15, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                  HealthCheck.filter_too_much])
 

@@ -85,10 +85,10 @@ def test_bad_plots_are_refused_with_a_reason(tmp_path):
 
 
 def test_a_notebook_shows_the_figure_inline():
-    from IPython.core.interactiveshell import InteractiveShell
-    data, _ = InteractiveShell.instance().display_formatter.format(
-        run("plot count all group by day"))
-    assert data["image/png"][:4] == b"\x89PNG"
+    from IPython.core.formatters import HTMLFormatter, PNGFormatter
+    res = run("plot count all group by day")
+    assert PNGFormatter()(res)[:4] == b"\x89PNG"  # what IPython displays in a notebook
+    assert HTMLFormatter()(res) is None  # the figure, not a table
 
 
 def test_the_command_line_draws_in_a_terminal_and_refuses_a_pipe(demo_project):
