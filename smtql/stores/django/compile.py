@@ -95,9 +95,9 @@ class Compiler:
         return False
 
     # -- WHERE
-    def where(self, qy: Query, pre) -> Sql:
+    def where(self, qy: Query, pre, project: str = "r.project_id") -> Sql:
         cond = self._cond(qy, pre)
-        return Sql("r.project_id = ?", [self.store.project]) + (
+        return Sql(f"{project} = ?", [self.store.project]) + (
             "" if cond.text == TRUE_SQL else Sql(" AND ") + paren(cond))
 
     def _cond(self, qy: Query, f) -> Sql:
@@ -418,8 +418,12 @@ class Compiler:
     def group_statement(self, qy: Query, pre, keys, aggregates):
         """The one GROUP BY statement of a group-by, and its column readers."""
         selected, grouped, joins, readers = self._group_parts(qy, keys, aggregates)
+        # Every record of the group is read: SQLite, without statistics,
+        # would find each candidate through the project index (twice the
+        # work of its primary key); the project is checked on the row.
+        project = self.dialect.project_column("r.project_id")
         sql = ("SELECT " + Sql.join(", ", selected) + Sql(f" FROM {S.RECORD.name} r")
-               + Sql.join("", joins) + " WHERE " + self.where(qy, pre))
+               + Sql.join("", joins) + " WHERE " + self.where(qy, pre, project))
         if grouped:
             sql = sql + Sql(" GROUP BY " + ", ".join(grouped))
         return sql, readers

@@ -224,6 +224,11 @@ class Dialect:
         every number (PostgreSQL); None where NaN cannot be stored."""
         return None
 
+    def project_column(self, expr: str) -> str:
+        """The project column as a statement reading whole groups tests it:
+        as it is, or (SQLite) so no index serves it."""
+        return expr
+
     def period(self, expr: str, unit: str) -> str:
         """The label of the UTC period of `unit` (hour, day, week, month,
         year) a timestamp column falls in, as smtql.language.dates.period_label
@@ -258,6 +263,8 @@ class SqliteDialect(Dialect):
 
     def unindexed(self, expr):
         return f"+{expr}"  # SQLite's documented way to disqualify a term from indexing
+
+    project_column = unindexed
 
     def in_int_array(self, expr, ids):
         import json
