@@ -260,6 +260,7 @@ class DjangoSqlStore(Store):
         # A list to collect every statement run, in the driver's text and
         # parameters (tests/stores/test_plans.py EXPLAINs each); None: off.
         self.statement_log: list | None = None
+        self.last_group_statements: list | None = None  # the last group-by's, for `explain`
         self._statement_paramsets: dict | None = None
         # Unreadable sets met while reading rows' parameters chunk by chunk.
         self._statement_unreadable: dict = {}
