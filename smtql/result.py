@@ -336,3 +336,54 @@ class TextResult(Result):
     # The text is itself the answer in its own format (an export's JSON):
     # every renderer prints it as it is.
     verbatim: bool = False
+
+
+@dataclass
+class Series:
+    """One line (bars, points) of a chart: its name in the legend, its
+    points, and the unit of its values ("duration", "time" or "")."""
+
+    name: str
+    x: list
+    y: list
+    y_unit: str = ""
+
+
+@dataclass(repr=False)
+class PlotResult(Result):
+    """A chart (`plot`): what to draw, not yet drawn. `.figure` is a
+    matplotlib Figure a user can restyle; a notebook shows it inline."""
+
+    shape: ClassVar[str] = "plot"
+
+    kind: str
+    x: str
+    ys: list[str]
+    series: list[Series]
+    color: str | None = None
+    title: str = ""
+    x_unit: str = ""
+    path: str | None = None  # written there (`to "FILE"`)
+    text: str = ""
+
+    def summary(self) -> str:
+        return f"{self.kind} chart of {', '.join(self.ys) or self.x} by {self.x}"
+
+    @property
+    def figure(self):
+        if getattr(self, "_figure", None) is None:
+            from .render.chart import figure
+            self._figure = figure(self)
+        return self._figure
+
+    def _repr_png_(self):  # a notebook shows the chart inline
+        import io
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
+    def _repr_html_(self):
+        return None  # the PNG, not a table
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(self.text or self.summary())

@@ -64,6 +64,9 @@ def emit(result, args, out=None, err=None, fmt: str | None = None, color: bool |
         print(f"note: {note}", file=err, flush=True)
     if result.silent:
         return
+    if result.shape == "plot" and result.path is None and not is_terminal(out):
+        raise SmtqlError('a chart is drawn in a terminal; elsewhere write it to a file: '
+                         f'plot … to "chart.png" (or .svg, .pdf)', exit_status=EXIT_USAGE)
     if color is None:
         color = is_terminal(out) and "NO_COLOR" not in os.environ
     text = result.render(fmt, **render_options(args, fmt, color))

@@ -101,6 +101,43 @@ def _segment_text(segment) -> str:
 Key = Union[Field, Param]
 
 
+# ------------------------------------------------------------------ groups (§9)
+
+PERIODS = ("hour", "day", "week", "month", "year")
+
+
+@dataclass(frozen=True)
+class PeriodKey(Node):
+    """A period of the timestamp as a group key: hour, day, week (ISO,
+    Monday), month, year; UTC."""
+
+    unit: str
+
+
+@dataclass(frozen=True)
+class TagKey(Node):
+    """`tag` as a group key: one group per tag (a record in each of its)."""
+
+
+@dataclass(frozen=True)
+class StatusKey(Node):
+    """`status` as a group key: the record's status word."""
+
+
+GroupKey = Union[Field, Param, PeriodKey, TagKey, StatusKey]
+
+AGGREGATES = ("count", "mean", "avg", "median", "std", "min", "max", "sum", "first", "last")
+
+
+@dataclass(frozen=True)
+class Aggregate(Node):
+    """An item of a group-by's `show`: `count`, `labels`, or FUNC(ARG)
+    (`avg` is read as `mean`). ARG is any value a key reads."""
+
+    func: str
+    arg: Union[Key, None] = None
+
+
 # ------------------------------------------------------------------ filters
 
 @dataclass(frozen=True)
@@ -206,6 +243,36 @@ class Find(Node):
     order: tuple[OrderKey, ...] = ()
     limit: Limit | None = None
     merged: bool = False
+    per: tuple[GroupKey, ...] = ()  # best per group: `limit` counts per group
+
+
+@dataclass(frozen=True)
+class Selection(Node):
+    """The clauses of a SELECTION after its filter (`order by`, `per`,
+    `limit`/`latest`/`earliest`), for the statements taking `where`."""
+
+    order: tuple[OrderKey, ...] = ()
+    per: tuple[GroupKey, ...] = ()
+    limit: Limit | None = None
+
+
+@dataclass(frozen=True)
+class Group(Node):
+    """`FILTER group by KEYS [show ITEMS] [order by …] [limit N]` (and
+    `count FILTER group by KEYS`). `items` None: the keys and `count`."""
+
+    filter: Filter
+    keys: tuple[GroupKey, ...]
+    items: tuple[Union[GroupKey, Aggregate], ...] | None = None
+    order: tuple[OrderKey, ...] = ()
+    limit: Limit | None = None
+
+
+@dataclass(frozen=True)
+class Tags(Node):
+    """`tags [FILTER]`: the tags of the matched records, with counts."""
+
+    filter: Filter = All()
 
 
 @dataclass(frozen=True)
@@ -225,6 +292,7 @@ class Diff(Node):
     depth: Union[int, Var, None] = None
     ignore: tuple[Param, ...] = ()
     raw: bool = False
+    select: Selection | None = None  # the clauses after `where FILTER`
 
 
 @dataclass(frozen=True)
@@ -237,12 +305,14 @@ class TagWrite(Node):
     op: str  # "tag" or "untag"
     tags: tuple[Union[str, Var], ...]
     filter: Filter
+    select: Selection | None = None
 
 
 @dataclass(frozen=True)
 class Export(Node):
     filter: Filter
     path: str | None = None
+    select: Selection | None = None
 
 
 @dataclass(frozen=True)
@@ -261,8 +331,22 @@ class Explain(Node):
     statement: "Statement"
 
 
+PLOT_KINDS = ("line", "bar", "scatter", "hist", "box")
+
+
+@dataclass(frozen=True)
+class Plot(Node):
+    """`plot STATEMENT [as KIND] [color KEY] [to "FILE"]` (§10): a chart of
+    a find or a group-by."""
+
+    statement: Union[Find, Group]
+    kind: str | None = None
+    color: Union[GroupKey, None] = None
+    path: str | None = None
+
+
 Statement = Union[Find, Count, Describe, Diff, Keys, TagWrite, Export, Let,
-                  Undo, Explain]
+                  Undo, Explain, Group, Tags, Plot]
 
 
 @dataclass(frozen=True)

@@ -224,22 +224,37 @@ def bind_statement(stmt, ctx: Context):
         bound = bind_filter(stmt.filter, ctx)
         ctx.variables[stmt.name] = bound
         return dataclasses.replace(stmt, filter=bound)
-    if isinstance(stmt, ast.Explain):
+    if isinstance(stmt, (ast.Explain, ast.Plot)):
         return dataclasses.replace(stmt, statement=bind_statement(stmt.statement, ctx))
-    if isinstance(stmt, ast.Find):
-        limit = stmt.limit
-        if limit is not None:
-            limit = dataclasses.replace(limit, count=bind_count(limit.count, ctx))
-        return dataclasses.replace(stmt, filter=bind_filter(stmt.filter, ctx), limit=limit)
-    if isinstance(stmt, (ast.Count, ast.Keys, ast.Export)):
+    if isinstance(stmt, (ast.Find, ast.Group)):
+        return dataclasses.replace(stmt, filter=bind_filter(stmt.filter, ctx),
+                                   limit=_bind_limit(stmt.limit, ctx))
+    if isinstance(stmt, (ast.Count, ast.Keys, ast.Tags)):
         return dataclasses.replace(stmt, filter=bind_filter(stmt.filter, ctx))
+    if isinstance(stmt, ast.Export):
+        return dataclasses.replace(stmt, filter=bind_filter(stmt.filter, ctx),
+                                   select=_bind_selection(stmt.select, ctx))
     if isinstance(stmt, ast.TagWrite):
         return dataclasses.replace(stmt, filter=bind_filter(stmt.filter, ctx),
-                                   tags=tuple(bind_word(t, ctx, "tag") for t in stmt.tags))
+                                   tags=tuple(bind_word(t, ctx, "tag") for t in stmt.tags),
+                                   select=_bind_selection(stmt.select, ctx))
     if isinstance(stmt, ast.Describe):
         return dataclasses.replace(stmt, ref=bind_ref(stmt.ref, ctx))
     if isinstance(stmt, ast.Diff):
         where = bind_filter(stmt.where, ctx) if stmt.where is not None else None
         return dataclasses.replace(stmt, refs=tuple(bind_ref(r, ctx) for r in stmt.refs),
-                                   where=where, depth=bind_count(stmt.depth, ctx))
+                                   where=where, depth=bind_count(stmt.depth, ctx),
+                                   select=_bind_selection(stmt.select, ctx))
     return stmt
+
+
+def _bind_limit(limit, ctx: Context):
+    if limit is None:
+        return None
+    return dataclasses.replace(limit, count=bind_count(limit.count, ctx))
+
+
+def _bind_selection(select, ctx: Context):
+    if select is None:
+        return None
+    return dataclasses.replace(select, limit=_bind_limit(select.limit, ctx))

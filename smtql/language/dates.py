@@ -160,3 +160,24 @@ def as_utc(moment) -> datetime:
     if isinstance(moment, date):
         return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
     raise TypeError(moment)
+
+
+# The periods a group-by takes (LANGUAGE.md §9), each a label that sorts as
+# the periods do: ISO weeks (Monday first) as `2020-W47`.
+PERIOD_FORMATS = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+
+
+def period_label(moment: datetime, unit: str) -> str:
+    """The UTC period of `unit` a timestamp falls in, as a label."""
+    moment = moment.astimezone(UTC)
+    if unit == "week":
+        year, week, _ = moment.isocalendar()
+        return f"{year:04d}-W{week:02d}"
+    return moment.strftime(PERIOD_FORMATS[unit])
+
+
+def period_start(label: str, unit: str) -> datetime:
+    """The first instant of a period label (for plotting periods as dates)."""
+    if unit == "week":
+        return datetime.strptime(label + "-1", "%G-W%V-%u").replace(tzinfo=UTC)
+    return datetime.strptime(label, PERIOD_FORMATS[unit]).replace(tzinfo=UTC)

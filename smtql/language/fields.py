@@ -50,6 +50,19 @@ def status_tag(word: str) -> str:
     return f"_{word}_"
 
 
+def tag_word(tag: str) -> str:
+    """A tag as `tags` and `group by tag` show it: a status tag as its word."""
+    if len(tag) > 2 and tag[0] == tag[-1] == "_" and tag[1:-1] in STATUS_WORDS:
+        return tag[1:-1]
+    return tag
+
+
+def status_words(tags) -> list[str]:
+    """The status words of a record's tags: Sumatra keeps one at a time, but
+    a store may hold more (each is then a group of its own, like tags)."""
+    return [w for w in STATUS_WORDS if status_tag(w) in tags]
+
+
 def field_named(name: str) -> FieldInfo | None:
     return FIELDS.get(ALIASES.get(name, name))
 

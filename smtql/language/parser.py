@@ -5,6 +5,7 @@ person can act on."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import re
@@ -153,6 +154,25 @@ def read_key(text: str, span=None) -> ast.Key:
     return ast.Param(tuple(s for s, _ in segments), span=span)
 
 
+def group_key_of(key, written: str | None = None):
+    """A key read as a group key: a bare `status` or period word (`week`)
+    is that key, a parameter so named needs `params.` or back-quotes."""
+    if written is None:
+        written = key.dotted if isinstance(key, ast.Param) else key.name
+    word = written.lower()
+    if isinstance(key, ast.Param) and len(key.path) == 1 and written.isidentifier():
+        if word in ast.PERIODS:
+            return ast.PeriodKey(word, span=key.span)
+        if word == "status":
+            return ast.StatusKey(span=key.span)
+    return key
+
+
+def _item_text(item) -> str:
+    from .unparse import item_text
+    return item_text(item)
+
+
 # ------------------------------------------------------------------ transformer
 
 def _span_of(meta_or_token) -> ast.Span | None:
@@ -215,27 +235,102 @@ class _ToAst(Transformer):
 
     def find(self, meta, children):
         _find, filter_, *clauses = children
+        options = self._clauses(clauses, "find")
+        if "group" in options:
+            return self._group(filter_, options, meta)
+        for item in options.get("show", ()) + tuple(o.key for o in options.get("order", ())):
+            if isinstance(item, (ast.Aggregate, ast.TagKey)):
+                raise self._error(f"'{_item_text(item)}' needs 'group by': aggregates and "
+                                  f"`tag` are items of a group-by", item.span)
+        if "per" in options and options.get("merged"):
+            raise self._error("'per' and 'merged' do not go together", options["merged at"])
+        return ast.Find(filter_, show=options.get("show"), order=options.get("order", ()),
+                        limit=options.get("limit"), merged=options.get("merged", False),
+                        per=options.get("per", ()), span=_span_of(meta))
+
+    def _clauses(self, clauses, statement: str) -> dict:
+        """The (name, span, value) triples of clauses as a dict by name
+        (`limit`, `latest`, `earliest` under "limit"), each at most once."""
         seen, options = {}, {}
         for name, node, value in clauses:
             group = "limit" if name in ("limit", "latest", "earliest") else name
             if group in seen:
                 also = f" (already given as '{seen[group]}')" if seen[group] != name else ""
-                raise self._error(f"'{name}' may appear only once in a find{also}", node)
+                raise self._error(f"'{name}' may appear only once in a {statement}{also}", node)
             seen[group] = name
             options[group] = value
-        return ast.Find(filter_, show=options.get("show"), order=options.get("order", ()),
-                        limit=options.get("limit"), merged=options.get("merged", False),
-                        span=_span_of(meta))
+            options[group + " at"] = node
+        return options
+
+    def _selection(self, clauses, statement: str):
+        """The clauses after a SELECTION's filter, or None."""
+        if not clauses:
+            return None
+        options = self._clauses(clauses, statement)
+        return ast.Selection(order=options.get("order", ()), per=options.get("per", ()),
+                             limit=options.get("limit"))
+
+    def _group(self, filter_, options, meta) -> ast.Group:
+        """A find with `group by` is a group-by: its `show` and `order by`
+        name keys and aggregates; `merged`, `per`, `latest`, `earliest` do
+        not apply to groups."""
+        keys = options["group"]
+        for name in ("merged", "per"):
+            if name in options:
+                raise self._error(f"'{name}' does not go with 'group by'", options[name + " at"])
+        limit = options.get("limit")
+        if limit is not None and limit.kind != "limit":
+            raise self._error(f"'{limit.kind}' does not go with 'group by'; 'limit N' keeps "
+                              f"the first N groups", limit.span)
+        items = options.get("show")
+        if items is not None:
+            items = tuple(self._group_item(i, keys) for i in items)
+        order = tuple(dataclasses.replace(o, key=self._group_item(o.key, keys))
+                      for o in options.get("order", ()))
+        return ast.Group(filter_, keys, items, order, limit, span=_span_of(meta))
+
+    def _group_item(self, item, keys):
+        """An item of a group-by's `show` or `order by`: an aggregate, or
+        one of the keys."""
+        if item == "default":
+            raise self._error("'default' shows record fields; a group-by shows keys and "
+                              "aggregates", None)
+        if isinstance(item, (ast.Field, ast.Param)):
+            item = group_key_of(item)
+        if isinstance(item, ast.Param) and item.path == ("labels",) and item not in keys:
+            return ast.Aggregate("labels", span=item.span)
+        if isinstance(item, ast.Aggregate) or item in keys:
+            return item
+        text = _item_text(item)
+        if text.lower() in ast.AGGREGATES:
+            raise self._error(f"'{text}' takes a value: {text}(X)", item.span,
+                              suggestion=f"'{text}(duration)'")
+        near = closest(text, [_item_text(k) for k in keys] + ["count", "labels"])
+        raise self._error(f"'{text}' is not a key of this group-by; show takes its keys and "
+                          f"aggregates (count, count(X), mean(X), median(X), std(X), min(X), "
+                          f"max(X), sum(X), first(X), last(X), labels)", item.span,
+                          suggestion=quoted_choices(near) if near else f"'first({text})'")
 
     def count(self, meta, children):
-        return ast.Count(children[0], span=_span_of(meta))
+        _count, filter_, keys = children
+        if keys is not None:  # `count F group by K` is `F group by K show count`
+            return ast.Group(filter_, keys[2], (ast.Aggregate("count"),), span=_span_of(meta))
+        return ast.Count(filter_, span=_span_of(meta))
+
+    def tags(self, meta, children):
+        _tags, filter_ = children
+        return ast.Tags(filter_ if filter_ is not None else ast.All(), span=_span_of(meta))
 
     def describe(self, meta, children):
         return ast.Describe(children[0], span=_span_of(meta))
 
     def diff(self, meta, children):
         refs, *options = children
-        kwargs = {"refs": refs} if isinstance(refs, tuple) else {"where": refs}
+        if isinstance(refs, tuple):
+            kwargs = {"refs": refs}
+        else:
+            where, select = refs
+            kwargs = {"where": where, "select": select}
         for name, node, value in options:
             if name in kwargs:
                 raise self._error(f"'{name}' may appear only once in a diff", node)
@@ -246,12 +341,15 @@ class _ToAst(Transformer):
         return ast.Keys(children[0], span=_span_of(meta))
 
     def tag_write(self, meta, children):
-        op, tags, filter_ = children
-        return ast.TagWrite(op.value.lower(), tags, filter_, span=_span_of(meta))
+        op, tags, filter_, *clauses = children
+        return ast.TagWrite(op.value.lower(), tags, filter_,
+                            select=self._selection(clauses, op.value.lower()),
+                            span=_span_of(meta))
 
     def export(self, meta, children):
-        filter_, path = children
-        return ast.Export(filter_, literals.unquote(path) if path else None, span=_span_of(meta))
+        filter_, *clauses, path = children
+        return ast.Export(filter_, literals.unquote(path) if path else None,
+                          select=self._selection(clauses, "export"), span=_span_of(meta))
 
     def let(self, meta, children):
         name, filter_ = children
@@ -263,12 +361,44 @@ class _ToAst(Transformer):
     def explain(self, meta, children):
         return ast.Explain(children[0], span=_span_of(meta))
 
+    def plot(self, meta, children):
+        inner, *options = children
+        if not isinstance(inner, (ast.Find, ast.Group)):
+            raise self._error("plot draws a find or a group-by; `count F` is one number "
+                              "(`count F group by KEY` is a group-by)", inner.span)
+        kwargs = {}
+        for name, node, value in options:
+            if name in kwargs:
+                raise self._error(f"'{name}' may appear only once in a plot", node)
+            kwargs[name] = value
+        return ast.Plot(inner, kwargs.get("as"), kwargs.get("color"), kwargs.get("to"),
+                        span=_span_of(meta))
+
+    def plot_as(self, meta, children):
+        word = str(children[0]).lower()
+        if word not in ast.PLOT_KINDS:
+            near = closest(word, ast.PLOT_KINDS)
+            raise self._error(f"'{children[0]}' is not a kind of chart; they are "
+                              + ", ".join(ast.PLOT_KINDS), _span_of(children[0]),
+                              suggestion=quoted_choices(near) if near else None)
+        return ("as", _span_of(meta), word)
+
+    def plot_color(self, meta, children):
+        return ("color", _span_of(meta), self._group_key(children[0]))
+
+    def plot_to(self, meta, children):
+        return ("to", _span_of(meta), literals.unquote(children[0]))
+
     # -- clauses: (name, span, value) triples that `find` and `diff` collect
     def show(self, meta, columns):
         return ("show", _span_of(meta), tuple(columns))
 
     def column(self, meta, children):
         (tok,) = children
+        if not isinstance(tok, lark.Token):
+            return tok  # a call
+        if tok.type == "TAG":
+            return ast.TagKey(span=_span_of(tok))
         return "default" if tok.type == "DEFAULT" else read_key(str(tok), _span_of(tok))
 
     def order(self, meta, keys):
@@ -276,9 +406,37 @@ class _ToAst(Transformer):
 
     def order_key(self, meta, children):
         key, direction = children
-        return ast.OrderKey(read_key(str(key), _span_of(key)),
-                            descending=bool(direction) and direction.type == "DESC",
+        if isinstance(key, lark.Token):
+            key = ast.TagKey(span=_span_of(key)) if key.type == "TAG" else read_key(
+                str(key), _span_of(key))
+        return ast.OrderKey(key, descending=bool(direction) and direction.type == "DESC",
                             span=_span_of(meta))
+
+    # -- groups (§9)
+    def group(self, meta, keys):
+        return ("group", _span_of(meta), tuple(self._group_key(k) for k in keys))
+
+    def per(self, meta, keys):
+        return ("per", _span_of(meta), tuple(self._group_key(k) for k in keys))
+
+    def _group_key(self, tok):
+        if tok.type == "TAG":
+            return ast.TagKey(span=_span_of(tok))
+        return group_key_of(read_key(str(tok), _span_of(tok)), str(tok))
+
+    def call(self, meta, children):
+        func, arg = children
+        name = str(func).lower()
+        span = _span_of(meta)
+        if name not in ast.AGGREGATES:
+            near = closest(name, ast.AGGREGATES + ("labels",))
+            raise self._error(f"'{func}' is not an aggregate; they are "
+                              + ", ".join(ast.AGGREGATES + ("labels",)), _span_of(func),
+                              suggestion=quoted_choices(near) if near else None)
+        if arg is None and name != "count":
+            raise self._error(f"'{name}' takes a value: {name}(X)", span)
+        key = read_key(str(arg), _span_of(arg)) if arg is not None else None
+        return ast.Aggregate("mean" if name == "avg" else name, key, span=span)
 
     def _limit(self, kind, meta, children):
         count = children[0] if children else None
@@ -309,7 +467,8 @@ class _ToAst(Transformer):
         return tuple(refs)
 
     def refs_where(self, meta, children):
-        return children[0]
+        filter_, *clauses = children
+        return [filter_, self._selection(clauses, "selection")]
 
     def depth(self, meta, children):
         return ("depth", _span_of(meta), self._count(children[0]))

@@ -42,6 +42,8 @@ def filter_text(f, parent: str = "") -> str:
 def key_text(key) -> str:
     if isinstance(key, ast.Field):
         return key.name
+    if not isinstance(key, ast.Param):
+        return item_text(key)
     from . import fields
     text = key.dotted
     first = key.path[0] if key.path else ""
@@ -49,6 +51,35 @@ def key_text(key) -> str:
                                    or first == "params" or first.lower() in _KEYWORDS):
         text = "params." + text
     return text
+
+
+def item_text(item) -> str:
+    """A group key or an aggregate as written (`week`, `tag`, `mean(duration)`)."""
+    if isinstance(item, ast.PeriodKey):
+        return item.unit
+    if isinstance(item, ast.TagKey):
+        return "tag"
+    if isinstance(item, ast.StatusKey):
+        return "status"
+    if isinstance(item, ast.Aggregate):
+        return item.func + (f"({key_text(item.arg)})" if item.arg is not None else "")
+    return key_text(item)
+
+
+def selection_text(select) -> str:
+    """A SELECTION's clauses as written (with a leading space), or ""."""
+    if select is None:
+        return ""
+    parts = []
+    if select.order:
+        parts.append("order by " + ", ".join(item_text(o.key) + (" desc" if o.descending else "")
+                                             for o in select.order))
+    if select.per:
+        parts.append("per " + ", ".join(item_text(k) for k in select.per))
+    if select.limit is not None:
+        n = select.limit.count
+        parts.append(select.limit.kind + ("" if n is None else f" {n}"))
+    return "".join(" " + p for p in parts)
 
 
 _KEYWORDS = {"find", "count", "describe", "diff", "keys", "tag", "untag", "export", "let",

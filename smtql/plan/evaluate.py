@@ -9,11 +9,14 @@ filter into a closure once, so a scan pays no dispatch per record.
 from __future__ import annotations
 
 import re
+import statistics
+from collections import Counter
 from fnmatch import fnmatchcase
 from typing import Callable
 
 from ..language import ast, fields
 from . import values
+from ..language.dates import period_label
 from ..language.fields import status_tag
 from .values import MISSING
 
@@ -177,3 +180,132 @@ _COMPILERS = {
     ast.HasTags: _has_tags, ast.TagLike: _tag_like, ast.Status: _status,
     ast.TimeRange: _time_range, ast.Compare: _compare, ast.Exists: _exists,
 }
+
+
+# ------------------------------------------------------------------ groups (§9)
+#
+# What a group-by means, written plainly: the records of each group are
+# gathered, then each aggregate is computed over them with the `statistics`
+# module. The statement's engines (SQL GROUP BY, streaming in Python) are
+# held to this by the tests.
+
+def value_of(row, key):
+    """What a key reads of a record: a field's value (None when null), a
+    parameter's value (MISSING when the record lacks it)."""
+    if isinstance(key, ast.Field):
+        return row.value_of(key.name)
+    return row.param(key.path)
+
+
+def key_values(row, key) -> tuple:
+    """A record's values of a group key: one for most keys (MISSING when it
+    lacks the key or the field is null), one per tag for `tag` and per
+    status tag for `status`."""
+    if isinstance(key, ast.PeriodKey):
+        return (period_label(row.timestamp, key.unit),)
+    if isinstance(key, ast.TagKey):
+        return tuple(sorted({fields.tag_word(t) for t in row.tags})) or (MISSING,)
+    if isinstance(key, ast.StatusKey):
+        return tuple(fields.status_words(row.tags)) or (MISSING,)
+    value = value_of(row, key)
+    return (MISSING if value is None and isinstance(key, ast.Field) else value,)
+
+
+def key_combinations(row, keys) -> list[tuple[tuple, tuple]]:
+    """(values, token) of each group a record falls in: one combination of
+    its values of every key (several with `tag`), each once."""
+    from itertools import product
+    out = {}
+    for combo in product(*(key_values(row, k) for k in keys)):
+        out.setdefault(tuple(values.group_token(v) for v in combo), combo)
+    return [(combo, token) for token, combo in out.items()]
+
+
+def group_items(stmt) -> tuple[list, list]:
+    """(the columns a group-by shows: its keys, then the other items;
+    the aggregates it computes: those shown and those it orders by)."""
+    shown = stmt.items if stmt.items is not None else (ast.Aggregate("count"),)
+    columns = list(stmt.keys) + [i for i in shown if i not in stmt.keys]
+    aggregates = [i for i in columns if isinstance(i, ast.Aggregate)]
+    aggregates += [o.key for o in stmt.order
+                   if isinstance(o.key, ast.Aggregate) and o.key not in aggregates]
+    return columns, aggregates
+
+
+NUMERIC = ("mean", "median", "std", "sum")
+
+
+def takes(func: str):
+    """Which values an aggregate keeps (the others are left out and counted),
+    or None for one that takes every record."""
+    if func in NUMERIC:
+        return values.aggregable_number
+    if func in ("min", "max"):
+        return values.comparable
+    return None
+
+
+def reference_groups(rows, stmt) -> tuple[list[dict], Counter]:
+    """The rows of a bound group-by over these records (keyed by item text),
+    in order and limited, and how many values each aggregate left out."""
+    keep = compile_filter(stmt.filter)
+    rows = sorted((r for r in rows if keep(r)), key=lambda r: (-r.timestamp.timestamp(), r.label))
+    groups: dict[tuple, tuple] = {}
+    for row in rows:  # newest first: a group shows its newest record's key values
+        for combo, token in key_combinations(row, stmt.keys):
+            groups.setdefault(token, (combo, []))[1].append(row)
+    columns, aggregates = group_items(stmt)
+    left_out: Counter = Counter()
+    out = []
+    for combo, members in groups.values():
+        line = {item_name(k): v for k, v in zip(stmt.keys, combo)}
+        for item in aggregates:
+            line[item_name(item)] = _reference_aggregate(item, members, left_out)
+        out.append(line)
+    out = order_groups(out, stmt)
+    if stmt.limit is not None:
+        out = out[:stmt.limit.count]
+    return [{item_name(c): line[item_name(c)] for c in columns} for line in out], left_out
+
+
+def _reference_aggregate(item, members: list, left_out: Counter):
+    func = item.func
+    if func == "count" and item.arg is None:
+        return len(members)
+    if func == "labels":
+        return tuple(r.label for r in members)
+    got = [value_of(r, item.arg) for r in members]
+    if func == "count":
+        return sum(1 for v in got if v is not MISSING and v is not None)
+    if func in ("first", "last"):
+        return got[-1] if func == "first" else got[0]
+    kept = [v for v in got if takes(func)(v)]
+    left_out[item_name(item)] += len(got) - len(kept)
+    if not kept or (func == "std" and len(kept) < 2):
+        return MISSING
+    if func in ("min", "max"):
+        return (min if func == "min" else max)(kept, key=values.sort_key)
+    return {"mean": statistics.fmean, "median": statistics.median, "std": statistics.stdev,
+            "sum": sum}[func](kept)
+
+
+def item_name(item) -> str:
+    """A group key's or aggregate's column name (`week`, `mean(duration)`)."""
+    from ..language.unparse import item_text
+    return item_text(item)
+
+
+def order_groups(lines: list[dict], stmt) -> list[dict]:
+    """A group-by's rows in order: its `order by` items (missing values
+    last), then its keys (periods oldest first, missing last)."""
+    order = [(item_name(o.key), o.descending) for o in stmt.order]
+    order += [(item_name(k), False) for k in stmt.keys]
+
+    def key(line):
+        parts = []
+        for name, descending in order:
+            v = line[name]
+            k = values.sort_key(v)
+            parts.append((v is MISSING, values.Descending(k) if descending else k))
+        return parts
+    return sorted(lines, key=key)

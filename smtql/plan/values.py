@@ -98,6 +98,21 @@ def contains(a, b) -> bool:
     return False
 
 
+class Descending:
+    """Reverses the order of a sort key, for `desc`."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key):
+        self.key = key
+
+    def __lt__(self, other):
+        return other.key < self.key
+
+    def __eq__(self, other):
+        return self.key == other.key
+
+
 def sort_key(v):
     """Mixed values sort as numbers, then strings, then the rest (by their
     text); a missing value sorts after everything."""
@@ -110,3 +125,38 @@ def sort_key(v):
     if isinstance(v, datetime):
         return (0, v.timestamp(), "")
     return (2, 0, repr(v))
+
+
+# ------------------------------------------------------------------ grouping
+
+def group_token(v):
+    """A hashable stand-in for a value such that two values have the same
+    token exactly when they are `equal`: 1 and 1.0 group together, booleans
+    apart from numbers, lists and dicts as wholes; NaN with NaN."""
+    if v is MISSING:
+        return ("missing",)
+    if isinstance(v, bool):
+        return ("b", v)
+    if is_number(v):
+        return ("nan",) if v != v else ("n", v)
+    if is_list(v):
+        return ("l", tuple(group_token(x) for x in v))
+    if isinstance(v, dict):
+        return ("d", frozenset((group_token(k), group_token(x)) for k, x in v.items()))
+    if v is None:
+        return ("null",)
+    if isinstance(v, str):
+        return ("s", v)
+    if isinstance(v, datetime):
+        return ("t", v)
+    return (type(v).__name__, repr(v))
+
+
+def aggregable_number(v) -> bool:
+    """What mean, median, std and sum take: a number, not a boolean, not NaN."""
+    return is_number(v) and v == v
+
+
+def comparable(v) -> bool:
+    """What min and max take: numbers (not NaN), text and timestamps."""
+    return aggregable_number(v) or isinstance(v, (str, datetime))

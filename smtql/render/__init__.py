@@ -25,4 +25,7 @@ FORMATS = {
 def render(result, fmt: str = "table", **options) -> str:
     """`options`: max_chars, max_lines (cutting text), and for the table
     format width, color and vertical."""
+    if result.shape == "plot":
+        from .chart import render_chart
+        return render_chart(result, fmt, **options)
     return FORMATS[fmt](result, **options)

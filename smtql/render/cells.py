@@ -56,7 +56,20 @@ def display(value, column: str = "") -> str:
     return printable(_display(value, column))
 
 
+# A group-by's aggregate reads in the unit of its argument: mean(duration)
+# as a duration, max(timestamp) as a time.
+_SAME_UNIT = re.compile(r"^(?:mean|median|std|min|max|sum|first|last)\((.+)\)$")
+
+
+def value_column(column: str) -> str:
+    """The column whose values a column's values are like (`duration` for
+    `mean(duration)`); the column itself otherwise."""
+    m = _SAME_UNIT.match(column)
+    return m.group(1) if m else column
+
+
 def _display(value, column: str) -> str:
+    column = value_column(column)
     if value is MISSING:
         return MISSING_TEXT
     if isinstance(value, Distinct):
@@ -71,7 +84,7 @@ def _display(value, column: str) -> str:
         return "" if column in NULLABLE_FIELDS else "null"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
-    if column == "tags":
+    if column in ("tags", "labels") and isinstance(value, (list, tuple)):
         return ", ".join(value)
     if column == "params" and isinstance(value, dict):
         return digest(value)

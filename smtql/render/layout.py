@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from dataclasses import dataclass
 
 from ..plan.values import MISSING
-from .cells import MISSING_TEXT, printable, cut, display, duration_text, examples_text, literal
+from .cells import (MISSING_TEXT, printable, cut, display, duration_text, examples_text, literal,
+                    value_column)
 
 if TYPE_CHECKING:  # renderers tell results apart by their shape
     from ..result import DiffResult, RecordResult, Table
@@ -46,10 +47,12 @@ class Grid:
 
 
 def _column(name: str) -> Column:
-    if name == "tags":
+    like = value_column(name)  # `mean(duration)` is drawn as `duration` is
+    if like in ("tags", "labels"):
         return Column(name, "tags")
-    if name in FIXED_COLUMNS:
-        return Column(name, "fixed", right=name in ("duration", "# records", "records", "outputs"))
+    if like in FIXED_COLUMNS or like.startswith("count"):
+        return Column(name, "fixed", right=like in ("duration", "# records", "records", "outputs")
+                      or like.startswith("count"))
     return Column(name)
 
 
@@ -78,8 +81,8 @@ def _keys_grid(result: Table, max_chars, max_lines) -> Grid:
 
 
 def table_footer(result: Table) -> str:
-    if result.kind == "keys":
-        noun = "key"
+    if result.kind in ("keys", "groups", "tags"):
+        noun = {"keys": "key", "groups": "group", "tags": "tag"}[result.kind]
     elif "# records" in result.columns:
         noun = "row"
     else:

@@ -5,7 +5,7 @@ which handler runs which statement."""
 from __future__ import annotations
 
 from ..language import ast
-from . import count, describe, diff, explain, export, find, keys, let, writes
+from . import count, describe, diff, explain, export, find, group, keys, let, plot, tags, writes
 
 HANDLERS = {
     ast.Find: find.run,
@@ -13,6 +13,9 @@ HANDLERS = {
     ast.Describe: describe.run,
     ast.Diff: diff.run,
     ast.Keys: keys.run,
+    ast.Group: group.run,
+    ast.Tags: tags.run,
+    ast.Plot: plot.run,
     ast.Explain: explain.run,
     ast.Export: export.run,
     ast.Let: let.run,

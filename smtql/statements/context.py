@@ -31,6 +31,14 @@ class StatementContext:
         answers matter (the store may then return fewer candidates)."""
         return self.select_plan(planner.plan(f, self.store, fields=fields, limit=limit))
 
+    def select_where(self, f, select, fields=None) -> list:
+        """The rows a SELECTION chooses (`where F order by … per … limit
+        N`), in its order (newest first without one)."""
+        from .selection import choose, selection_fields
+        if fields is not None:
+            fields = set(fields) | selection_fields(select)
+        return choose(self.select(f, fields=fields), select)
+
     def select_plan(self, plan) -> list:
         keep = compile_filter(plan.post)
         return [row for row in self.store.scan(plan) if keep(row)]

@@ -24,7 +24,6 @@ from ..params.model import Unreadable, folded, leaves
 from ..result import DiffResult, Folded
 from ..language.unparse import filter_text, key_text
 from ..plan.values import MISSING, equal
-from .selection import sort_rows
 
 # The fields compared, in the order they are shown. Two records: what
 # `smt diff` compares, plus the reason (why each run was made); more
@@ -39,7 +38,7 @@ _IGNORED_DATA_NAMES = (re.compile(r"\.log"), re.compile(r"^log"))
 
 def run(stmt: ast.Diff, ctx) -> DiffResult:
     if stmt.where is not None:
-        rows, notes = sort_rows(ctx.select(stmt.where)), ctx.notes(stmt.where)
+        rows, notes = ctx.select_where(stmt.where, stmt.select), ctx.notes(stmt.where)
         what = f"'{filter_text(stmt.where)}' selects"
     else:  # a record named twice is compared once
         rows = list({r.label: r for r in map(ctx.resolve, stmt.refs)}.values())

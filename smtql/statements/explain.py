@@ -14,6 +14,8 @@ from ..result import TextResult
 
 def run(stmt: ast.Explain, ctx) -> TextResult:
     inner = stmt.statement
+    if isinstance(inner, ast.Group):
+        return _explain_group(inner, ctx)
     f = getattr(inner, "filter", None) or getattr(inner, "where", None)
     if f is None:
         return TextResult(f"{type(inner).__name__.lower()}: no filter to plan")
@@ -24,7 +26,9 @@ def run(stmt: ast.Explain, ctx) -> TextResult:
 def _plan_of(inner, f, store) -> planner.Plan:
     """The very plan the statement runs (its fields, its store limit), so
     `explain` shows the SQL it sends and costs no more than running it."""
-    from . import count, find
+    from . import count, find, group
+    if isinstance(inner, ast.Group):
+        return group.plan_of(inner, store)
     if isinstance(inner, ast.Count):
         return count.plan_of(inner, store)
     if isinstance(inner, ast.Find):
@@ -34,8 +38,30 @@ def _plan_of(inner, f, store) -> planner.Plan:
     return planner.plan(f, store)
 
 
-def explain_plan(plan, store, count: bool = False) -> TextResult:
-    info = store.explain(plan, count=count)  # the store runs the plan once
+def _explain_group(stmt: ast.Group, ctx) -> TextResult:
+    """A group-by's plan: in the store (its GROUP BY statement) or streamed
+    through Python (the scan's plan)."""
+    from . import group
+    store = ctx.store
+    plan = group.plan_of(stmt, store)
+    if group.pushable(plan, store, stmt):
+        from ..plan.evaluate import group_items
+        lines, _ = store.group(plan, stmt.keys, group_items(stmt)[1])
+        info = {"statements": store.last_group_statements, "candidates": len(lines),
+                "answer": len(lines), "groups": True}
+        how = "in the store: one SQL GROUP BY"
+    else:
+        info = store.explain(plan)
+        how = "in Python, streaming: memory grows with the number of groups, not of records"
+    result = explain_plan(plan, store, info=info)
+    result.text += f"\ngroup by:    {how}"
+    result.data["group_by"] = "store" if info.get("groups") else "python"
+    return result
+
+
+def explain_plan(plan, store, count: bool = False, info=None) -> TextResult:
+    if info is None:
+        info = store.explain(plan, count=count)  # the store runs the plan once
     candidates, answer, statements = info["candidates"], info["answer"], info["statements"]
     lines = [
         f"store:       {store.describe()}",
@@ -50,7 +76,9 @@ def explain_plan(plan, store, count: bool = False) -> TextResult:
             lines.extend("  " + line for line in sql_layout(text).splitlines())
             if params:
                 lines.append("    -- parameters: " + _short_params(params))
-    if info.get("counted"):
+    if info.get("groups"):
+        lines.append(f"groups:      {answer} from the store")
+    elif info.get("counted"):
         lines.append(f"candidates:  {answer} counted by the store (no post-filter)")
     else:
         lines.append(f"candidates:  {candidates} from the store, {answer} after the post-filter")

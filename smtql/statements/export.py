@@ -18,7 +18,6 @@ from ..errors import SmtqlError
 from ..language import ast
 from ..language.unparse import filter_text
 from ..result import TextResult
-from .selection import sort_rows
 
 
 def export_text(records, store=None) -> str:
@@ -61,7 +60,7 @@ def run(stmt: ast.Export, ctx) -> TextResult:
 
 
 def _export(stmt: ast.Export, ctx) -> TextResult:
-    rows = sort_rows(ctx.select(stmt.filter))
+    rows = ctx.select_where(stmt.filter, stmt.select)
     n = len(rows)
     what = f"{n} record{'s' if n != 1 else ''}"
     if stmt.path is None:

@@ -8,20 +8,26 @@ from ..language import ast, fields
 from ..plan import planner
 from ..result import LazyRows, Table
 from .columns import cell_getter, column_name, expand_columns
-from .selection import apply_limit, merge_groups, sort_rows, table_row
+from .selection import (apply_limit, best_per_group, group_key_field, merge_groups, sort_rows,
+                        table_row)
 
 
 def run(stmt: ast.Find, ctx) -> Table:
     store = ctx.store
     columns = expand_columns(stmt.show)
     check_names(ctx, [c for c in columns if not isinstance(c, ast.Field)]
-                + [o.key for o in stmt.order])
+                + [o.key for o in stmt.order] + list(stmt.per))
     plan = plan_of(stmt, store)
     rows = ctx.select_plan(plan)
     if not (plan.newest_first and plan.limit is None and store.orders_newest_first):
         rows = sort_rows(rows, stmt.order)
+    limit = stmt.limit
+    if stmt.per:  # best per group: `limit N` counts in each group
+        per_limit = limit is not None and limit.kind == "limit"
+        rows = best_per_group(rows, stmt.per, limit.count if per_limit else 1)
+        limit = None if per_limit else limit
     groups = merge_groups(rows) if stmt.merged else [[r] for r in rows]
-    kept = apply_limit(groups, stmt.limit)
+    kept = apply_limit(groups, limit)
     hidden = len(groups) - len(kept)
     if plan.limit is not None:  # the store returned only the newest: count the rest
         hidden = store.count(plan) - len(kept)
@@ -60,6 +66,7 @@ def plan_of(stmt: ast.Find, store) -> planner.Plan:
     columns = expand_columns(stmt.show)
     wanted = {planner.key_field(c) for c in columns}
     wanted |= {planner.key_field(o.key) for o in stmt.order}
+    wanted |= {group_key_field(k) for k in stmt.per}
     return planner.plan(stmt.filter, store, fields=wanted, limit=_store_limit(stmt),
                         newest_first=not stmt.order)
 
@@ -67,7 +74,7 @@ def plan_of(stmt: ast.Find, store) -> planner.Plan:
 def _store_limit(stmt: ast.Find):
     """("latest"|"earliest", n) when only the n newest (oldest) answers by
     timestamp can be kept, so the store may return just those."""
-    if stmt.limit is None or stmt.merged:
+    if stmt.limit is None or stmt.merged or stmt.per:
         return None
     if stmt.limit.kind in ("latest", "earliest") or (stmt.limit.kind == "limit" and not stmt.order):
         return ("earliest" if stmt.limit.kind == "earliest" else "latest", stmt.limit.count)

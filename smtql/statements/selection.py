@@ -6,25 +6,10 @@ from __future__ import annotations
 
 import re
 
-from ..plan.values import MISSING, sort_key
+from ..plan.values import MISSING, Descending, sort_key
 from ..plan import values
 from ..result import Distinct
 from .columns import cell, column_name, key_value
-
-
-class _Desc:
-    """Reverses the order of a sort key, for `desc`."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key):
-        self.key = key
-
-    def __lt__(self, other):
-        return other.key < self.key
-
-    def __eq__(self, other):
-        return self.key == other.key
 
 
 def sort_rows(rows: list, order=()) -> list:
@@ -35,7 +20,7 @@ def sort_rows(rows: list, order=()) -> list:
         for o in order:
             value = key_value(row, o.key)
             k = sort_key(value)
-            parts.append((value is MISSING, _Desc(k) if o.descending else k))
+            parts.append((value is MISSING, Descending(k) if o.descending else k))
         parts.append(-row.timestamp.timestamp())
         parts.append(row.label)
         return parts
@@ -105,3 +90,54 @@ def join_distinct(cells: list):
         present = [c for c in cells if c is not MISSING]
         return present[0] if present else MISSING
     return distinct[0] if len(distinct) == 1 else Distinct(distinct)
+
+
+def best_per_group(rows: list, per, n: int) -> list:
+    """`per KEY, …`: of rows already in order, the first n of each group
+    (the groups of `group by`: a record lacking a key in the missing group,
+    a record in each of its tags' groups, kept if first in any)."""
+    from ..plan.evaluate import key_combinations
+    seen: dict[tuple, int] = {}
+    kept = []
+    for row in rows:
+        chosen = False
+        for _, token in key_combinations(row, per):
+            seen[token] = seen.get(token, 0) + 1
+            chosen = chosen or seen[token] <= n
+        if chosen:
+            kept.append(row)
+    return kept
+
+
+def choose(rows: list, select) -> list:
+    """A SELECTION's rows (`where F order by … per … limit N`): in order,
+    best per group, limited; without clauses, newest first."""
+    if select is None:
+        return sort_rows(rows)
+    rows = sort_rows(rows, select.order)
+    limit = select.limit
+    if select.per:
+        per_limit = limit is not None and limit.kind == "limit"
+        rows = best_per_group(rows, select.per, limit.count if per_limit else 1)
+        if per_limit:
+            return rows
+    return [g[0] for g in apply_limit([[r] for r in rows], limit)]
+
+
+def selection_fields(select) -> set:
+    """The row fields a SELECTION's clauses read."""
+    if select is None:
+        return set()
+    keys = [o.key for o in select.order] + list(select.per)
+    return {group_key_field(k) for k in keys}
+
+
+def group_key_field(key) -> str:
+    """The row field a group key (or an order key) reads."""
+    from ..language import ast
+    from ..plan.planner import key_field
+    if isinstance(key, (ast.TagKey, ast.StatusKey)):
+        return "tags"
+    if isinstance(key, ast.PeriodKey):
+        return "timestamp"
+    return key_field(key)

@@ -18,9 +18,8 @@ from ..language import ast, fields
 from ..errors import QueryError, SmtqlError, StoreError
 from ..stores.django.schema import TAG_NAME_LENGTH
 from .journal import Journal, JournalWriteError, journal_path
-from .selection import sort_rows
 from ..result import TextResult
-from ..language.unparse import filter_text, string_text, tag_text
+from ..language.unparse import filter_text, selection_text, string_text, tag_text
 
 # Sumatra's STATUS_PATTERN (sumatra.core) and the statuses `smt tag` knows.
 STATUS_PATTERN = re.compile(r"_(([^.]*)(\.\.\.)?)_")
@@ -171,8 +170,9 @@ def run_tag_write(stmt: ast.TagWrite, ctx) -> TextResult:
 def _tag_write(stmt: ast.TagWrite, ctx) -> TextResult:
     op, tags = stmt.op, tuple(dict.fromkeys(stmt.tags))
     validate(tags, op)
-    statement = f"{op} {tags_text(tags)} where {filter_text(stmt.filter)}"
-    rows = sort_rows(ctx.select(stmt.filter, fields={"tags"}))  # newest first, as previews list them
+    statement = f"{op} {tags_text(tags)} where {filter_text(stmt.filter)}{selection_text(stmt.select)}"
+    # newest first (as previews list them), or in the selection's order
+    rows = ctx.select_where(stmt.filter, stmt.select, fields={"tags"})
     notes = ctx.notes(stmt.filter) if not rows else []
     if not rows:
         return TextResult(f"no record matches `{filter_text(stmt.filter)}`; nothing changed",

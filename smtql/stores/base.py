@@ -87,6 +87,17 @@ class Store(ABC):
             answer += bool(keep(row))
         return {"statements": [], "candidates": candidates, "answer": answer, "counted": False}
 
+    # -- groups (LANGUAGE.md §9)
+    def can_group(self, keys, aggregates) -> bool:
+        """Whether `group` runs a group-by of these keys and aggregates in
+        the store (its filter already known to be all pre-filter)."""
+        return False
+
+    def group(self, plan, keys, aggregates):
+        """(lines keyed by item name, values each aggregate left out) of the
+        group-by, computed by the store; only asked when `can_group`."""
+        raise NotImplementedError
+
     # -- per statement
     def statement_started(self) -> None:
         """A statement begins: per-statement state starts afresh."""

@@ -39,6 +39,10 @@ CASES = [
     ("diff_raw", "diff 20200912-101500_aaaaaa, 20200913-083000 raw ignore output_data",
      ("table",)),
     ("count", "count tag figure1", ("table", "json", "csv", "labels")),
+    ("groups", "all group by status, month show count, mean(duration), min(timestamp), labels",
+     ("table", "json", "csv", "markdown", "html")),
+    ("groups_param", "count all group by optimizer.lr", ("table", "json", "csv")),
+    ("tags", "tags all", ("table", "json", "csv")),
 ]
 
 

@@ -52,6 +52,13 @@ PROGRAMS = [
     "explain tag finished latest 20",
     "explain count tag finished and not tag figure1",
     "tag review where tag finished and after 2021-01",  # dry run: the selection only
+    # issue 14: group-bys in SQL (periods, status, parameter sets) and streamed
+    "status failed group by week show count",
+    "tag finished group by main_file show count, mean(duration)",
+    "tag finished group by optimizer.model.kind, status, month show count, max(timestamp)",
+    "all group by tag show median(duration), labels",
+    "tags tag finished",
+    "tag finished order by duration per seed",
 ]
 
 

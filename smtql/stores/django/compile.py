@@ -95,9 +95,9 @@ class Compiler:
         return False
 
     # -- WHERE
-    def where(self, qy: Query, pre) -> Sql:
+    def where(self, qy: Query, pre, project: str = "r.project_id") -> Sql:
         cond = self._cond(qy, pre)
-        return Sql("r.project_id = ?", [self.store.project]) + (
+        return Sql(f"{project} = ?", [self.store.project]) + (
             "" if cond.text == TRUE_SQL else Sql(" AND ") + paren(cond))
 
     def _cond(self, qy: Query, f) -> Sql:
@@ -367,6 +367,67 @@ class Compiler:
         same = Sql.join(" AND ", [paren(p) for p in parts] + [n_tags])
         return same if op == "=" else "NOT " + paren(same)
 
+    # -- GROUP BY (see `groupable` below)
+    def _group_parts(self, qy: Query, keys, aggregates):
+        """(select list, GROUP BY list, joins, how to read each selected column):
+        a column's reader is ("key", key) or ("agg", aggregate, part)."""
+        d = self.dialect
+        selected, grouped, joins, readers = [], [], [], []
+        for key in keys:
+            if isinstance(key, ast.PeriodKey):
+                expr = d.period("r.timestamp", key.unit)
+            elif isinstance(key, ast.Param):
+                expr = "r.parameters_id"
+            elif isinstance(key, ast.StatusKey):
+                expr = "st.name"
+                if not joins:
+                    joins.append(self._status_join(qy))
+            else:
+                expr = d.text_expr(self._field_expr(key.name))
+            selected.append(Sql(expr))
+            grouped.append(expr)
+            readers.append(("key", key))
+        if any(isinstance(k, ast.Param) for k in keys):
+            selected.append(Sql("MAX(r.timestamp)"))  # which set's value a group shows
+            readers.append(("newest", None))
+        for agg in aggregates:
+            name = agg.arg.name if agg.arg is not None else None
+            column = {"duration": "r.duration", "timestamp": "r.timestamp"}.get(name, "*")
+            parts = {"count": ("n",), "sum": ("sum", "n", "all"), "mean": ("sum", "n", "all"),
+                     "min": ("min", "n", "all"), "max": ("max", "n", "all")}[agg.func]
+            for part in parts:
+                sql = {"n": f"COUNT({column})", "all": "COUNT(*)", "sum": f"SUM({column})",
+                       "min": f"MIN({column})", "max": f"MAX({column})"}[part]
+                selected.append(Sql(sql))
+                readers.append(("agg", agg, part))
+        return selected, grouped, joins, readers
+
+
+    def _status_join(self, qy: Query) -> Sql:
+        """Each record's status tags (none: one row of NULL)."""
+        ctype = qy.content_type_id()
+        ids = qy.tag_ids([_fields.status_tag(w) for w in _fields.STATUS_WORDS])
+        if ctype is None or not ids:
+            return Sql(" LEFT JOIN (SELECT NULL AS object_id, NULL AS name) st ON 1 = 0")
+        return (Sql(f" LEFT JOIN (SELECT ti.object_id, t.name FROM {self.names.taggeditem.name} ti "
+                    f"JOIN {self.names.tag.name} t ON t.id = ti.tag_id WHERE ")
+                + self.record_items(ctype) + " AND " + self.dialect.in_ints("ti.tag_id", ids)
+                + ") st ON st.object_id = r.db_id")
+
+
+    def group_statement(self, qy: Query, pre, keys, aggregates):
+        """The one GROUP BY statement of a group-by, and its column readers."""
+        selected, grouped, joins, readers = self._group_parts(qy, keys, aggregates)
+        # Every record of the group is read: SQLite, without statistics,
+        # would find each candidate through the project index (twice the
+        # work of its primary key); the project is checked on the row.
+        project = self.dialect.project_column("r.project_id")
+        sql = ("SELECT " + Sql.join(", ", selected) + Sql(f" FROM {S.RECORD.name} r")
+               + Sql.join("", joins) + " WHERE " + self.where(qy, pre, project))
+        if grouped:
+            sql = sql + Sql(" GROUP BY " + ", ".join(grouped))
+        return sql, readers
+
     # -- SELECT list
     def select_list(self, fields) -> tuple[Sql, list]:
         """The main statement's columns and their decoders. Tags and output
@@ -390,3 +451,36 @@ class Compiler:
                 cols.append(Sql(text(self._field_expr(name))))
                 decoders.append((name, None))
         return Sql.join(", ", cols), decoders
+
+
+# ------------------------------------------------------------------ GROUP BY (§9)
+#
+# A group-by runs as one statement when its filter is all pre-filter and
+# every key and aggregate is one of these. Keys: text fields and labels
+# (grouped on exact text: MySQL's bytes), periods (each dialect's date
+# functions, UTC), `status` (a record's status tag, through the tag tables),
+# and parameters (grouped by parameter set in SQL, the sets' values merged
+# in Python, where structural equality is decided). Aggregates: count, and
+# count/sum/mean/min/max of `duration`, count/min/max of `timestamp`, count
+# of a text field. The rest (median, std, first, last, labels, `tag` keys,
+# other arguments) streams in Python.
+
+GROUP_TEXT_KEYS = TEXT_FIELDS + ("label",)
+_GROUP_AGGREGATES = {
+    None: ("count",),
+    "duration": ("count", "sum", "mean", "min", "max"),
+    "timestamp": ("count", "min", "max"),
+    **{name: ("count",) for name in GROUP_TEXT_KEYS},
+}
+
+
+def groupable(keys, aggregates) -> bool:
+    def key_ok(k):
+        return (isinstance(k, (ast.PeriodKey, ast.StatusKey, ast.Param))
+                or isinstance(k, ast.Field) and k.name in GROUP_TEXT_KEYS)
+
+    def agg_ok(a):
+        if a.arg is not None and not isinstance(a.arg, ast.Field):
+            return False
+        return a.func in _GROUP_AGGREGATES.get(a.arg.name if a.arg else None, ())
+    return all(map(key_ok, keys)) and all(map(agg_ok, aggregates))

@@ -675,6 +675,36 @@ class ParamIndex:
             c.execute("COMMIT")
         return of, names
 
+    def values(self, path) -> dict:
+        """set id -> the value at the task-folded key `path` of every set the
+        index answers for (readable, exact, indexed; the node there a number,
+        boolean, string or null, or no node: MISSING), for a group-by's keys
+        (issue 14). Other sets are left out: the caller parses those. A
+        whole number reads as an int (the index keeps numbers as floats)."""
+        from ...plan.values import MISSING
+        if not path or not all(isinstance(s, str) and SEP not in s for s in path):
+            return {}  # list indices are answered by the list's node: not here
+        c = self.conn
+        c.execute("BEGIN")
+        try:
+            out = {i: MISSING for (i,) in c.execute(
+                "SELECT id FROM sets WHERE readable = 1 AND indexed = 1 AND exact = 1")}
+            for set_id, kind, num, text in c.execute(
+                    "SELECT n.set_id, n.kind, n.num, n.text FROM nodes n JOIN paths p "
+                    "ON p.id = n.path WHERE p.key = ? AND n.elem = 0", (canonical(path),)):
+                if set_id not in out:
+                    continue
+                if kind == "n":
+                    out[set_id] = (math.nan if num is None else
+                                   int(num) if num.is_integer() else num)
+                elif kind in ("b", "s", "z"):
+                    out[set_id] = bool(num) if kind == "b" else text
+                else:  # a list, a dict, a big number: parsed by the caller
+                    del out[set_id]
+        finally:
+            c.execute("COMMIT")
+        return out
+
 
 class _Rebuild(Exception):
     pass

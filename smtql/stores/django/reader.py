@@ -12,6 +12,7 @@ Nothing here writes.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from fnmatch import fnmatchcase
 from typing import Iterable, Iterator
 
@@ -25,7 +26,7 @@ from ...progress import progress
 from ..base import Store, no_such_record, parameter_key_names
 from ..rows import Row
 from . import schema as S
-from .compile import ALL_FIELDS, Compiler
+from .compile import ALL_FIELDS, Compiler, decode_ts, groupable
 from .connect import Transaction, connect
 from .records import build_records
 from .schema import Sql
@@ -260,6 +261,7 @@ class DjangoSqlStore(Store):
         # A list to collect every statement run, in the driver's text and
         # parameters (tests/stores/test_plans.py EXPLAINs each); None: off.
         self.statement_log: list | None = None
+        self.last_group_statements: list | None = None  # the last group-by's, for `explain`
         self._statement_paramsets: dict | None = None
         # Unreadable sets met while reading rows' parameters chunk by chunk.
         self._statement_unreadable: dict = {}
@@ -482,6 +484,38 @@ class DjangoSqlStore(Store):
             statements = list(qy.statements)
         return {"statements": statements, "candidates": candidates, "answer": answer}
 
+    # -- group-by in SQL (LANGUAGE.md §9)
+    def can_group(self, keys, aggregates) -> bool:
+        return groupable(keys, aggregates)
+
+    def group(self, plan, keys, aggregates):
+        """One GROUP BY statement; parameter keys are grouped by set there
+        and the sets' values merged here (structural equality is Python's)."""
+        with Query(self) as qy:
+            sql, readers = self.compiler.group_statement(qy, plan.pre, keys, aggregates)
+            found = qy.run(sql)
+            values = {}
+            params = [(i, r[1]) for i, r in enumerate(readers)
+                      if r[0] == "key" and isinstance(r[1], ast.Param)]
+            if params:
+                values = self._set_values(qy, [k for _, k in params],
+                                          {row[i] for row in found for i, _ in params})
+            self.last_group_statements = list(qy.statements)  # for `explain`
+        return merge_partial_groups(found, readers, values)
+
+    def _set_values(self, qy: Query, keys, ids) -> dict:
+        """key path -> set id -> the key's value in each of these sets: from
+        the parameter index where it answers, the other sets parsed."""
+        index = qy.param_index()
+        values = {k.path: (index.values(k.path) if index is not None else {}) for k in keys}
+        unknown = sorted(i for i in ids if any(i not in v for v in values.values()))
+        for pid, parsed in qy.read_sets(unknown):
+            for k in keys:
+                values[k.path].setdefault(pid, lookup(parsed, k.path))
+        if index is not None:
+            qy.note_index_sets()
+        return values
+
     # -- vocabularies and references
     def tag_counts(self):
         from collections import Counter
@@ -637,6 +671,69 @@ class DjangoSqlStore(Store):
         rows = list(rows)
         with Query(self) as qy:
             return build_records(self, qy, [r.handle for r in rows])
+
+
+# ------------------------------------------------------------------ group-by rows
+
+def _key_value(key, value, values):
+    if isinstance(key, ast.Param):
+        return values[key.path].get(value, MISSING)
+    if isinstance(key, ast.StatusKey):
+        return value[1:-1] if value else MISSING
+    if isinstance(value, (bytes, bytearray)):  # MySQL's exact text is its bytes
+        return value.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) or value is None else str(value)
+
+
+def merge_partial_groups(found, readers, values) -> tuple[list[dict], Counter]:
+    """The statement's rows as a group-by's lines: rows whose keys are equal
+    values (parameter sets with the same value) merged, each aggregate
+    finished, and how many values each left out. (One pass, each column's
+    merge decided once: a parameter key leaves a row per set.)"""
+    from ...plan.evaluate import item_name
+    from ...plan.values import group_token
+    keys = [(i, r[1]) for i, r in enumerate(readers) if r[0] == "key"]
+    newest_at = next((i for i, r in enumerate(readers) if r[0] == "newest"), None)
+    parts = [(i, r[2]) for i, r in enumerate(readers) if r[0] == "agg"]
+    merge = [min if part == "min" else max if part == "max" else _add for _, part in parts]
+    groups: dict[tuple, list] = {}  # token -> [combo, newest, part values…]
+    for row in found:
+        combo = tuple(_key_value(key, row[i], values) for i, key in keys)
+        token = tuple(map(group_token, combo))
+        newest = row[newest_at] if newest_at is not None else None
+        group = groups.get(token)
+        if group is None:
+            groups[token] = [combo, newest] + [row[i] for i, _ in parts]
+            continue
+        if newest is not None and newest > group[1]:  # the newest set's value shows
+            group[0], group[1] = combo, newest
+        for j, (i, _) in enumerate(parts):
+            v = row[i]
+            if v is not None:
+                seen = group[j + 2]
+                group[j + 2] = v if seen is None else merge[j](seen, v)
+    aggregates = list(dict.fromkeys(readers[i][1] for i, _ in parts))
+    slots = {(readers[i][1], part): j + 2 for j, (i, part) in enumerate(parts)}
+    lines, left_out = [], Counter()
+    for group in groups.values():
+        line = {item_name(k): v for (_, k), v in zip(keys, group[0])}
+        for agg in aggregates:
+            got = {part: group[j] for (a, part), j in slots.items() if a is agg}
+            n = got["n"] or 0
+            if agg.func != "count":
+                left_out[item_name(agg)] += (got["all"] or 0) - n
+            value = (n if agg.func == "count" else MISSING if not n else
+                     got["sum"] if agg.func == "sum" else
+                     got["sum"] / n if agg.func == "mean" else got[agg.func])
+            if agg.func in ("min", "max") and agg.arg.name == "timestamp" and n:
+                value = decode_ts(value)
+            line[item_name(agg)] = value
+        lines.append(line)
+    return lines, left_out
+
+
+def _add(a, b):
+    return a + b
 
 
 # ------------------------------------------------------------------ per chunk

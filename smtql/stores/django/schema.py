@@ -224,6 +224,18 @@ class Dialect:
         every number (PostgreSQL); None where NaN cannot be stored."""
         return None
 
+    def project_column(self, expr: str) -> str:
+        """The project column as a statement reading whole groups tests it:
+        as it is, or (SQLite) so no index serves it."""
+        return expr
+
+    def period(self, expr: str, unit: str) -> str:
+        """The label of the UTC period of `unit` (hour, day, week, month,
+        year) a timestamp column falls in, as smtql.language.dates.period_label
+        writes it (`2020-11-19 10:00`, `2020-11-19`, `2020-W47`, `2020-11`,
+        `2020`)."""
+        raise NotImplementedError
+
 
 class SqliteDialect(Dialect):
     name = "sqlite"
@@ -252,6 +264,8 @@ class SqliteDialect(Dialect):
     def unindexed(self, expr):
         return f"+{expr}"  # SQLite's documented way to disqualify a term from indexing
 
+    project_column = unindexed
+
     def in_int_array(self, expr, ids):
         import json
         return Sql(f"{expr} IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
@@ -261,6 +275,18 @@ class SqliteDialect(Dialect):
         return Sql(f"{expr} IN (SELECT value FROM json_each(?))", [json.dumps(items)])
 
     in_number_array = in_int_array
+
+    # Django keeps SQLite timestamps as UTC text; strftime has no ISO week
+    # before SQLite 3.46, so the week is counted from its Thursday (whose
+    # year is the ISO year).
+    _FORMATS = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+
+    def period(self, expr, unit):
+        if unit == "week":
+            thursday = f"date({expr}, '-3 days', 'weekday 4')"
+            return (f"printf('%s-W%02d', strftime('%Y', {thursday}), "
+                    f"(CAST(strftime('%j', {thursday}) AS INTEGER) - 1) / 7 + 1)")
+        return f"strftime('{self._FORMATS[unit]}', {expr})"
 
 
 class PostgresDialect(Dialect):
@@ -294,6 +320,12 @@ class PostgresDialect(Dialect):
     def nan_guard(self, expr):
         return f"{expr} <> CAST('NaN' AS double precision)"
 
+    _FORMATS = {"hour": "YYYY-MM-DD HH24:00", "day": "YYYY-MM-DD", "week": 'IYYY-"W"IW',
+                "month": "YYYY-MM", "year": "YYYY"}
+
+    def period(self, expr, unit):  # timestamptz, read in UTC whatever the session's zone
+        return f"to_char({expr} AT TIME ZONE 'UTC', '{self._FORMATS[unit]}')"
+
 
 class MysqlDialect(Dialect):
     name = "mysql"
@@ -301,6 +333,13 @@ class MysqlDialect(Dialect):
 
     def list_agg(self, column):
         return f"JSON_ARRAYAGG({column})"
+
+    # datetime(6), naive UTC; %x-%v is the ISO year and week (Monday first)
+    _FORMATS = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "week": "%x-W%v",
+                "month": "%Y-%m", "year": "%Y"}
+
+    def period(self, expr, unit):
+        return f"DATE_FORMAT({expr}, '{self._FORMATS[unit]}')"
 
     # Default collations are case- and accent-insensitive and pad spaces:
     # compare the UTF-8 bytes instead (binary strings never pad).
