@@ -80,12 +80,22 @@ CREATE TABLE IF NOT EXISTS paths (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQ
 CREATE TABLE IF NOT EXISTS shapes (id INTEGER PRIMARY KEY, names TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS nodes (set_id INTEGER NOT NULL, path INTEGER NOT NULL,
     elem INTEGER NOT NULL, kind TEXT NOT NULL, num REAL, text TEXT);
+"""
+# Made once the sets are in (`_append`): building an index over a full
+# table is several times faster than keeping it while rows go in.
+_INDEXES = """
 CREATE INDEX IF NOT EXISTS nodes_num ON nodes (path, elem, kind, num, set_id);
 CREATE INDEX IF NOT EXISTS nodes_text ON nodes (path, elem, kind, text, set_id);
 CREATE INDEX IF NOT EXISTS sets_unindexed ON sets (indexed) WHERE indexed = 0;
 CREATE INDEX IF NOT EXISTS sets_inexact ON sets (exact) WHERE exact = 0;
 """
 _TABLES = ("meta", "sets", "paths", "shapes", "nodes")
+
+
+def _script(conn, text: str) -> None:
+    for statement in text.split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 class IndexUnavailable(Exception):
@@ -191,8 +201,10 @@ def _nodes(value, parts: tuple, out: list, own_row: bool = True, sig: list | Non
                 exact &= _nodes(v, parts + (str(k),), out, sig=sig)
     elif sig is not None:
         if kind == "l" and any(isinstance(x, dict) for x in value):
-            sig.append(None)  # walked by index (model.leaves): not shared
-        sig.append((parts, kind == "l"))
+            # walked by index (model.leaves): its elements' structure names keys
+            sig.append((parts, _structure(value)))
+        else:
+            sig.append((parts, kind == "l"))
     if kind == "l":
         # Scalar elements, for `contains`. Paths into a list (`layers.0.x`)
         # are answered by the list's own node (see `_atom`).
@@ -200,6 +212,18 @@ def _nodes(value, parts: tuple, out: list, own_row: bool = True, sig: list | Non
             if not isinstance(x, (dict, list, tuple)):
                 out.append((SEP.join(parts),) + (1,) + _typed(x))
     return exact
+
+
+def _structure(value):
+    """What the key names under a value depend on (model.folded, model.leaves):
+    dict keys with their types, which dicts are tasks, list lengths, and the
+    types of leaves; values themselves left out, so the sets of one sweep
+    share it."""
+    if isinstance(value, dict):
+        return ("d",) + tuple((type(k).__name__, k, _structure(v)) for k, v in value.items())
+    if is_list(value):
+        return ("l",) + tuple(_structure(v) for v in value)
+    return type(value).__name__
 
 
 def content_hash(type_name, content) -> str:
@@ -485,9 +509,7 @@ class ParamIndex:
         c = self.conn
         for t in _TABLES:
             c.execute(f"DROP TABLE IF EXISTS {t}")
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                c.execute(statement)
+        _script(c, _SCHEMA)
         c.executemany("INSERT INTO meta VALUES (?, ?)", [
             ("version", _version()), ("identity", self.identity), ("max_id", "0"),
             ("count", "0"), ("built", str(time.time()))])
@@ -605,6 +627,8 @@ class ParamIndex:
                 exhausted = True
                 break
         writer.finish(max_id=upto if exhausted else last)
+        if exhausted:
+            _script(self.conn, _INDEXES)
         return exhausted
 
     def _fill(self, qy, upto: int) -> None:
