@@ -254,11 +254,17 @@ def _eq(x) -> tuple[str, list]:
             return "(kind = 'N' OR (kind = 'n' AND num = ?))", [f]
         if isinstance(x, float) and math.isnan(x):
             return "(1 = 0)", []
+        if abs(x) < _EXACT:
+            # A big number (kind N, beyond 2^53) never equals it: without
+            # that alternative the lookup is one range of the index.
+            return "(kind = 'n' AND num = ?)", [float(x)]
         return "(kind IN ('n', 'N') AND (kind = 'N' OR num = ?))", [float(x)]
     if isinstance(x, str):
         if _typed(x)[0] == "S":
             return "(kind = 'S')", []
-        return "(kind = 'S' OR (kind = 's' AND text = ?))", [x]
+        # A string SQLite cannot hold (kind S, lone surrogates) never
+        # equals one it can.
+        return "(kind = 's' AND text = ?)", [x]
     if x is None:
         return "(kind = 'z')", []
     if is_list(x):
@@ -275,7 +281,7 @@ def _surely_eq(x) -> tuple[str, list] | None:
         f = _num(x)
         if f is None or math.isnan(f):
             return None
-        return "(kind = 'n' AND num IS NOT NULL AND num = ?)", [f]
+        return "(kind = 'n' AND num = ?)", [f]  # the same text as _eq: one query serves both
     if isinstance(x, str) and _typed(x)[0] == "s":
         return "(kind = 's' AND text = ?)", [x]
     if x is None:
@@ -377,7 +383,7 @@ def _sure_cond(op: str, x) -> tuple[str, list] | None:
     return None
 
 
-def _atom(f):
+def _atom(f, db: str):
     """(candidates, sure) for one parameter predicate, each a SELECT of set
     ids or None (sure: none): candidates are every set with a node at the
     key meeting the condition (a path with a number segment, a list index
@@ -393,7 +399,7 @@ def _atom(f):
             break
         segments.append(s)
     key = canonical(segments)
-    base = "SELECT set_id FROM nodes WHERE path = (SELECT id FROM paths WHERE key = ?) AND "
+    base = f"SELECT set_id FROM {db}nodes WHERE path = (SELECT id FROM {db}paths WHERE key = ?) AND "
     folded = not cut and "inputs" not in segments and all(
         SEP not in s for s in segments)
     if isinstance(f, ast.Exists):
@@ -412,14 +418,16 @@ def _combine(word: str, parts) -> tuple[str, list]:
             [v for _, p in parts for v in p])
 
 
-def candidate_sql(f):
+def candidate_sql(f, db: str = ""):
     """(candidates, sure) for f (parameter predicates under and/or): two
     queries of set ids, or None (candidates: every set may; sure: none is
-    certain). Sure holds only for exact sets: see ParamIndex.candidates."""
+    certain). Sure holds only for exact sets: see ParamIndex.candidates.
+    `db`: the schema the index's tables are in ("smtql_index." when it is
+    ATTACHed to an SQLite store's connection), with its dot."""
     if isinstance(f, (ast.Compare, ast.Exists)) and isinstance(f.key, ast.Param):
-        return _atom(f)
+        return _atom(f, db)
     if isinstance(f, (ast.And, ast.Or)):
-        parts = [candidate_sql(i) for i in f.items]
+        parts = [candidate_sql(i, db) for i in f.items]
         maybes = [m for m, _ in parts]
         sures = [s for _, s in parts]
         if isinstance(f, ast.And):
@@ -786,3 +794,33 @@ class _Writer:
             c.execute("UPDATE meta SET value = ? WHERE key = 'max_id' AND CAST(value AS INTEGER) < ?",
                       (str(max_id), max_id))
 
+
+
+# ------------------------------------------------------------------ the index ATTACHed
+
+ATTACHED = "smtql_index"  # the schema name of the index on an SQLite store's connection
+
+
+def attached_prefilter(f, db: str, inexact_sets: bool):
+    """For the index ATTACHed to the store's connection as `db` (with its
+    dot): (the sets the reader parses and decides: candidates the index is
+    not certain of, and sets it could not index, or None: none; the sets
+    that satisfy f for certain, or None), each a SELECT of set ids with its
+    parameters; None when every set may satisfy f. `inexact_sets`: whether
+    the index holds any set it is not exact about (`_nodes`). The certain sets stay in SQL: the
+    store's statement reads them as a subquery, so no list of ids travels."""
+    maybe, sure = candidate_sql(f, db)
+    if maybe is None:
+        return None
+    unindexed = f"SELECT id FROM {db}sets WHERE indexed = 0 AND readable = 1"
+    inexact = f"SELECT id FROM {db}sets WHERE exact = 0"
+    if sure is None:
+        return (f"{maybe[0]} UNION {unindexed}", maybe[1]), None
+    certain = (f"SELECT set_id FROM ({sure[0]}) EXCEPT {inexact}", sure[1])
+    if sure == maybe:  # the usual case: the doubtful are the inexact candidates
+        if not inexact_sets:  # (unindexed sets are inexact too)
+            return None, certain
+        return (f"SELECT set_id FROM ({maybe[0]}) WHERE set_id IN ({inexact}) UNION {unindexed}",
+                maybe[1]), certain
+    return (f"SELECT set_id FROM ({maybe[0]}) WHERE set_id NOT IN ({certain[0]}) "
+            f"UNION {unindexed}", maybe[1] + certain[1]), certain

@@ -24,6 +24,7 @@ from ...plan.values import MISSING
 from ...progress import progress
 from ..base import Store, no_such_record, parameter_key_names
 from ..rows import Row
+from . import paramindex
 from . import schema as S
 from .compile import ALL_FIELDS, Compiler
 from .connect import Transaction, connect
@@ -148,6 +149,37 @@ class Query(Transaction):
         self.note_index_sets()
         return out
 
+    def param_sql(self, f) -> Sql | None:
+        """`r.parameters_id` among the sets satisfying `f` (parameter
+        predicates only) as one condition over the parameter index ATTACHed
+        to an SQLite store's connection: the sets the index is certain of
+        stay a subquery, and only the doubtful ones are read, parsed and
+        named by id. None where the index is not ATTACHed (param_ids)."""
+        db = self.store.attached_index() if self.param_index() is not None else None
+        if db is None:
+            return None
+        # The first read of the ATTACHed file in this transaction fixes its
+        # snapshot: the newest id, the doubtful and the certain sets agree.
+        newest, inexact = self.run(Sql(f"SELECT (SELECT value FROM {db}meta WHERE key = "
+                                       f"'max_id'), EXISTS (SELECT 1 FROM {db}sets "
+                                       f"WHERE exact = 0)"))[0]
+        pre = paramindex.attached_prefilter(f, db, bool(inexact))
+        if pre is None:
+            return None
+        doubtful, certain = pre
+        ids = [r[0] for r in self.run(Sql(*doubtful))] if doubtful is not None else []
+        newest = int(newest)
+        test, view, decided = compile_filter(f), _ParamView(None), []
+        for pid, parsed in self.read_sets(ids, newer_than=newest):
+            view.params = parsed
+            if test(view):
+                decided.append(pid)
+        self.note_index_sets()
+        parts = [Sql(f"r.parameters_id IN ({certain[0]})", certain[1])] if certain else []
+        if decided:
+            parts.append(self.dialect.in_ints("r.parameters_id", decided))
+        return "(" + Sql.join(" OR ", parts) + ")" if parts else Sql(S.FALSE_SQL)
+
     def paramset_universe(self) -> tuple[int, object]:
         """(how many parameter sets there are, a function listing their ids):
         every set a record of this transaction can name."""
@@ -245,6 +277,7 @@ class DjangoSqlStore(Store):
         # by --no-index, or by SMTQL_INDEX=off.
         self.use_index = (not disabled_by_environment()) if index is None else bool(index)
         self._param_index = None
+        self._index_attached = False  # to the SQLite connection (attached_index)
         self._index_refreshed = False  # in this statement
         self.index_problem: str | None = None  # why the index cannot be kept
         try:
@@ -294,6 +327,37 @@ class DjangoSqlStore(Store):
                 self.index_unavailable(str(err))
                 return None
         return self._param_index
+
+    def attached_index(self) -> str | None:
+        """The parameter index ATTACHed (read-only) to this SQLite store's
+        connection, as the schema prefix of its tables, so that a parameter
+        pre-filter is part of the store's own statement; None for a server
+        store, or when SQLite will not attach it (then ids are bound)."""
+        if self.dialect.name != "sqlite" or self._param_index is None:
+            return None
+        if not self._index_attached:
+            import sqlite3
+            from urllib.parse import quote
+            try:
+                self.conn.execute(f"ATTACH DATABASE ? AS {paramindex.ATTACHED}",
+                                  (f"file:{quote(str(self._param_index.path))}?mode=ro",))
+            except sqlite3.Error:
+                return None
+            self._index_attached = True
+        return paramindex.ATTACHED + "."
+
+    def forget_index(self) -> None:
+        """Close (and DETACH) the index file, before `smtql index --drop`
+        or `--rebuild` replaces it (outside any transaction)."""
+        if self._index_attached:
+            try:
+                self.conn.execute(f"DETACH DATABASE {paramindex.ATTACHED}")
+            except Exception:  # noqa: BLE001 - the connection is closing anyway
+                pass
+            self._index_attached = False
+        if self._param_index is not None:
+            self._param_index.close()
+            self._param_index = None
 
     def index_unavailable(self, reason: str) -> None:
         """The index cannot be kept: parameters are parsed in memory from
