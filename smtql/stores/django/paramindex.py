@@ -30,10 +30,20 @@ Keeping it up to date: Sumatra appends parameter sets with increasing ids
 and never rewrites one. `refresh` (at the start of each read transaction
 that needs parameters, within that transaction's snapshot) reads only the
 sets added since; it detects a store whose sets were deleted or which was
-rebuilt (fewer sets than indexed up to the same id, or a different text
-under an indexed id), and an index written by another smtql version, and
-rebuilds. Sets committed out of id order (concurrent writers on a server)
-are noticed by the same count and filled in.
+rebuilt (fewer sets than indexed among the newest ids, or a different text
+under the newest indexed id), and an index written by another smtql
+version, and rebuilds. Sets committed out of id order (concurrent writers
+on a server) are noticed by the same count and filled in. That count
+covers the newest CHECK_WINDOW ids only, read by primary key: counting
+every set is a full scan of the store's biggest table (0.6 s at 10^6 on
+PostgreSQL) at every query. It is enough because Sumatra deletes sets only
+when it empties the whole store (`delete_all`: caught by the text of the
+newest set, and the count), and saves each set in a transaction of its
+own (Django's autocommit), which commits moments after taking its id, not
+after ten thousand later sets have. What the window cannot see: a set
+whose transaction stayed open while CHECK_WINDOW later sets committed (it
+would be missing from answers until `smtql index --rebuild`), and sets
+deleted by hand below the window (harmless: no record names them).
 
 Concurrency: several smtql processes may refresh one index at once. Each
 change is one SQLite transaction taken with BEGIN IMMEDIATE (SQLite's own
@@ -68,6 +78,7 @@ FORMAT = 2  # bump when the tables or what goes into them change
 SEP = "\x1f"  # between the segments of a node's key
 BATCH = 5000  # sets read from the store per statement while building
 COMMIT_EVERY = 20000  # sets per index transaction while building
+CHECK_WINDOW = 10000  # newest set ids compared with the store at each refresh
 LOCK_TIMEOUT = 600.0  # seconds a process waits for another one's index transaction
 _EXACT = 2 ** 53
 
@@ -591,8 +602,8 @@ class ParamIndex:
             m = min(max_id, store_max)
             if m != max_id:  # the transaction's view is older than the index
                 _, n_store, kind, content = self._store_facts(qy, m)
-            n_index = count if m == max_id else self.conn.execute(
-                "SELECT COUNT(*) FROM sets WHERE id <= ?", (m,)).fetchone()[0]
+            n_index = self.conn.execute("SELECT COUNT(*) FROM sets WHERE id > ? AND id <= ?",
+                                        (_window(m), m)).fetchone()[0]
             known = self.conn.execute("SELECT hash FROM sets WHERE id = ?", (m,)).fetchone()
             if n_store < n_index or (known and kind is not None
                                      and known[0] != content_hash(kind, _text(content))):
@@ -604,16 +615,17 @@ class ParamIndex:
         return ("ok",)
 
     def _store_facts(self, qy, m: int):
-        """(the store's newest set id, how many sets it has up to id m, and
-        the type and text of set m), in one statement; asked once per
+        """(the store's newest set id, how many sets it has among the ids
+        of CHECK_WINDOW up to m, and the type and text of set m), in one
+        statement, each part read by primary key; asked once per
         transaction and m (the view of a transaction does not change)."""
         memo = qy.__dict__.setdefault("_index_facts", {})
         if m not in memo:
             P = S.PARAMETERSET.name
             row = qy.run(Sql(f"SELECT (SELECT MAX(id) FROM {P}), "
-                             f"(SELECT COUNT(*) FROM {P} WHERE id <= ?), "
+                             f"(SELECT COUNT(*) FROM {P} WHERE id > ? AND id <= ?), "
                              f"(SELECT {qy.dialect.q('type')} FROM {P} WHERE id = ?), "
-                             f"(SELECT content FROM {P} WHERE id = ?)", [m, m, m]))[0]
+                             f"(SELECT content FROM {P} WHERE id = ?)", [_window(m), m, m, m]))[0]
             memo[m] = (None if row[0] is None else int(row[0]), int(row[1] or 0), row[2], row[3])
         return memo[m]
 
@@ -643,8 +655,11 @@ class ParamIndex:
         """Sets with ids the index has passed but not seen (committed out of
         order by concurrent writers): found by their ids, then read."""
         P = S.PARAMETERSET.name
-        ids = {r[0] for r in qy.run(Sql(f"SELECT id FROM {P} WHERE id <= ?", [upto]))}
-        have = {r[0] for r in self.conn.execute("SELECT id FROM sets WHERE id <= ?", (upto,))}
+        low = _window(upto)
+        ids = {r[0] for r in qy.run(Sql(f"SELECT id FROM {P} WHERE id > ? AND id <= ?",
+                                        [low, upto]))}
+        have = {r[0] for r in self.conn.execute("SELECT id FROM sets WHERE id > ? AND id <= ?",
+                                                (low, upto))}
         if have - ids:  # a set indexed that the store no longer has
             raise _Rebuild()
         missing = sorted(ids - have)
@@ -710,6 +725,12 @@ class ParamIndex:
 
 class _Rebuild(Exception):
     pass
+
+
+def _window(m: int) -> int:
+    """The id after which the store and the index are compared set by set
+    (the newest CHECK_WINDOW ids up to m): see the module's docstring."""
+    return max(0, m - CHECK_WINDOW)
 
 
 def _text(content):
