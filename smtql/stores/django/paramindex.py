@@ -61,6 +61,7 @@ import math
 import os
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlparse
@@ -710,17 +711,26 @@ class ParamIndex:
     def unreadable(self) -> dict[int, str]:
         return dict(self.conn.execute("SELECT id, reason FROM sets WHERE readable = 0"))
 
-    def shapes(self) -> tuple[dict[int, int], dict[int, list[str]]]:
-        """(set id -> shape id, shape id -> task-folded key names) of the
-        readable sets."""
-        c = self.conn
-        c.execute("BEGIN")
+    @contextmanager
+    def reading(self):
+        """One read transaction of the index: the statements within see one
+        version of it."""
+        self.conn.execute("BEGIN")
         try:
-            of = dict(c.execute("SELECT id, shape FROM sets WHERE readable = 1"))
-            names = {i: json.loads(n) for i, n in c.execute("SELECT id, names FROM shapes")}
+            yield self
         finally:
-            c.execute("COMMIT")
-        return of, names
+            self.conn.execute("COMMIT")
+
+    def shape_names(self) -> dict[int, list[str]]:
+        """Shape id -> its task-folded key names (few: one per structure)."""
+        return {i: json.loads(n) for i, n in self.conn.execute("SELECT id, names FROM shapes")}
+
+    def shapes_of(self, ids) -> dict[int, tuple[int, int | None]]:
+        """Set id -> (readable, shape id or None) of these sets the index
+        holds, in one statement."""
+        return {i: (r, sh) for i, r, sh in self.conn.execute(
+            "SELECT id, readable, shape FROM sets WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),))}
 
 
 class _Rebuild(Exception):

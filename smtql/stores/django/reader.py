@@ -590,21 +590,25 @@ class DjangoSqlStore(Store):
 
     def _param_keys_indexed(self, qy: Query, index):
         """The key names by shape from the index, weighted by the number of
-        the project's records of each set (one GROUP BY); sets the index
-        has no shape for (new, too deep) parsed here."""
+        the project's records of each set (one GROUP BY, read a chunk at a
+        time with the chunk's shapes: memory holds a chunk and the shapes,
+        whatever the number of sets); sets the index has no shape for (new,
+        too deep) parsed here."""
         from collections import Counter
-        shape_of, names = index.shapes()
-        unreadable = index.unreadable()
-        by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
-                            f"WHERE r.project_id = ? GROUP BY r.parameters_id", [self.project]))
         per_shape, others = Counter(), {}
-        for pid, n in by_set:
-            shape = shape_of.get(pid)
-            if shape is not None:
-                per_shape[shape] += n
-            elif pid not in unreadable:
-                others[pid] = n
-        del shape_of
+        by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
+                            f"WHERE r.project_id = ? GROUP BY r.parameters_id", [self.project]),
+                        many=True)
+        with index.reading():
+            names = index.shape_names()
+            for chunk in _chunks(by_set):
+                known = index.shapes_of(pid for pid, _ in chunk)
+                for pid, n in chunk:
+                    readable, shape = known.get(pid, (1, None))
+                    if shape is not None:
+                        per_shape[shape] += n
+                    elif readable:
+                        others[pid] = n
         counts = Counter()
         for shape, n in per_shape.items():
             for name in names[shape]:
