@@ -139,10 +139,13 @@ class Query(Transaction):
                     if test(_ParamView(parsed))]
         # Sets the index decides for certain are answers as they are; the
         # other candidates (and sets newer than the index) are parsed.
-        out = list(sure)
-        doubtful = sorted(set(maybe).difference(sure))
-        view = _ParamView(None)
-        for pid, parsed in self.read_sets(doubtful, newer_than=newest):
+        return list(sure) + self._deciding(f, sorted(set(maybe).difference(sure)), newest)
+
+    def _deciding(self, f, ids, newest: int) -> list[int]:
+        """Those of these sets, and of the sets newer than the index's
+        `newest`, that satisfy f: read, parsed and decided here."""
+        test, view, out = compile_filter(f), _ParamView(None), []
+        for pid, parsed in self.read_sets(ids, newer_than=newest):
             view.params = parsed
             if test(view):
                 out.append(pid)
@@ -168,13 +171,7 @@ class Query(Transaction):
             return None
         doubtful, certain = pre
         ids = [r[0] for r in self.run(Sql(*doubtful))] if doubtful is not None else []
-        newest = int(newest)
-        test, view, decided = compile_filter(f), _ParamView(None), []
-        for pid, parsed in self.read_sets(ids, newer_than=newest):
-            view.params = parsed
-            if test(view):
-                decided.append(pid)
-        self.note_index_sets()
+        decided = self._deciding(f, ids, int(newest))
         parts = [Sql(f"r.parameters_id IN ({certain[0]})", certain[1])] if certain else []
         if decided:
             parts.append(self.dialect.in_ints("r.parameters_id", decided))
