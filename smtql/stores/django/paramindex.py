@@ -79,6 +79,7 @@ FORMAT = 2  # bump when the tables or what goes into them change
 SEP = "\x1f"  # between the segments of a node's key
 BATCH = 5000  # sets read from the store per statement while building
 COMMIT_EVERY = 20000  # sets per index transaction while building
+WAL_LIMIT = 16 * 2 ** 20  # bytes of write-ahead log kept after a checkpoint
 CHECK_WINDOW = 10000  # newest set ids compared with the store at each refresh
 LOCK_TIMEOUT = 600.0  # seconds a process waits for another one's index transaction
 _EXACT = 2 ** 53
@@ -479,6 +480,9 @@ class ParamIndex:
             self.conn = conn
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # A first build writes the whole index through the log: cut it
+            # back after each checkpoint rather than keep it at that size.
+            conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
             if not self._valid():
                 self._write(self._recreate_if_invalid)
         except (OSError, sqlite3.Error) as err:

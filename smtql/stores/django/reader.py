@@ -344,8 +344,9 @@ class DjangoSqlStore(Store):
         return paramindex.ATTACHED + "."
 
     def forget_index(self) -> None:
-        """Close (and DETACH) the index file, before `smtql index --drop`
-        or `--rebuild` replaces it (outside any transaction)."""
+        """DETACH, then close the index file (outside any transaction):
+        on closing, and before `smtql index --drop` or `--rebuild`
+        replaces it."""
         if self._index_attached:
             try:
                 self.conn.execute(f"DETACH DATABASE {paramindex.ATTACHED}")
@@ -365,8 +366,10 @@ class DjangoSqlStore(Store):
             self._param_index = None
 
     def close(self) -> None:
-        if self._param_index is not None:
-            self._param_index.close()
+        # The index's own (read-write) connection closes last: the last to
+        # close checkpoints the index's write-ahead log and removes it,
+        # which the read-only ATTACHed one cannot do.
+        self.forget_index()
         try:
             self.conn.close()
         except Exception:  # noqa: BLE001
