@@ -601,7 +601,7 @@ class DjangoSqlStore(Store):
                         many=True)
         with index.reading():
             names = index.shape_names()
-            for chunk in _chunks(by_set):
+            for chunk in _chunks(by_set, 20000):  # two small numbers a row
                 known = index.shapes_of(pid for pid, _ in chunk)
                 for pid, n in chunk:
                     readable, shape = known.get(pid, (1, None))
