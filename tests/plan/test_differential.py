@@ -256,6 +256,8 @@ def backend(request, backend_kind, tmp_path_factory):
     yield backend_kind, store, oracle, Vocabulary(oracle)
     if request.param == "index":  # it was used, not fallen back from
         assert store.index_problem is None and store._param_index is not None
+        # on SQLite, ATTACHed: the pre-filter is part of the store's statement
+        assert store._index_attached == (backend_kind == "sqlite")
     store.close()
 
 

@@ -173,3 +173,16 @@ def test_a_slow_scan_shows_progress_on_a_terminal(demo_connection, monkeypatch):
     monkeypatch.setattr(sys, "stderr", err)
     demo_connection.query("find all show label, optimizer.lr")
     assert "reading records" in err.getvalue()
+
+
+def test_postgres_binds_id_arrays_as_the_id_columns_type():
+    """`integer = ANY(bigint[])` is a cross-type test PostgreSQL cannot hash:
+    a count over 10^6 records with 10^5 candidate parameter sets ran for
+    minutes (issue 10). Sumatra's ids are `integer`: bound as integer[]
+    while they fit, bigint[] beyond."""
+    from smtql.stores.django.schema import DIALECTS
+    pg = DIALECTS["postgresql"]
+    assert pg.in_int_array("r.parameters_id", [1, 2 ** 31 - 1]).text == \
+        "r.parameters_id = ANY(CAST(? AS integer[]))"
+    assert pg.in_int_array("r.parameters_id", [1, 2 ** 31]).text == \
+        "r.parameters_id = ANY(CAST(? AS bigint[]))"

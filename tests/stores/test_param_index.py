@@ -158,10 +158,26 @@ def test_candidates_are_a_necessary_bound_and_sure_sets_are_answers(tmp_path):
                 assert satisfied <= set(candidates), (f, sets, satisfied, candidates)
             # what the index says for certain is so
             assert set(sure) <= satisfied, (f, sets, satisfied, sure)
+            # the same through the index ATTACHed (an SQLite store's
+            # pre-filter): its certain sets are answers, and with the
+            # doubtful ones (parsed and decided by the reader) hold them all
+            db = sqlite3.connect(":memory:")
+            db.execute(f"ATTACH DATABASE ? AS {paramindex.ATTACHED}", (str(index.path),))
+            inexact = db.execute(f"SELECT EXISTS (SELECT 1 FROM {paramindex.ATTACHED}.sets "
+                                 f"WHERE exact = 0)").fetchone()[0]
+            pre = paramindex.attached_prefilter(f, paramindex.ATTACHED + ".", bool(inexact))
+            if pre is not None:
+                doubtful, certain = pre
+                doubtful = {r[0] for r in db.execute(*doubtful)} if doubtful else set()
+                certain = {r[0] for r in db.execute(*certain)} if certain else set()
+                assert certain <= satisfied, (f, sets, satisfied, certain)
+                assert satisfied <= certain | doubtful, (f, sets, satisfied, certain, doubtful)
+            db.close()
             # key names, worked out once per structure, are each set's own
-            shape_of, names = index.shapes()
+            with index.reading():
+                names, shape_of = index.shape_names(), index.shapes_of(parsed)
             for pid, p in parsed.items():
-                assert set(names[shape_of[pid]]) == parameter_key_names(p)
+                assert set(names[shape_of[pid][1]]) == parameter_key_names(p)
         finally:
             index.close()
 

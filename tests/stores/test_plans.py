@@ -27,6 +27,9 @@ from support.store_support import build_demo
 # Tables of the store a full scan of which costs "records" (or more).
 BIG = ("django_store_record", "django_store_taggeditem", "django_store_datakey",
        "django_store_parameterset")
+# The parameter index's tables, ATTACHed to an SQLite store's connection
+# (paramindex.attached_prefilter): several rows per parameter set.
+INDEX_TABLES = ("smtql_index.nodes", "smtql_index.sets")
 ALIASES = {"r": "django_store_record", "ti": "django_store_taggeditem",
            "k": "django_store_datakey", "p": "django_store_parameterset"}
 
@@ -38,6 +41,11 @@ PROGRAMS = [
     "tag finished and after 2020-09-12",
     'status crashed or stdout contains "Traceback"',
     'optimizer.lr = 0.01 and optimizer.model.kind = "gru"',
+    # the parameter pre-filter's other shapes: doubtful candidates only
+    # (no certain answers), certain answers beside doubtful ones, a negation
+    'count optimizer.model.kind startswith "g" or optimizer.lr ~= 0.01',
+    'count optimizer.lr != 0.01 and seed > 10',
+    'count not (optimizer.lr = 0.01 or optimizer.model.kind in ["gru", "rnn"])',
     '(outcome = "converged" or reason contains "lr") and duration > 1h and not tag figure1',
     "tag finished latest 20",
     "all earliest 3",
@@ -159,7 +167,7 @@ def _sqlite_problems(store, text, params, bad_indexes) -> list[str]:
         if any(name in detail for name in bad_indexes):
             problems.append(f"content_type_id index: {detail}")
         scanned = _sqlite_scanned(detail)
-        if scanned in BIG:
+        if scanned in BIG + INDEX_TABLES:
             loops = [j for j in children[parent] if nodes[j][1].startswith(("SCAN", "SEARCH"))]
             if correlated(i):
                 problems.append(f"full scan in a correlated subquery: {detail}")

@@ -141,7 +141,11 @@ class Compiler:
     def _params_in(self, qy: Query, f) -> Sql:
         """`parameters_id IN (the sets satisfying f)`, exact: the parameter
         index narrows which sets are parsed and answers only where it is
-        certain (Query.param_ids)."""
+        certain (Query.param_ids), in the statement itself where the index
+        is ATTACHed (Query.param_sql)."""
+        attached = qy.param_sql(f)
+        if attached is not None:
+            return attached
         ids = qy.param_ids(f)
         total, universe = qy.paramset_universe()
         if len(ids) > total / 2:  # the shorter list: its complement

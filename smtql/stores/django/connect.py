@@ -10,6 +10,7 @@ makes SQLite roll that write back (see `_roll_back_hot_journal`).
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 from urllib.parse import quote, unquote, urlparse
@@ -22,6 +23,7 @@ BUSY_TIMEOUT = 30.0  # seconds SQLite waits for a writer (`smt run`) to finish
 # SQLite's extended result code for a read-only connection that found a hot
 # journal it may not roll back ("attempt to write a readonly database")
 SQLITE_READONLY_ROLLBACK = 776
+_CURSOR_NAMES = itertools.count(1)  # server-side cursors: unique in any transaction
 
 
 def connect(uri: str, notes: list | None = None):
@@ -40,6 +42,11 @@ def connect(uri: str, notes: list | None = None):
         conn.adapters.register_loader("inet", TextLoader)
         conn.read_only = True
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        # Big reads go through server-side cursors (Transaction._execute),
+        # which PostgreSQL plans for the first 10 % of rows unless told that
+        # every row will be read. SET is transactional: committed here, once.
+        conn.execute("SET cursor_tuple_fraction = 1")
+        conn.commit()
         return conn, S.DIALECTS["postgresql"]
     if uri.startswith(("mysql://", "mariadb://")):
         try:
@@ -171,20 +178,26 @@ class Transaction:
             self.store.statement_log.append((text, params))
         try:
             try:
-                cur = self._execute(text, params)
+                cur = self._execute(text, params, many)
                 return _Rows(self, text, params, cur) if many else cur.fetchall()
             except Exception as err:  # noqa: BLE001 - checked just below
                 if not self._replace_undecodable(err):
                     raise
-                cur = self._execute(text, params)
+                cur = self._execute(text, params, many)
                 return _Rows(self, text, params, cur) if many else cur.fetchall()
         except StoreError:
             raise
         except Exception as err:  # drivers raise their own kinds
             raise self.failure(err) from None
 
-    def _execute(self, text, params):
+    def _execute(self, text, params, many: bool = False):
         if self.dialect.name == "postgresql":
+            if many:
+                # A server-side (named) cursor: rows come a chunk at a time,
+                # so a big read holds one chunk, not the whole answer.
+                cur = self.store.conn.cursor(name=f"smtql_{next(_CURSOR_NAMES)}")
+                cur.execute(text, params)
+                return cur
             return self.store.conn.execute(text, params)
         cur = self.store.conn.cursor()
         cur.execute(text, params)
@@ -230,7 +243,7 @@ class _Rows:
         except Exception as err:  # noqa: BLE001 - checked just below
             if not self.tx._replace_undecodable(err):
                 raise self.tx.failure(err) from None
-            self.cur = self.tx._execute(self.text, self.params)
+            self.cur = self.tx._execute(self.text, self.params, True)
             if self.delivered:
                 self.cur.fetchmany(self.delivered)
             chunk = self.cur.fetchmany(size)

@@ -17,6 +17,7 @@ def manage(store, action: str) -> str:
     if not isinstance(store, DjangoSqlStore):
         return (f"{store.describe()}: no parameter index (only Sumatra's Django stores have "
                 f"one; this store is read through Sumatra's API)")
+    store.forget_index()  # not held open (nor ATTACHed) while it is replaced
     index = ParamIndex(store.location)
     if action == "drop":
         existed = index.path.exists()

@@ -30,10 +30,20 @@ Keeping it up to date: Sumatra appends parameter sets with increasing ids
 and never rewrites one. `refresh` (at the start of each read transaction
 that needs parameters, within that transaction's snapshot) reads only the
 sets added since; it detects a store whose sets were deleted or which was
-rebuilt (fewer sets than indexed up to the same id, or a different text
-under an indexed id), and an index written by another smtql version, and
-rebuilds. Sets committed out of id order (concurrent writers on a server)
-are noticed by the same count and filled in.
+rebuilt (fewer sets than indexed among the newest ids, or a different text
+under the newest indexed id), and an index written by another smtql
+version, and rebuilds. Sets committed out of id order (concurrent writers
+on a server) are noticed by the same count and filled in. That count
+covers the newest CHECK_WINDOW ids only, read by primary key: counting
+every set is a full scan of the store's biggest table (0.6 s at 10^6 on
+PostgreSQL) at every query. It is enough because Sumatra deletes sets only
+when it empties the whole store (`delete_all`: caught by the text of the
+newest set, and the count), and saves each set in a transaction of its
+own (Django's autocommit), which commits moments after taking its id, not
+after ten thousand later sets have. What the window cannot see: a set
+whose transaction stayed open while CHECK_WINDOW later sets committed (it
+would be missing from answers until `smtql index --rebuild`), and sets
+deleted by hand below the window (harmless: no record names them).
 
 Concurrency: several smtql processes may refresh one index at once. Each
 change is one SQLite transaction taken with BEGIN IMMEDIATE (SQLite's own
@@ -51,6 +61,7 @@ import math
 import os
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlparse
@@ -68,6 +79,8 @@ FORMAT = 2  # bump when the tables or what goes into them change
 SEP = "\x1f"  # between the segments of a node's key
 BATCH = 5000  # sets read from the store per statement while building
 COMMIT_EVERY = 20000  # sets per index transaction while building
+WAL_LIMIT = 16 * 2 ** 20  # bytes of write-ahead log kept after a checkpoint
+CHECK_WINDOW = 10000  # newest set ids compared with the store at each refresh
 LOCK_TIMEOUT = 600.0  # seconds a process waits for another one's index transaction
 _EXACT = 2 ** 53
 
@@ -80,12 +93,22 @@ CREATE TABLE IF NOT EXISTS paths (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQ
 CREATE TABLE IF NOT EXISTS shapes (id INTEGER PRIMARY KEY, names TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS nodes (set_id INTEGER NOT NULL, path INTEGER NOT NULL,
     elem INTEGER NOT NULL, kind TEXT NOT NULL, num REAL, text TEXT);
+"""
+# Made once the sets are in (`_append`): building an index over a full
+# table is several times faster than keeping it while rows go in.
+_INDEXES = """
 CREATE INDEX IF NOT EXISTS nodes_num ON nodes (path, elem, kind, num, set_id);
 CREATE INDEX IF NOT EXISTS nodes_text ON nodes (path, elem, kind, text, set_id);
 CREATE INDEX IF NOT EXISTS sets_unindexed ON sets (indexed) WHERE indexed = 0;
 CREATE INDEX IF NOT EXISTS sets_inexact ON sets (exact) WHERE exact = 0;
 """
 _TABLES = ("meta", "sets", "paths", "shapes", "nodes")
+
+
+def _script(conn, text: str) -> None:
+    for statement in text.split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 class IndexUnavailable(Exception):
@@ -191,8 +214,10 @@ def _nodes(value, parts: tuple, out: list, own_row: bool = True, sig: list | Non
                 exact &= _nodes(v, parts + (str(k),), out, sig=sig)
     elif sig is not None:
         if kind == "l" and any(isinstance(x, dict) for x in value):
-            sig.append(None)  # walked by index (model.leaves): not shared
-        sig.append((parts, kind == "l"))
+            # walked by index (model.leaves): its elements' structure names keys
+            sig.append((parts, _structure(value)))
+        else:
+            sig.append((parts, kind == "l"))
     if kind == "l":
         # Scalar elements, for `contains`. Paths into a list (`layers.0.x`)
         # are answered by the list's own node (see `_atom`).
@@ -200,6 +225,18 @@ def _nodes(value, parts: tuple, out: list, own_row: bool = True, sig: list | Non
             if not isinstance(x, (dict, list, tuple)):
                 out.append((SEP.join(parts),) + (1,) + _typed(x))
     return exact
+
+
+def _structure(value):
+    """What the key names under a value depend on (model.folded, model.leaves):
+    dict keys with their types, which dicts are tasks, list lengths, and the
+    types of leaves; values themselves left out, so the sets of one sweep
+    share it."""
+    if isinstance(value, dict):
+        return ("d",) + tuple((type(k).__name__, k, _structure(v)) for k, v in value.items())
+    if is_list(value):
+        return ("l",) + tuple(_structure(v) for v in value)
+    return type(value).__name__
 
 
 def content_hash(type_name, content) -> str:
@@ -230,11 +267,17 @@ def _eq(x) -> tuple[str, list]:
             return "(kind = 'N' OR (kind = 'n' AND num = ?))", [f]
         if isinstance(x, float) and math.isnan(x):
             return "(1 = 0)", []
+        if abs(x) < _EXACT:
+            # A big number (kind N, beyond 2^53) never equals it: without
+            # that alternative the lookup is one range of the index.
+            return "(kind = 'n' AND num = ?)", [float(x)]
         return "(kind IN ('n', 'N') AND (kind = 'N' OR num = ?))", [float(x)]
     if isinstance(x, str):
         if _typed(x)[0] == "S":
             return "(kind = 'S')", []
-        return "(kind = 'S' OR (kind = 's' AND text = ?))", [x]
+        # A string SQLite cannot hold (kind S, lone surrogates) never
+        # equals one it can.
+        return "(kind = 's' AND text = ?)", [x]
     if x is None:
         return "(kind = 'z')", []
     if is_list(x):
@@ -251,7 +294,7 @@ def _surely_eq(x) -> tuple[str, list] | None:
         f = _num(x)
         if f is None or math.isnan(f):
             return None
-        return "(kind = 'n' AND num IS NOT NULL AND num = ?)", [f]
+        return "(kind = 'n' AND num = ?)", [f]  # the same text as _eq: one query serves both
     if isinstance(x, str) and _typed(x)[0] == "s":
         return "(kind = 's' AND text = ?)", [x]
     if x is None:
@@ -353,7 +396,7 @@ def _sure_cond(op: str, x) -> tuple[str, list] | None:
     return None
 
 
-def _atom(f):
+def _atom(f, db: str):
     """(candidates, sure) for one parameter predicate, each a SELECT of set
     ids or None (sure: none): candidates are every set with a node at the
     key meeting the condition (a path with a number segment, a list index
@@ -369,7 +412,7 @@ def _atom(f):
             break
         segments.append(s)
     key = canonical(segments)
-    base = "SELECT set_id FROM nodes WHERE path = (SELECT id FROM paths WHERE key = ?) AND "
+    base = f"SELECT set_id FROM {db}nodes WHERE path = (SELECT id FROM {db}paths WHERE key = ?) AND "
     folded = not cut and "inputs" not in segments and all(
         SEP not in s for s in segments)
     if isinstance(f, ast.Exists):
@@ -388,14 +431,16 @@ def _combine(word: str, parts) -> tuple[str, list]:
             [v for _, p in parts for v in p])
 
 
-def candidate_sql(f):
+def candidate_sql(f, db: str = ""):
     """(candidates, sure) for f (parameter predicates under and/or): two
     queries of set ids, or None (candidates: every set may; sure: none is
-    certain). Sure holds only for exact sets: see ParamIndex.candidates."""
+    certain). Sure holds only for exact sets: see ParamIndex.candidates.
+    `db`: the schema the index's tables are in ("smtql_index." when it is
+    ATTACHed to an SQLite store's connection), with its dot."""
     if isinstance(f, (ast.Compare, ast.Exists)) and isinstance(f.key, ast.Param):
-        return _atom(f)
+        return _atom(f, db)
     if isinstance(f, (ast.And, ast.Or)):
-        parts = [candidate_sql(i) for i in f.items]
+        parts = [candidate_sql(i, db) for i in f.items]
         maybes = [m for m, _ in parts]
         sures = [s for _, s in parts]
         if isinstance(f, ast.And):
@@ -435,6 +480,9 @@ class ParamIndex:
             self.conn = conn
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # A first build writes the whole index through the log: cut it
+            # back after each checkpoint rather than keep it at that size.
+            conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
             if not self._valid():
                 self._write(self._recreate_if_invalid)
         except (OSError, sqlite3.Error) as err:
@@ -485,9 +533,7 @@ class ParamIndex:
         c = self.conn
         for t in _TABLES:
             c.execute(f"DROP TABLE IF EXISTS {t}")
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                c.execute(statement)
+        _script(c, _SCHEMA)
         c.executemany("INSERT INTO meta VALUES (?, ?)", [
             ("version", _version()), ("identity", self.identity), ("max_id", "0"),
             ("count", "0"), ("built", str(time.time()))])
@@ -561,8 +607,8 @@ class ParamIndex:
             m = min(max_id, store_max)
             if m != max_id:  # the transaction's view is older than the index
                 _, n_store, kind, content = self._store_facts(qy, m)
-            n_index = count if m == max_id else self.conn.execute(
-                "SELECT COUNT(*) FROM sets WHERE id <= ?", (m,)).fetchone()[0]
+            n_index = self.conn.execute("SELECT COUNT(*) FROM sets WHERE id > ? AND id <= ?",
+                                        (_window(m), m)).fetchone()[0]
             known = self.conn.execute("SELECT hash FROM sets WHERE id = ?", (m,)).fetchone()
             if n_store < n_index or (known and kind is not None
                                      and known[0] != content_hash(kind, _text(content))):
@@ -574,16 +620,17 @@ class ParamIndex:
         return ("ok",)
 
     def _store_facts(self, qy, m: int):
-        """(the store's newest set id, how many sets it has up to id m, and
-        the type and text of set m), in one statement; asked once per
+        """(the store's newest set id, how many sets it has among the ids
+        of CHECK_WINDOW up to m, and the type and text of set m), in one
+        statement, each part read by primary key; asked once per
         transaction and m (the view of a transaction does not change)."""
         memo = qy.__dict__.setdefault("_index_facts", {})
         if m not in memo:
             P = S.PARAMETERSET.name
             row = qy.run(Sql(f"SELECT (SELECT MAX(id) FROM {P}), "
-                             f"(SELECT COUNT(*) FROM {P} WHERE id <= ?), "
+                             f"(SELECT COUNT(*) FROM {P} WHERE id > ? AND id <= ?), "
                              f"(SELECT {qy.dialect.q('type')} FROM {P} WHERE id = ?), "
-                             f"(SELECT content FROM {P} WHERE id = ?)", [m, m, m]))[0]
+                             f"(SELECT content FROM {P} WHERE id = ?)", [_window(m), m, m, m]))[0]
             memo[m] = (None if row[0] is None else int(row[0]), int(row[1] or 0), row[2], row[3])
         return memo[m]
 
@@ -605,14 +652,19 @@ class ParamIndex:
                 exhausted = True
                 break
         writer.finish(max_id=upto if exhausted else last)
+        if exhausted:
+            _script(self.conn, _INDEXES)
         return exhausted
 
     def _fill(self, qy, upto: int) -> None:
         """Sets with ids the index has passed but not seen (committed out of
         order by concurrent writers): found by their ids, then read."""
         P = S.PARAMETERSET.name
-        ids = {r[0] for r in qy.run(Sql(f"SELECT id FROM {P} WHERE id <= ?", [upto]))}
-        have = {r[0] for r in self.conn.execute("SELECT id FROM sets WHERE id <= ?", (upto,))}
+        low = _window(upto)
+        ids = {r[0] for r in qy.run(Sql(f"SELECT id FROM {P} WHERE id > ? AND id <= ?",
+                                        [low, upto]))}
+        have = {r[0] for r in self.conn.execute("SELECT id FROM sets WHERE id > ? AND id <= ?",
+                                                (low, upto))}
         if have - ids:  # a set indexed that the store no longer has
             raise _Rebuild()
         missing = sorted(ids - have)
@@ -663,17 +715,26 @@ class ParamIndex:
     def unreadable(self) -> dict[int, str]:
         return dict(self.conn.execute("SELECT id, reason FROM sets WHERE readable = 0"))
 
-    def shapes(self) -> tuple[dict[int, int], dict[int, list[str]]]:
-        """(set id -> shape id, shape id -> task-folded key names) of the
-        readable sets."""
-        c = self.conn
-        c.execute("BEGIN")
+    @contextmanager
+    def reading(self):
+        """One read transaction of the index: the statements within see one
+        version of it."""
+        self.conn.execute("BEGIN")
         try:
-            of = dict(c.execute("SELECT id, shape FROM sets WHERE readable = 1"))
-            names = {i: json.loads(n) for i, n in c.execute("SELECT id, names FROM shapes")}
+            yield self
         finally:
-            c.execute("COMMIT")
-        return of, names
+            self.conn.execute("COMMIT")
+
+    def shape_names(self) -> dict[int, list[str]]:
+        """Shape id -> its task-folded key names (few: one per structure)."""
+        return {i: json.loads(n) for i, n in self.conn.execute("SELECT id, names FROM shapes")}
+
+    def shapes_of(self, ids) -> dict[int, tuple[int, int | None]]:
+        """Set id -> (readable, shape id or None) of these sets the index
+        holds, in one statement."""
+        return {i: (r, sh) for i, r, sh in self.conn.execute(
+            "SELECT id, readable, shape FROM sets WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),))}
 
     def values(self, path) -> dict:
         """set id -> the value at the task-folded key `path` of every set the
@@ -708,6 +769,12 @@ class ParamIndex:
 
 class _Rebuild(Exception):
     pass
+
+
+def _window(m: int) -> int:
+    """The id after which the store and the index are compared set by set
+    (the newest CHECK_WINDOW ids up to m): see the module's docstring."""
+    return max(0, m - CHECK_WINDOW)
 
 
 def _text(content):
@@ -792,3 +859,33 @@ class _Writer:
             c.execute("UPDATE meta SET value = ? WHERE key = 'max_id' AND CAST(value AS INTEGER) < ?",
                       (str(max_id), max_id))
 
+
+
+# ------------------------------------------------------------------ the index ATTACHed
+
+ATTACHED = "smtql_index"  # the schema name of the index on an SQLite store's connection
+
+
+def attached_prefilter(f, db: str, inexact_sets: bool):
+    """For the index ATTACHed to the store's connection as `db` (with its
+    dot): (the sets the reader parses and decides: candidates the index is
+    not certain of, and sets it could not index, or None: none; the sets
+    that satisfy f for certain, or None), each a SELECT of set ids with its
+    parameters; None when every set may satisfy f. `inexact_sets`: whether
+    the index holds any set it is not exact about (`_nodes`). The certain sets stay in SQL: the
+    store's statement reads them as a subquery, so no list of ids travels."""
+    maybe, sure = candidate_sql(f, db)
+    if maybe is None:
+        return None
+    unindexed = f"SELECT id FROM {db}sets WHERE indexed = 0 AND readable = 1"
+    inexact = f"SELECT id FROM {db}sets WHERE exact = 0"
+    if sure is None:
+        return (f"{maybe[0]} UNION {unindexed}", maybe[1]), None
+    certain = (f"SELECT set_id FROM ({sure[0]}) EXCEPT {inexact}", sure[1])
+    if sure == maybe:  # the usual case: the doubtful are the inexact candidates
+        if not inexact_sets:  # (unindexed sets are inexact too)
+            return None, certain
+        return (f"SELECT set_id FROM ({maybe[0]}) WHERE set_id IN ({inexact}) UNION {unindexed}",
+                maybe[1]), certain
+    return (f"SELECT set_id FROM ({maybe[0]}) WHERE set_id NOT IN ({certain[0]}) "
+            f"UNION {unindexed}", maybe[1] + certain[1]), certain

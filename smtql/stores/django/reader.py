@@ -25,6 +25,7 @@ from ...plan.values import MISSING
 from ...progress import progress
 from ..base import Store, no_such_record, parameter_key_names
 from ..rows import Row
+from . import paramindex
 from . import schema as S
 from .compile import ALL_FIELDS, Compiler, decode_ts, groupable
 from .connect import Transaction, connect
@@ -139,15 +140,43 @@ class Query(Transaction):
                     if test(_ParamView(parsed))]
         # Sets the index decides for certain are answers as they are; the
         # other candidates (and sets newer than the index) are parsed.
-        out = list(sure)
-        doubtful = sorted(set(maybe).difference(sure))
-        view = _ParamView(None)
-        for pid, parsed in self.read_sets(doubtful, newer_than=newest):
+        return list(sure) + self._deciding(f, sorted(set(maybe).difference(sure)), newest)
+
+    def _deciding(self, f, ids, newest: int) -> list[int]:
+        """Those of these sets, and of the sets newer than the index's
+        `newest`, that satisfy f: read, parsed and decided here."""
+        test, view, out = compile_filter(f), _ParamView(None), []
+        for pid, parsed in self.read_sets(ids, newer_than=newest):
             view.params = parsed
             if test(view):
                 out.append(pid)
         self.note_index_sets()
         return out
+
+    def param_sql(self, f) -> Sql | None:
+        """`r.parameters_id` among the sets satisfying `f` (parameter
+        predicates only) as one condition over the parameter index ATTACHed
+        to an SQLite store's connection: the sets the index is certain of
+        stay a subquery, and only the doubtful ones are read, parsed and
+        named by id. None where the index is not ATTACHed (param_ids)."""
+        db = self.store.attached_index() if self.param_index() is not None else None
+        if db is None:
+            return None
+        # The first read of the ATTACHed file in this transaction fixes its
+        # snapshot: the newest id, the doubtful and the certain sets agree.
+        newest, inexact = self.run(Sql(f"SELECT (SELECT value FROM {db}meta WHERE key = "
+                                       f"'max_id'), EXISTS (SELECT 1 FROM {db}sets "
+                                       f"WHERE exact = 0)"))[0]
+        pre = paramindex.attached_prefilter(f, db, bool(inexact))
+        if pre is None:
+            return None
+        doubtful, certain = pre
+        ids = [r[0] for r in self.run(Sql(*doubtful))] if doubtful is not None else []
+        decided = self._deciding(f, ids, int(newest))
+        parts = [Sql(f"r.parameters_id IN ({certain[0]})", certain[1])] if certain else []
+        if decided:
+            parts.append(self.dialect.in_ints("r.parameters_id", decided))
+        return "(" + Sql.join(" OR ", parts) + ")" if parts else Sql(S.FALSE_SQL)
 
     def paramset_universe(self) -> tuple[int, object]:
         """(how many parameter sets there are, a function listing their ids):
@@ -246,6 +275,7 @@ class DjangoSqlStore(Store):
         # by --no-index, or by SMTQL_INDEX=off.
         self.use_index = (not disabled_by_environment()) if index is None else bool(index)
         self._param_index = None
+        self._index_attached = False  # to the SQLite connection (attached_index)
         self._index_refreshed = False  # in this statement
         self.index_problem: str | None = None  # why the index cannot be kept
         try:
@@ -298,6 +328,38 @@ class DjangoSqlStore(Store):
                 return None
         return self._param_index
 
+    def attached_index(self) -> str | None:
+        """The parameter index ATTACHed (read-only) to this SQLite store's
+        connection, as the schema prefix of its tables, so that a parameter
+        pre-filter is part of the store's own statement; None for a server
+        store, or when SQLite will not attach it (then ids are bound)."""
+        if self.dialect.name != "sqlite" or self._param_index is None:
+            return None
+        if not self._index_attached:
+            import sqlite3
+            from urllib.parse import quote
+            try:
+                self.conn.execute(f"ATTACH DATABASE ? AS {paramindex.ATTACHED}",
+                                  (f"file:{quote(str(self._param_index.path))}?mode=ro",))
+            except sqlite3.Error:
+                return None
+            self._index_attached = True
+        return paramindex.ATTACHED + "."
+
+    def forget_index(self) -> None:
+        """DETACH, then close the index file (outside any transaction):
+        on closing, and before `smtql index --drop` or `--rebuild`
+        replaces it."""
+        if self._index_attached:
+            try:
+                self.conn.execute(f"DETACH DATABASE {paramindex.ATTACHED}")
+            except Exception:  # noqa: BLE001 - the connection is closing anyway
+                pass
+            self._index_attached = False
+        if self._param_index is not None:
+            self._param_index.close()
+            self._param_index = None
+
     def index_unavailable(self, reason: str) -> None:
         """The index cannot be kept: parameters are parsed in memory from
         now on, and the statements that read them say so."""
@@ -322,8 +384,10 @@ class DjangoSqlStore(Store):
         self.conn, _ = connect(self.location)
 
     def close(self) -> None:
-        if self._param_index is not None:
-            self._param_index.close()
+        # The index's own (read-write) connection closes last: the last to
+        # close checkpoints the index's write-ahead log and removes it,
+        # which the read-only ATTACHed one cannot do.
+        self.forget_index()
         try:
             self.conn.close()
         except Exception:  # noqa: BLE001
@@ -576,21 +640,25 @@ class DjangoSqlStore(Store):
 
     def _param_keys_indexed(self, qy: Query, index):
         """The key names by shape from the index, weighted by the number of
-        the project's records of each set (one GROUP BY); sets the index
-        has no shape for (new, too deep) parsed here."""
+        the project's records of each set (one GROUP BY, read a chunk at a
+        time with the chunk's shapes: memory holds a chunk and the shapes,
+        whatever the number of sets); sets the index has no shape for (new,
+        too deep) parsed here."""
         from collections import Counter
-        shape_of, names = index.shapes()
-        unreadable = index.unreadable()
-        by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
-                            f"WHERE r.project_id = ? GROUP BY r.parameters_id", [self.project]))
         per_shape, others = Counter(), {}
-        for pid, n in by_set:
-            shape = shape_of.get(pid)
-            if shape is not None:
-                per_shape[shape] += n
-            elif pid not in unreadable:
-                others[pid] = n
-        del shape_of
+        by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
+                            f"WHERE r.project_id = ? GROUP BY r.parameters_id", [self.project]),
+                        many=True)
+        with index.reading():
+            names = index.shape_names()
+            for chunk in _chunks(by_set, 20000):  # two small numbers a row
+                known = index.shapes_of(pid for pid, _ in chunk)
+                for pid, n in chunk:
+                    readable, shape = known.get(pid, (1, None))
+                    if shape is not None:
+                        per_shape[shape] += n
+                    elif readable:
+                        others[pid] = n
         counts = Counter()
         for shape, n in per_shape.items():
             for name in names[shape]:

@@ -306,7 +306,12 @@ class PostgresDialect(Dialect):
         return Sql(f"right({expr}, length(?)) = ?", [value, value])
 
     def in_int_array(self, expr, ids):
-        return Sql(f"{expr} = ANY(CAST(? AS bigint[]))", [ids])
+        # Sumatra's ids are `integer` columns. `integer = ANY(bigint[])` is a
+        # cross-type test PostgreSQL cannot hash: a filter over 10^6 rows
+        # with 10^5 ids compares each row with every id (minutes); as
+        # integer[] it is one hash probe per row.
+        kind = "integer" if not ids or max(ids) < 2 ** 31 and min(ids) >= -2 ** 31 else "bigint"
+        return Sql(f"{expr} = ANY(CAST(? AS {kind}[]))", [ids])
 
     def in_text_array(self, expr, items):
         return Sql(f"{expr} = ANY(CAST(? AS text[]))", [items])
