@@ -8,6 +8,7 @@ import contextlib
 import functools
 import gc
 import re
+from datetime import date, datetime
 from importlib import resources
 
 import lark
@@ -16,6 +17,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 
 from . import ast, dates, fields
 from . import literals
+from ..params.model import KeyLiteral
 from ..errors import QueryError, QuerySyntaxError, SmtqlError, closest, quoted_choices
 
 
@@ -39,7 +41,9 @@ def parse(source: str, filename: str | None = None) -> ast.Program:
         raise _syntax_error(err, source, filename) from None
     except VisitError as err:
         if isinstance(err.orig_exc, SmtqlError):
-            raise err.orig_exc.at(source, None, filename=filename) from None
+            span = getattr(err.orig_exc, "span", None)
+            raise err.orig_exc.at(source, span and span.start, span and span.end,
+                                  filename=filename) from None
         raise
     return ast.Program(program.statements, source=source, filename=filename)
 
@@ -124,26 +128,50 @@ def _check_depth(tree: lark.Tree, source: str) -> lark.Tree:
 
 # ------------------------------------------------------------------ keys
 
-_SEGMENT = re.compile(r"`([^`]+)`|([^.`]+)")
+_SEGMENT = re.compile(r"`((?:[^`]|``)*)`|\[([^\[\]`\s,]+)\]|([^.`\[]+)")
 
 
-def split_key(text: str) -> list[tuple[str | int, bool]]:
-    """`a.0.`b-c`` → [("a", False), (0, False), ("b-c", True)]; the flag says
-    the segment was back-quoted."""
+def split_key(text: str) -> list[tuple[object, bool]]:
+    """`a.0.`b-c`.[true]` → [("a", False), (0, False), ("b-c", True),
+    (KeyLiteral(True), True)]; the flag says the segment was quoted
+    (back-quotes or brackets), which forces the parameter reading."""
     segments = []
     for m in _SEGMENT.finditer(text):
-        if m.group(1) is not None:
-            segments.append((m.group(1), True))
+        quoted, literal, word = m.groups()
+        if quoted is not None:
+            segments.append((quoted.replace("``", "`"), True))
+        elif literal is not None:
+            segments.append((KeyLiteral(_key_literal(literal)), True))
         else:
-            word = m.group(2)
-            segments.append((int(word) if word.isdigit() else word, False))
+            segments.append((int(word) if word.isdecimal() else word, False))
     return segments
+
+
+_KEY_WORDS = {"true": True, "false": False, "null": None, "none": None}
+
+
+def _key_literal(text: str):
+    """The value of a bracketed key segment: a boolean, null, a number or a
+    date, as PyYAML reads them as keys (LANGUAGE.md §3)."""
+    if text.lower() in _KEY_WORDS:
+        return _KEY_WORDS[text.lower()]
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    for read in (float, date.fromisoformat, datetime.fromisoformat):
+        with contextlib.suppress(ValueError):
+            return read(text)
+    raise QueryError(f"[{text}] is not a key smtql can read: in brackets go true, false, "
+                     "null, a number or a date (text keys go in back-quotes)")
 
 
 def read_key(text: str, span=None) -> ast.Key:
     """A field if the whole key is a field name written bare; otherwise a
-    parameter (`params.` in front or back-quotes force that)."""
-    segments = split_key(text)
+    parameter (`params.` in front or quoting force that)."""
+    try:
+        segments = split_key(text)
+    except QueryError as err:
+        err.span = span  # placed by `parse`, which has the source
+        raise
     if len(segments) == 1 and not segments[0][1]:
         info = fields.field_named(segments[0][0])
         if info is not None:

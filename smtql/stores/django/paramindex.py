@@ -64,7 +64,7 @@ from ..base import parameter_key_names
 from . import schema as S
 from .schema import Sql
 
-FORMAT = 2  # bump when the tables or what goes into them change
+FORMAT = 3  # bump when the tables or what goes into them change
 SEP = "\x1f"  # between the segments of a node's key
 BATCH = 5000  # sets read from the store per statement while building
 COMMIT_EVERY = 20000  # sets per index transaction while building
