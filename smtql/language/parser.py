@@ -176,7 +176,9 @@ def read_key(text: str, span=None) -> ast.Key:
         info = fields.field_named(segments[0][0])
         if info is not None:
             return ast.Field(info.name, span=span)
-    if len(segments) > 1 and segments[0] == ("params", False):
+    if segments and segments[0] == ("params", False):
+        # `params` alone is the whole set (the empty path); `params.` in
+        # front of more forces the parameter reading of what follows.
         segments = segments[1:]
     return ast.Param(tuple(s for s, _ in segments), span=span)
 

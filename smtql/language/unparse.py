@@ -54,6 +54,8 @@ def path_text(path: tuple) -> str:
     printer: parsing it gives back this path and no other. `params.` goes in
     front of a first segment that would read as a record field, a keyword or
     the `params.` prefix itself (`params.params.lr`, `params.status`)."""
+    if not path:
+        return "params"  # the whole set
     text = ".".join(segment_text(s) for s in path)
     first = path[0] if path else ""
     if isinstance(first, str) and _IDENTIFIER.fullmatch(first) and (
