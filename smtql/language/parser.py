@@ -5,6 +5,7 @@ person can act on."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import gc
 import re
@@ -26,8 +27,38 @@ def lark_parser() -> Lark:
     grammar = resources.files("smtql.language").joinpath("smtql.lark").read_text(encoding="utf-8")
     # cache=True keeps the built parser in a temp file keyed by the grammar's
     # hash: start-up then costs a file read, not a grammar analysis.
-    return Lark(grammar, start=["program", "value_entry"], parser="lalr", lexer="contextual",
-                propagate_positions=True, maybe_placeholders=True, cache=True)
+    def build(callbacks):
+        return Lark(grammar, start=["program", "value_entry"], parser="lalr", lexer="contextual",
+                    propagate_positions=True, maybe_placeholders=True, cache=True,
+                    lexer_callbacks=callbacks)
+    # The keyword check needs the terminals' names, which Lark gives: a
+    # second build with them costs a read of the same cache file.
+    names = [t.name for t in build({}).terminals if t.name not in _WORDY]
+    return build({name: _whole_word for name in names})
+
+
+# Terminals that are names, numbers or text, not keywords.
+_WORDY = {"KEY", "WORD", "REF_WORD", "NAME", "VAR", "STRING", "LABEL", "DATE", "DURATION",
+          "NUMBER", "INT", "TIME_UNIT", "COMMENT", "WS"}
+_SOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("smtql_source", default=None)
+
+
+class _GluedKeyword(Exception):
+    def __init__(self, token):
+        self.token = token
+
+
+def _whole_word(token):
+    """A keyword must end where its word does. Lark matches keywords as
+    plain strings, so where no key may stand `andd` would lex as `and d`
+    and `x = 1 andd = 2` read as `x = 1 and d = 2`: a keyword glued to
+    more letters or digits is an error instead."""
+    source = _SOURCE.get()
+    end = token.end_pos
+    if (source is not None and token.value.isalpha() and end < len(source)
+            and (source[end].isalnum() or source[end] == "_")):
+        raise _GluedKeyword(token)
+    return token
 
 
 def parse(source: str, filename: str | None = None) -> ast.Program:
@@ -35,8 +66,15 @@ def parse(source: str, filename: str | None = None) -> ast.Program:
     that reads as nothing, like `2020-13-01`) with its position."""
     try:
         with _no_cycle_collection():
-            tree = _check_depth(_flatten(lark_parser().parse(source, start="program")), source)
+            reset = _SOURCE.set(source)
+            try:
+                tree = lark_parser().parse(source, start="program")
+            finally:
+                _SOURCE.reset(reset)
+            tree = _check_depth(_flatten(tree), source)
             program = _ToAst(source).transform(tree)
+    except _GluedKeyword as err:
+        raise _glued_error(err.token, source, filename) from None
     except UnexpectedInput as err:
         raise _syntax_error(err, source, filename) from None
     except VisitError as err:
@@ -536,7 +574,7 @@ def regex_problem(pattern) -> str | None:
             # Python's parser recurses per group: past a few hundred it fails
             # or not depending on the caller's stack, so the bound is ours
             raise RecursionError
-        re.compile(pattern)
+        literals.regex(pattern)
     except re.error as err:
         reason = str(err)
     except OverflowError as err:
@@ -679,6 +717,21 @@ def _describe_token(tok) -> str:
     if word and not word.startswith("'") and tok.type not in ("OP", "_SEMI", "TEXT_OP"):
         return f"'{tok}' ({word})"
     return f"'{tok}'"
+
+
+def _glued_error(token, source: str, filename: str | None) -> QuerySyntaxError:
+    start = token.start_pos
+    word = re.match(r"\w*", source[start:]).group(0)
+    keyword, rest = str(token), word[len(token):]
+    near = [n for n in closest(word, _words_fitting_at(source, start))
+            if n.lower() != word.lower()]
+    if near and not rest.isdigit():
+        suggestion = f"{quoted_choices(near)} instead of '{word}'"
+    else:
+        suggestion = f"'{keyword} {rest}' (a space after '{keyword}')"
+    error = QuerySyntaxError(f"unexpected '{word}': a keyword ends where its word does",
+                             suggestion=suggestion)
+    return error.at(source, start, start + len(word), filename=filename)
 
 
 def _syntax_error(err: UnexpectedInput, source: str, filename: str | None) -> QuerySyntaxError:

@@ -8,11 +8,10 @@ filter into a closure once, so a scan pays no dispatch per record.
 
 from __future__ import annotations
 
-import re
 from fnmatch import fnmatchcase
 from typing import Callable
 
-from ..language import ast, fields
+from ..language import ast, fields, literals
 from . import values
 from ..language.fields import status_tag
 from .values import MISSING
@@ -105,7 +104,7 @@ def value_test(op: str, literal) -> Callable[[object], bool]:
     elif op == "endswith":
         test = lambda v: isinstance(v, str) and isinstance(literal, str) and v.endswith(literal)  # noqa: E731
     elif op == "matches":
-        pattern = re.compile(literal)
+        pattern = literals.regex(literal)
         test = lambda v: isinstance(v, str) and pattern.search(v) is not None  # noqa: E731
     else:
         raise AssertionError(op)
