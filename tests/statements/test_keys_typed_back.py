@@ -100,6 +100,8 @@ QUIRKY = [
      "learning-rate": 0.5, True: 1, 2: "two"},
     {"params": {"class_list": [{"class": "b"}], "lr": 0.2}, "status": "final",
      "learning-rate": 0.5, True: 2, "2": "text two"},
+    # an smttask description: keys are listed task-folded, and reach through `inputs`
+    {"taskname": "train", "module": "m", "inputs": {"params": {"lr": 0.3}, "status": "t"}},
 ]
 
 
@@ -121,25 +123,26 @@ def test_keys_prints_spellings_that_read_back(quirky):
     out = cli(quirky, "keys all", "--format", "json")
     assert out.returncode == 0, out.stderr
     keys = {row["key"]: row["records"] for row in json.loads(out.stdout)}
-    assert keys == {"params.params.class_list.0.class": 2, "params.params.lr": 2,
-                    "params.status": 2, "`learning-rate`": 2, "[true]": 2, "[2]": 1, "`2`": 1}
+    assert keys == {"params.params.class_list.0.class": 2, "params.params.lr": 3,
+                    "params.status": 3, "`learning-rate`": 2, "[true]": 2, "[2]": 1, "`2`": 1}
     conn = smtql.connect(store=quirky)
     for key, n in keys.items():
         assert conn.run(f"count exists {key}")[0].count == n, key
     assert [conn.run(p)[0].count for p in ("count [2] = 'two'", "count `2` = 'text two'",
-                                           "count [true] = 2")] == [1, 1, 1]
+                                           "count [true] = 2", "count params.params.lr = 0.3",
+                                           "count params.status = 't'")] == [1, 1, 1, 1, 1]
 
 
 def test_show_headers_are_the_keys_as_typed(quirky):
-    out = cli(quirky, "find all show params.params.lr, params.status, `learning-rate`, [true]",
-              "--format", "csv")
+    out = cli(quirky, "find label != 'q2' show params.params.lr, params.status, `learning-rate`, "
+              "[true]", "--format", "csv")
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0] == "params.params.lr,params.status,`learning-rate`,[true]"
 
 
 def test_diff_names_keys_as_typed(quirky):
     pair = cli(quirky, "diff q0, q1", "--format", "json")
-    many = cli(quirky, "diff where all", "--format", "json")
+    many = cli(quirky, "diff where label != 'q2'", "--format", "json")
     assert pair.returncode == many.returncode == 0, (pair.stderr, many.stderr)
     for text in (pair.stdout, many.stdout):
         for key in ("params.params.lr", "params.status", "[true]"):
