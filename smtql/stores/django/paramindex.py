@@ -414,7 +414,15 @@ def _atom(f):
     return maybe, None if sure is None else (base + "(" + sure[0] + ")", [key] + sure[1])
 
 
+# SQLite takes at most 500 SELECTs in one compound (SQLITE_MAX_COMPOUND_SELECT):
+# more are combined in groups, each group one SELECT of the next level.
+_COMPOUND = 400
+
+
 def _combine(word: str, parts) -> tuple[str, list]:
+    parts = list(parts)
+    while len(parts) > _COMPOUND:
+        parts = [_combine(word, parts[i:i + _COMPOUND]) for i in range(0, len(parts), _COMPOUND)]
     return (word.join(f"SELECT set_id FROM ({s})" for s, _ in parts),
             [v for _, p in parts for v in p])
 
