@@ -84,3 +84,37 @@ def test_deep_and_long_programs_parse(stores):
     assert pipeline.outcome(stores.sql, "count " + "(" * 600 + "all" + ")" * 600)[0] == "ok"
     ors = "count " + " or ".join(f'reason = "r{i}"' for i in range(3000))
     assert pipeline.outcome(stores.sql, ors) == pipeline.outcome(stores.python, ors)
+
+
+def test_a_matches_pattern_is_compiled_once_per_query(stores, monkeypatch):
+    """Issue 15, item 4: the check before the program runs and the test of
+    every row share one compiled pattern, whatever the number of rows."""
+    import re
+    from smtql.language import literals
+    literals.regex.cache_clear()
+    compiled = []
+    real = re.compile
+    monkeypatch.setattr(re, "compile", lambda p, *a: compiled.append(p) or real(p, *a))
+    program = 'count reason matches "o+n" or not outcome matches "o+n"'
+    for conn in (stores.sql, stores.shelve):  # the shelve store decides every row in Python
+        compiled.clear()
+        literals.regex.cache_clear()
+        assert pipeline.outcome(conn, program)[0] == "ok"
+        assert compiled.count("o+n") == 1, compiled
+
+
+def test_long_ands_of_bounds_and_ors_of_prefixes_are_folded(stores):
+    """Issue 15, item 2: a 3,000-term `and` of bounds on one field is its
+    strongest bound; a 3,000-term `or` of prefixes is one IN per prefix
+    length, not 3,000 conditions for SQLite to plan."""
+    from smtql.plan import planner
+    from smtql.language import parser
+    f = parser.parse("count " + " and ".join(f"duration > {i}" for i in range(3000))
+                     + " and duration >= 2999 and duration < 5 and duration <= 5").statements[0].filter
+    folded = planner.normalize(f)
+    assert sorted((c.op, c.value.value) for c in folded.items) == [("<", 5), (">", 2999)]
+    explained = stores.sql.run("explain count " + " or ".join(
+        f'{("reason", "outcome")[i % 2]} startswith "r{i}"' for i in range(3000)))[0]
+    (sql,) = explained.data["sql"]
+    # prefixes "r0".."r2999" have 2 to 5 characters: 4 lengths on 2 fields
+    assert sql.count(" IN ") == 8 and "length(" not in sql, sql[:2000]

@@ -27,7 +27,8 @@ import re
 from dataclasses import dataclass, field
 
 from ..language import fields
-from .vocabulary import MAX_VALUES, Vocabulary, split_segments
+from .vocabulary import MAX_VALUES, Vocabulary, key_path
+from ..language.unparse import path_text, segment_text
 
 MAX_CANDIDATES = 200  # candidates one completion offers at most
 
@@ -139,22 +140,6 @@ def _keyword_terminals() -> dict[str, tuple[str, ...]]:
     return out
 
 
-@functools.lru_cache(maxsize=4096)
-def needs_params_prefix(segment: str) -> bool:
-    """Whether a one-segment parameter key must be written `params.KEY`
-    (it is a record field, a keyword where a predicate starts, or `params`)."""
-    from ..language import ast
-    from ..language.parser import parse
-    if segment == "params":
-        return True
-    try:
-        program = parse(f"{segment} = 1")
-    except Exception:  # noqa: BLE001
-        return True
-    f = program.statements[0].filter
-    return not (isinstance(getattr(f, "key", None), ast.Param) and len(f.key.path) == 1)
-
-
 # ------------------------------------------------------------------ candidates
 
 def complete(text: str, vocab: Vocabulary | None = None, variables=()) -> list[Candidate]:
@@ -214,21 +199,18 @@ def _keys(word: str, vocab: Vocabulary, params_only: bool = False) -> list[Candi
             names = list(fields.FIELDS) + list(fields.ALIASES)
             out += [Candidate(n, len(word), meta=_field_meta(n))
                     for n in names if n.startswith(word)]
-        for seg in vocab.children(""):
-            if seg.startswith(word):
-                text = "params." + seg if needs_params_prefix(seg) else seg
-                out.append(Candidate(text, len(word), display=seg,
-                                     meta=_key_meta(seg, vocab)))
+        for seg in vocab.children(()):
+            text = path_text((seg,))
+            if segment_text(seg).startswith(word):
+                out.append(Candidate(text, len(word), display=segment_text(seg),
+                                     meta=_key_meta((seg,), vocab)))
         return out
     head, _, last = word.rpartition(".")
-    segments = split_segments(head)
-    if segments and segments[0] == "params":  # `params.` forces the parameter reading
-        segments = segments[1:]
-    prefix = ".".join(segments)
+    prefix = key_path(head)
     for seg in vocab.children(prefix):
-        if seg.startswith(last):
-            key = f"{prefix}.{seg}" if prefix else seg
-            out.append(Candidate(seg, len(last), meta=_key_meta(key, vocab)))
+        text = segment_text(seg)
+        if text.startswith(last):
+            out.append(Candidate(text, len(last), meta=_key_meta(prefix + (seg,), vocab)))
     return out
 
 
@@ -239,10 +221,10 @@ def _field_meta(name: str) -> str:
     return f"field: {info.doc}" if info.doc else "field"
 
 
-def _key_meta(key: str, vocab: Vocabulary) -> str:
+def _key_meta(path: tuple, vocab: Vocabulary) -> str:
     """What a parameter key is, in words: a value, or a group of keys."""
-    what = "parameter group (type . for its keys)" if vocab.has_children(key) else "parameter"
-    return f"{what}, {records(vocab.param_keys.get(key, 0))}"
+    what = "parameter group (type . for its keys)" if vocab.has_children(path) else "parameter"
+    return f"{what}, {records(vocab.param_keys.get(path_text(path), 0))}"
 
 
 def records(n: int) -> str:

@@ -32,7 +32,8 @@ STATEMENTS = tuple(w for w in statement_words() if w not in predicate_words())
 KEYWORDS = tuple(w for w in keywords() + PATTERN_WORDS
                  if w not in STATEMENTS + CONSTANTS + OPERATORS)
 _END = r"(?![\w.`])"  # a keyword is a whole word, not the start of a dotted key
-_SEGMENT = r"(?:[^\W\d]\w*|`[^`\n]+`)"
+_SEGMENT = r"(?:[^\W\d]\w*|`(?:[^`\n]|``)*`)"
+_LITERAL_SEGMENT = r"\[[^\[\]`\s,]+\]"  # `a.[true]`; a leading `[` reads as a list
 
 
 class SmtqlLexer(RegexLexer):
@@ -66,7 +67,8 @@ class SmtqlLexer(RegexLexer):
             (r"(?:\d+(?:\.\d+)?[smhdw])+(?![\w.])", Number),
             (r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", Number),
             (words(tuple(FIELDS) + tuple(ALIASES), suffix=_END), Name.Builtin),
-            (_SEGMENT + r"(?:\.(?:" + _SEGMENT + r"|\d+))*", Name.Attribute),
+            (_SEGMENT + r"(?:\.(?:" + _SEGMENT + "|" + _LITERAL_SEGMENT + r"|\d+))*",
+             Name.Attribute),
             (r"!=|<=|>=|~=|=|<|>", Operator),
             (r"[\[\](),;]", Punctuation),
             (r"[\w][\w\-.:/]*", Name),  # a bare label, or a tag elsewhere

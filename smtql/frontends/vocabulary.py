@@ -96,23 +96,33 @@ class Vocabulary:
         self.values = values
         self.labels = [r.label for r in rows]
 
-    def children(self, prefix: str) -> list[str]:
-        """The next segments of the parameter keys under `prefix` ('' for the
-        top level), most common first."""
+    def children(self, prefix: tuple) -> list:
+        """The next segments (as in a path: str, int, KeyLiteral) of the
+        parameter keys under the path `prefix` (() for the top level), most
+        common first."""
         if self._children is None:
-            table: dict[str, Counter] = {}
+            table: dict[tuple, Counter] = {}
             for key, n in self.param_keys.items():
-                segments = split_segments(key)
-                for i, seg in enumerate(segments):
-                    counter = table.setdefault(".".join(segments[:i]), Counter())
-                    counter[seg] = max(counter[seg], n if i == len(segments) - 1 else 0)
+                path = key_path(key)
+                for i, seg in enumerate(path):
+                    counter = table.setdefault(path[:i], Counter())
+                    counter[seg] = max(counter[seg], n if i == len(path) - 1 else 0)
             self._children = {h: [s for s, _ in c.most_common()] for h, c in table.items()}
-        return self._children.get(prefix, [])
+        return self._children.get(tuple(prefix), [])
 
-    def has_children(self, key: str) -> bool:
-        return bool(self.children(key))
+    def has_children(self, path: tuple) -> bool:
+        return bool(self.children(path))
 
 
-def split_segments(key: str) -> list[str]:
-    """`a.`b.c`.0` → ['a', '`b.c`', '0'] (back-quotes kept)."""
-    return re.findall(r"`[^`]*`?|[^.`]+", key)
+def key_path(text: str) -> tuple:
+    """The path a key as typed names (`params.status` → ('status',); the
+    bare `params` → (), the top of the set); () if it is no key."""
+    from ..errors import SmtqlError
+    from ..language.parser import read_key
+    if text in ("", "params"):
+        return ()
+    try:
+        key = read_key(text)
+    except SmtqlError:
+        return ()
+    return getattr(key, "path", (text,))

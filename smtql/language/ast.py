@@ -82,20 +82,16 @@ class Field(Node):
 
 @dataclass(frozen=True)
 class Param(Node):
-    """A parameter key: segments are str, or int for a bare number segment."""
+    """A parameter key: segments are str, int for a bare number segment, or
+    a `params.model.KeyLiteral` for a key that is not text (`[true]`)."""
 
-    path: tuple[str | int, ...]
+    path: tuple[Any, ...]
 
     @property
     def dotted(self) -> str:
-        return ".".join(_segment_text(s) for s in self.path)
-
-
-def _segment_text(segment) -> str:
-    text = str(segment)
-    if isinstance(segment, int) or text.isidentifier():
-        return text
-    return f"`{text}`"
+        """The key as a query writes it, `params.` included where needed."""
+        from .unparse import path_text
+        return path_text(self.path)
 
 
 Key = Union[Field, Param]

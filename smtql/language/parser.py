@@ -5,10 +5,12 @@ person can act on."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import gc
 import re
+from datetime import date, datetime
 from importlib import resources
 
 import lark
@@ -17,6 +19,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 
 from . import ast, dates, fields
 from . import literals
+from ..params.model import KeyLiteral
 from ..errors import QueryError, QuerySyntaxError, SmtqlError, closest, quoted_choices
 
 
@@ -25,8 +28,38 @@ def lark_parser() -> Lark:
     grammar = resources.files("smtql.language").joinpath("smtql.lark").read_text(encoding="utf-8")
     # cache=True keeps the built parser in a temp file keyed by the grammar's
     # hash: start-up then costs a file read, not a grammar analysis.
-    return Lark(grammar, start=["program", "value_entry"], parser="lalr", lexer="contextual",
-                propagate_positions=True, maybe_placeholders=True, cache=True)
+    def build(callbacks):
+        return Lark(grammar, start=["program", "value_entry"], parser="lalr", lexer="contextual",
+                    propagate_positions=True, maybe_placeholders=True, cache=True,
+                    lexer_callbacks=callbacks)
+    # The keyword check needs the terminals' names, which Lark gives: a
+    # second build with them costs a read of the same cache file.
+    names = [t.name for t in build({}).terminals if t.name not in _WORDY]
+    return build({name: _whole_word for name in names})
+
+
+# Terminals that are names, numbers or text, not keywords.
+_WORDY = {"KEY", "WORD", "REF_WORD", "NAME", "VAR", "STRING", "LABEL", "DATE", "DURATION",
+          "NUMBER", "INT", "TIME_UNIT", "COMMENT", "WS"}
+_SOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("smtql_source", default=None)
+
+
+class _GluedKeyword(Exception):
+    def __init__(self, token):
+        self.token = token
+
+
+def _whole_word(token):
+    """A keyword must end where its word does. Lark matches keywords as
+    plain strings, so where no key may stand `andd` would lex as `and d`
+    and `x = 1 andd = 2` read as `x = 1 and d = 2`: a keyword glued to
+    more letters or digits is an error instead."""
+    source = _SOURCE.get()
+    end = token.end_pos
+    if (source is not None and token.value.isalpha() and end < len(source)
+            and (source[end].isalnum() or source[end] == "_")):
+        raise _GluedKeyword(token)
+    return token
 
 
 def parse(source: str, filename: str | None = None) -> ast.Program:
@@ -34,13 +67,22 @@ def parse(source: str, filename: str | None = None) -> ast.Program:
     that reads as nothing, like `2020-13-01`) with its position."""
     try:
         with _no_cycle_collection():
-            tree = _check_depth(_flatten(lark_parser().parse(source, start="program")), source)
+            reset = _SOURCE.set(source)
+            try:
+                tree = lark_parser().parse(source, start="program")
+            finally:
+                _SOURCE.reset(reset)
+            tree = _check_depth(_flatten(tree), source)
             program = _ToAst(source).transform(tree)
+    except _GluedKeyword as err:
+        raise _glued_error(err.token, source, filename) from None
     except UnexpectedInput as err:
         raise _syntax_error(err, source, filename) from None
     except VisitError as err:
         if isinstance(err.orig_exc, SmtqlError):
-            raise err.orig_exc.at(source, None, filename=filename) from None
+            span = getattr(err.orig_exc, "span", None)
+            raise err.orig_exc.at(source, span and span.start, span and span.end,
+                                  filename=filename) from None
         raise
     return ast.Program(program.statements, source=source, filename=filename)
 
@@ -125,31 +167,57 @@ def _check_depth(tree: lark.Tree, source: str) -> lark.Tree:
 
 # ------------------------------------------------------------------ keys
 
-_SEGMENT = re.compile(r"`([^`]+)`|([^.`]+)")
+_SEGMENT = re.compile(r"`((?:[^`]|``)*)`|\[([^\[\]`\s,]+)\]|([^.`\[]+)")
 
 
-def split_key(text: str) -> list[tuple[str | int, bool]]:
-    """`a.0.`b-c`` → [("a", False), (0, False), ("b-c", True)]; the flag says
-    the segment was back-quoted."""
+def split_key(text: str) -> list[tuple[object, bool]]:
+    """`a.0.`b-c`.[true]` → [("a", False), (0, False), ("b-c", True),
+    (KeyLiteral(True), True)]; the flag says the segment was quoted
+    (back-quotes or brackets), which forces the parameter reading."""
     segments = []
     for m in _SEGMENT.finditer(text):
-        if m.group(1) is not None:
-            segments.append((m.group(1), True))
+        quoted, literal, word = m.groups()
+        if quoted is not None:
+            segments.append((quoted.replace("``", "`"), True))
+        elif literal is not None:
+            segments.append((KeyLiteral(_key_literal(literal)), True))
         else:
-            word = m.group(2)
-            segments.append((int(word) if word.isdigit() else word, False))
+            segments.append((int(word) if word.isdecimal() else word, False))
     return segments
+
+
+_KEY_WORDS = {"true": True, "false": False, "null": None, "none": None}
+
+
+def _key_literal(text: str):
+    """The value of a bracketed key segment: a boolean, null, a number or a
+    date, as PyYAML reads them as keys (LANGUAGE.md §3)."""
+    if text.lower() in _KEY_WORDS:
+        return _KEY_WORDS[text.lower()]
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    for read in (float, date.fromisoformat, datetime.fromisoformat):
+        with contextlib.suppress(ValueError):
+            return read(text)
+    raise QueryError(f"[{text}] is not a key smtql can read: in brackets go true, false, "
+                     "null, a number or a date (text keys go in back-quotes)")
 
 
 def read_key(text: str, span=None) -> ast.Key:
     """A field if the whole key is a field name written bare; otherwise a
-    parameter (`params.` in front or back-quotes force that)."""
-    segments = split_key(text)
+    parameter (`params.` in front or quoting force that)."""
+    try:
+        segments = split_key(text)
+    except QueryError as err:
+        err.span = span  # placed by `parse`, which has the source
+        raise
     if len(segments) == 1 and not segments[0][1]:
         info = fields.field_named(segments[0][0])
         if info is not None:
             return ast.Field(info.name, span=span)
-    if len(segments) > 1 and segments[0] == ("params", False):
+    if segments and segments[0] == ("params", False):
+        # `params` alone is the whole set (the empty path); `params.` in
+        # front of more forces the parameter reading of what follows.
         segments = segments[1:]
     return ast.Param(tuple(s for s, _ in segments), span=span)
 
@@ -665,7 +733,7 @@ def regex_problem(pattern) -> str | None:
             # Python's parser recurses per group: past a few hundred it fails
             # or not depending on the caller's stack, so the bound is ours
             raise RecursionError
-        re.compile(pattern)
+        literals.regex(pattern)
     except re.error as err:
         reason = str(err)
     except OverflowError as err:
@@ -808,6 +876,21 @@ def _describe_token(tok) -> str:
     if word and not word.startswith("'") and tok.type not in ("OP", "_SEMI", "TEXT_OP"):
         return f"'{tok}' ({word})"
     return f"'{tok}'"
+
+
+def _glued_error(token, source: str, filename: str | None) -> QuerySyntaxError:
+    start = token.start_pos
+    word = re.match(r"\w*", source[start:]).group(0)
+    keyword, rest = str(token), word[len(token):]
+    near = [n for n in closest(word, _words_fitting_at(source, start))
+            if n.lower() != word.lower()]
+    if near and not rest.isdigit():
+        suggestion = f"{quoted_choices(near)} instead of '{word}'"
+    else:
+        suggestion = f"'{keyword} {rest}' (a space after '{keyword}')"
+    error = QuerySyntaxError(f"unexpected '{word}': a keyword ends where its word does",
+                             suggestion=suggestion)
+    return error.at(source, start, start + len(word), filename=filename)
 
 
 def _syntax_error(err: UnexpectedInput, source: str, filename: str | None) -> QuerySyntaxError:

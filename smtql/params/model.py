@@ -42,6 +42,35 @@ class Unreadable:
         return f"Unreadable({self.reason!r})"
 
 
+class KeyLiteral:
+    """A dictionary key that is not text (PyYAML reads `true:`, `1:`,
+    `null:`, `1.5:`, `2020-01-01:` as a bool, int, None, float, date): in a
+    path it reaches that key and only that one, so `true` is not `1` (which
+    Python's own `==` and `hash` would confuse). Written `[true]`
+    (LANGUAGE.md §3). Its text is the key's `str`, as the parameter index
+    names nodes."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def _id(self):
+        return (type(self.value), self.value)
+
+    def __eq__(self, other):
+        return isinstance(other, KeyLiteral) and self._id() == other._id()
+
+    def __hash__(self):
+        return hash(self._id())
+
+    def __repr__(self):
+        return f"KeyLiteral({self.value!r})"
+
+    def __str__(self):
+        return str(self.value)
+
+
 def _is_task(d: dict) -> bool:
     return "taskname" in d and "inputs" in d and isinstance(d["inputs"], dict)
 
@@ -51,7 +80,12 @@ def _step(node: Any, segment: str | int) -> Any:
     written as text), a list index, or, in a task description that lacks the
     key, the same lookup inside its `inputs`."""
     if isinstance(node, dict):
-        if isinstance(segment, int):
+        if isinstance(segment, KeyLiteral):
+            wanted = segment._id()
+            for key in node:
+                if (type(key), key) == wanted:
+                    return node[key]
+        elif isinstance(segment, int):
             for key in (str(segment), segment):
                 if key in node:
                     return node[key]
@@ -91,10 +125,11 @@ def folded(params: Any) -> Any:
 
 def leaves(params: Any, prefix: tuple = ()) -> Iterator[tuple[tuple, Any]]:
     """(path, value) for every leaf; a list of scalars is one leaf, a list
-    holding dicts is walked by index."""
+    holding dicts is walked by index. A key that is not text is a
+    KeyLiteral in the path (an int segment is a list index)."""
     if isinstance(params, dict) and params:
         for k, v in params.items():
-            yield from leaves(v, prefix + (k,))
+            yield from leaves(v, prefix + (k if isinstance(k, str) else KeyLiteral(k),))
     elif is_list(params) and any(isinstance(v, dict) for v in params):
         for i, v in enumerate(params):
             yield from leaves(v, prefix + (i,))
@@ -103,8 +138,9 @@ def leaves(params: Any, prefix: tuple = ()) -> Iterator[tuple[tuple, Any]]:
 
 
 def dotted(path: tuple) -> str:
-    from ..language.ast import Param
-    return Param(tuple(path)).dotted
+    """The path as a query writes it (one spelling: `language.unparse`)."""
+    from ..language.unparse import path_text
+    return path_text(tuple(path))
 
 
 def plain(value: Any) -> Any:

@@ -8,13 +8,12 @@ filter into a closure once, so a scan pays no dispatch per record.
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections import Counter
 from fnmatch import fnmatchcase
 from typing import Callable
 
-from ..language import ast, fields
+from ..language import ast, fields, literals
 from . import values
 from ..language.dates import period_label
 from ..language.fields import status_tag
@@ -108,7 +107,7 @@ def value_test(op: str, literal) -> Callable[[object], bool]:
     elif op == "endswith":
         test = lambda v: isinstance(v, str) and isinstance(literal, str) and v.endswith(literal)  # noqa: E731
     elif op == "matches":
-        pattern = re.compile(literal)
+        pattern = literals.regex(literal)
         test = lambda v: isinstance(v, str) and pattern.search(v) is not None  # noqa: E731
     else:
         raise AssertionError(op)

@@ -62,7 +62,7 @@ def normalize(f):
         for item in (normalize(i) for i in f.items):
             items.extend(item.items if isinstance(item, kind) else (item,))
         if kind is ast.And:
-            items = [i for i in items if not isinstance(i, ast.All)]
+            items = fold_bounds([i for i in items if not isinstance(i, ast.All)])
         elif any(isinstance(i, ast.All) for i in items):
             return ast.All(span=f.span)
         else:
@@ -104,6 +104,43 @@ def fold_equalities(items: list) -> list:
         values = tuple(folded[k] for k in sorted(folded))
         rest.append(ast.Compare(group[0].key, "in", ast.Const(values), span=group[0].span))
     return rest
+
+
+def fold_bounds(items: list) -> list:
+    """The operands of an `and`, with the number bounds on one key (`KEY >
+    n`, `>=`, `<`, `<=`) cut to the strongest on each side: `duration > 1
+    and duration > 5` is `duration > 5`. Both hold exactly when the
+    stronger does, for a number, a list of numbers (every element) and
+    anything else (never), so a 10,000-term `and` is one SQL condition,
+    not ten thousand for SQLite to plan."""
+    best: dict[tuple, ast.Compare] = {}
+    rest = []
+    for item in items:
+        side = _bound_side(item)
+        if side is None:
+            rest.append(item)
+            continue
+        key = (repr(item.key), side)
+        if key not in best or _stronger(item, best[key], side):
+            best[key] = item
+    return rest + list(best.values())
+
+
+def _bound_side(f) -> str | None:
+    if not (isinstance(f, ast.Compare) and f.op in ("<", "<=", ">", ">=")
+            and isinstance(f.value, ast.Const)):
+        return None
+    v = f.value.value
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:  # v != v: NaN
+        return None
+    return "low" if f.op in (">", ">=") else "high"
+
+
+def _stronger(a, b, side: str) -> bool:
+    x, y = a.value.value, b.value.value
+    if x == y:
+        return a.op in (">", "<") and b.op not in (">", "<")
+    return x > y if side == "low" else x < y
 
 
 def _foldable(f) -> bool:

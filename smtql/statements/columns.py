@@ -13,7 +13,7 @@ from ..plan.values import MISSING
 def column_name(col) -> str:
     if isinstance(col, ast.Field):
         return col.name
-    return "params" if col.path == ("params",) else key_text(col)
+    return key_text(col)  # `params` for the whole set
 
 
 def expand_columns(show) -> list:
@@ -31,7 +31,7 @@ def expand_columns(show) -> list:
 def cell(row, col):
     if isinstance(col, ast.Field):
         return row.value_of(col.name)
-    if col.path == ("params",):
+    if col.path == ():
         return row.params  # the whole set; renderers show a digest
     return row.param(col.path)
 
@@ -42,7 +42,7 @@ def cell_getter(col):
         if col.name == "tags":
             return lambda row: tuple(sorted(row.tags))
         return operator.attrgetter(col.name)
-    if col.path == ("params",):
+    if col.path == ():
         return operator.attrgetter("params")
     path = col.path
     return lambda row: row.param(path)

@@ -47,7 +47,7 @@ def check_names(ctx, keys) -> None:
     with the closest keys and fields."""
     store, known = ctx.store, None
     for key in {k.path: k for k in keys if isinstance(k, ast.Param)}.values():
-        if key.path == ("params",) or store.has_param(key.path):
+        if key.path == () or store.has_param(key.path):
             continue
         if known is None:
             known = store.param_keys()

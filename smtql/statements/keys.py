@@ -22,6 +22,14 @@ def run(stmt: ast.Keys, ctx) -> Table:
             if len(seen) < 3 and not any(values.equal(value, s) for s in seen):
                 seen.append(value)
     table_rows = [{"key": k, "records": n, "examples": examples[k]}
-                  for k, n in sorted(counts.items())]
+                  for k, n in sorted(counts.items(), key=_listed_order)]
     return Table(["key", "records", "examples"], table_rows, store=ctx.store,
                  kind="keys", notes=ctx.notes(stmt.filter))
+
+
+def _listed_order(item) -> tuple:
+    """Keys in alphabetical order of what they name: `params.status` (the
+    spelling a query needs) is listed under s, beside `seed`."""
+    name = item[0]
+    return (name.removeprefix("params."), name)
+

@@ -14,7 +14,7 @@ from ..plan.evaluate import tag_alternatives
 def filter_notes(store, f, keys=()) -> list[str]:
     notes = _tag_notes(store, [t for t in walk(f, ast.HasTags) for t in t.tags])
     params = [c.key for c in walk(f, (ast.Compare, ast.Exists)) if isinstance(c.key, ast.Param)]
-    params += [k for k in keys if isinstance(k, ast.Param) and k.path != ("params",)]
+    params += [k for k in keys if isinstance(k, ast.Param) and k.path != ()]
     notes += _param_notes(store, params)
     notes += store.statement_notes()  # e.g. parameter sets it could not read
     return notes

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from smtql.language import fields
-from smtql.frontends.completion import complete, context, needs_params_prefix
-from smtql.frontends.vocabulary import Vocabulary, split_segments
+from smtql.frontends.completion import complete, context
+from smtql.frontends.vocabulary import Vocabulary, key_path
 
 
 @pytest.fixture(scope="module")
@@ -153,15 +153,20 @@ def test_back_quoted_keys():
     v = Vocabulary.of(param_keys={"`learning-rate`": 3, "a": 2, "a.`b-c`": 2})
     assert texts("`lear", v) == ["`learning-rate`"]
     assert texts("a.", v) == ["`b-c`"]
-    assert split_segments("a.`b.c`.0") == ["a", "`b.c`", "0"]
+    assert key_path("a.`b.c`.0") == ("a", "b.c", 0)
 
 
-def test_params_prefix_decision():
-    assert needs_params_prefix("status")
-    assert needs_params_prefix("label")
-    assert needs_params_prefix("params")
-    assert not needs_params_prefix("optimizer")
-    assert not needs_params_prefix("order")
+def test_completion_offers_keys_as_they_are_typed_back():
+    """Issue 11, item 7: what completion inserts is the one spelling that
+    reaches the key (a top-level `params`, a field or keyword name, a
+    back-quote inside, a key that is not text)."""
+    v = Vocabulary.of(param_keys={"params.params.lr": 2, "params.status": 1, "`a``b`": 1,
+                                  "[true]": 1, "opt.[1]": 1, "optimizer": 1})
+    assert texts("par", v) == ["params.params"]
+    assert texts("params.params.", v) == ["lr"]
+    assert "params.status" in texts("sta", v)  # beside the keyword `status`
+    assert texts("`a", v) == ["`a``b`"]
+    assert texts("opt.", v) == ["[1]"]
 
 
 def test_an_empty_vocabulary_still_offers_the_grammar():

@@ -75,7 +75,7 @@ from ..base import parameter_key_names
 from . import schema as S
 from .schema import Sql
 
-FORMAT = 2  # bump when the tables or what goes into them change
+FORMAT = 3  # bump when the tables or what goes into them change
 SEP = "\x1f"  # between the segments of a node's key
 BATCH = 5000  # sets read from the store per statement while building
 COMMIT_EVERY = 20000  # sets per index transaction while building
@@ -302,6 +302,43 @@ def _surely_eq(x) -> tuple[str, list] | None:
     return None
 
 
+# `IN` over many plain numbers or texts: one JSON array bound as one
+# parameter, so 10^5 values are one condition (not 10^5 ORs, past SQLite's
+# expression depth of 1000, nor 10^5 bound parameters).
+_IN_JSON = "IN (SELECT value FROM json_each(?))"
+_NUMS = {False: f"(kind IN ('n', 'N') AND (kind = 'N' OR num {_IN_JSON}))",
+         True: f"(kind = 'n' AND num IS NOT NULL AND num {_IN_JSON})"}
+_TEXTS = {False: f"(kind = 'S' OR (kind = 's' AND text {_IN_JSON}))",
+          True: f"(kind = 's' AND text {_IN_JSON})"}
+
+
+def _one_of(values: tuple, sure: bool) -> tuple[str, list] | None:
+    """The condition on a node row for `value in values`: that it may hold
+    (`_eq` of each), or, `sure`, that it holds for certain (`_surely_eq`;
+    None: never certain). Plain numbers and texts go as JSON arrays; the
+    few other values (booleans, null, huge integers, lists) one by one."""
+    nums, texts, rest = [], [], {}
+    for v in values:
+        f = _num(v) if is_number(v) and not isinstance(v, bool) else None
+        if f is not None and math.isfinite(f):
+            nums.append(f)
+        elif isinstance(v, str) and _typed(v)[0] == "s":
+            texts.append(v)
+        else:
+            part = (_surely_eq if sure else _eq)(v)
+            if part is not None:
+                rest[repr(part)] = part
+    parts = list(rest.values())
+    if nums:
+        parts.append((_NUMS[sure], [json.dumps(nums)]))
+    if texts:
+        parts.append((_TEXTS[sure], [json.dumps(texts)]))
+    if not parts:
+        return None if sure else ("(1 = 0)", [])
+    return ("elem = 0 AND (" + " OR ".join(c for c, _ in parts) + ")",
+            [v for _, p in parts for v in p])
+
+
 def _value_cond(op: str, x) -> tuple[str, list]:
     """The condition a set's node rows at the key must meet (one of them)
     for `value OP x` to possibly hold."""
@@ -312,11 +349,7 @@ def _value_cond(op: str, x) -> tuple[str, list]:
     if op == "in":
         if not isinstance(x, tuple):
             return node, []
-        parts = [_eq(v) for v in x]
-        if not parts:
-            return "(1 = 0)", []
-        return (f"{node} AND (" + " OR ".join(c for c, _ in parts) + ")",
-                [v for _, p in parts for v in p])
+        return _one_of(x, sure=False)
     if op == "!=":
         sure = _surely_eq(x)
         if sure is None:
@@ -368,11 +401,7 @@ def _sure_cond(op: str, x) -> tuple[str, list] | None:
     if op == "in":
         if not isinstance(x, tuple):
             return None
-        parts = [p for p in (_surely_eq(v) for v in x) if p is not None]
-        if not parts:
-            return None
-        return (f"{node} AND (" + " OR ".join(c for c, _ in parts) + ")",
-                [v for _, p in parts for v in p])
+        return _one_of(x, sure=True)
     if op == "!=":  # a value that cannot equal x
         c, p = _eq(x)
         return f"{node} AND NOT COALESCE({c}, 0)", p
@@ -400,21 +429,23 @@ def _atom(f, db: str):
     """(candidates, sure) for one parameter predicate, each a SELECT of set
     ids or None (sure: none): candidates are every set with a node at the
     key meeting the condition (a path with a number segment, a list index
-    or a dict key written as a number, is cut before it: the node there
+    or a dict key written as a number, or a `[true]` key, is cut before it: the node there
     exists in every set that may have the whole path); sure are the sets
     that satisfy it for certain if they are exact (`_nodes`), asked only
     for a folded path (text segments, no `inputs`)."""
     segments = []
     cut = False
     for s in f.key.path:
-        if isinstance(s, int):
+        if not isinstance(s, str):  # a number segment, or a key that is not text (`[true]`)
             cut = True
             break
         segments.append(s)
     key = canonical(segments)
     base = f"SELECT set_id FROM {db}nodes WHERE path = (SELECT id FROM {db}paths WHERE key = ?) AND "
+    # An empty segment has no sure answer: the key `` (the text '') at the
+    # top has the root's node key, ''.
     folded = not cut and "inputs" not in segments and all(
-        SEP not in s for s in segments)
+        s and SEP not in s for s in segments)
     if isinstance(f, ast.Exists):
         maybe = (base + "elem = 0", [key])
         return maybe, maybe if folded else None
@@ -426,7 +457,15 @@ def _atom(f, db: str):
     return maybe, None if sure is None else (base + "(" + sure[0] + ")", [key] + sure[1])
 
 
+# SQLite takes at most 500 SELECTs in one compound (SQLITE_MAX_COMPOUND_SELECT):
+# more are combined in groups, each group one SELECT of the next level.
+_COMPOUND = 400
+
+
 def _combine(word: str, parts) -> tuple[str, list]:
+    parts = list(parts)
+    while len(parts) > _COMPOUND:
+        parts = [_combine(word, parts[i:i + _COMPOUND]) for i in range(0, len(parts), _COMPOUND)]
     return (word.join(f"SELECT set_id FROM ({s})" for s, _ in parts),
             [v for _, p in parts for v in p])
 

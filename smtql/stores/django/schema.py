@@ -189,6 +189,21 @@ class Dialect:
     # folded into one `in` by the planner) must not bind 10,000 parameters:
     # SQLite before 3.32 takes 999, later ones 32766. Past `max_inline`
     # values, the list travels as one parameter (an array or JSON text).
+    def startswith_any(self, expr: str, prefixes: Sequence[str]) -> Sql:
+        """`expr` starts with one of `prefixes`: one `IN` per prefix length."""
+        by_length: dict[int, list[str]] = {}
+        for p in dict.fromkeys(prefixes):
+            by_length.setdefault(self.prefix_length(p), []).append(p)
+        return Sql.join_balanced(" OR ", [
+            "(" + self.in_texts(self.prefix(expr, n), group) + ")"
+            for n, group in sorted(by_length.items())])
+
+    def prefix_length(self, value: str) -> int:
+        return len(value)  # characters
+
+    def prefix(self, expr: str, n: int) -> str:
+        return f"substr({expr}, 1, {int(n)})"
+
     def in_texts(self, expr: str, items: Sequence[str]) -> Sql:
         """`expr IN items` for text, compared as `text_expr` compares."""
         if len(items) <= self.max_inline:
@@ -302,6 +317,9 @@ class PostgresDialect(Dialect):
     def startswith(self, expr, value):
         return Sql(f"left({expr}, length(?)) = ?", [value, value])
 
+    def prefix(self, expr, n):
+        return f"left({expr}, {int(n)})"
+
     def endswith(self, expr, value):
         return Sql(f"right({expr}, length(?)) = ?", [value, value])
 
@@ -363,6 +381,12 @@ class MysqlDialect(Dialect):
     def startswith(self, expr, value):
         return Sql(f"LEFT(CAST({expr} AS BINARY), LENGTH(CAST(? AS BINARY))) = CAST(? AS BINARY)",
                    [value, value])
+
+    def prefix_length(self, value):
+        return len(value.encode("utf-8"))  # bytes, as the comparison is binary
+
+    def prefix(self, expr, n):
+        return f"LEFT(CAST({expr} AS BINARY), {int(n)})"
 
     def endswith(self, expr, value):
         if value == "":
