@@ -26,7 +26,7 @@ from ..base import Store, no_such_record, parameter_key_names
 from ..rows import Row
 from . import schema as S
 from .compile import ALL_FIELDS, Compiler
-from .connect import Transaction, connect
+from .connect import StoreLocked, Transaction, connect
 from .records import build_records
 from .schema import Sql
 
@@ -315,6 +315,8 @@ class DjangoSqlStore(Store):
         with Query(self) as qy:
             try:
                 rows = qy.run(Sql(f"SELECT id FROM {S.PROJECT.name}"))
+            except StoreLocked:
+                raise
             except StoreError as err:
                 raise StoreError(f"{self.location} is not a Sumatra record store smtql can read "
                                  f"(Sumatra 0.8's Django tables): {err.message}") from None

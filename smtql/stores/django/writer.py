@@ -39,18 +39,11 @@ from urllib.parse import urlparse
 
 from ...errors import StoreError
 from ..faults import Interrupted, fault_point
+from .connect import busy_timeout
 from .generations import read_layout
 
 CHUNK = 900  # bound parameters per IN (…): SQLite's old limit is 999
 COLUMN_CHUNK = CHUNK // 3  # records per column UPDATE: three parameters each
-
-
-def busy_timeout() -> float:
-    from .connect import BUSY_TIMEOUT
-    try:
-        return float(os.environ.get("SMTQL_BUSY_TIMEOUT", BUSY_TIMEOUT))
-    except ValueError:
-        return BUSY_TIMEOUT
 
 
 def sqlalchemy_url(uri: str) -> str:
