@@ -25,7 +25,7 @@ from ...progress import progress
 from ..base import Store, no_such_record, parameter_key_names
 from ..rows import Row
 from . import schema as S
-from .compile import ALL_FIELDS, Compiler
+from .compile import ALL_FIELDS, Compiler, decode_ts
 from .connect import StoreLocked, Transaction, connect
 from .records import build_records
 from .schema import Sql
@@ -398,15 +398,25 @@ class DjangoSqlStore(Store):
 
     def _newest(self, qy: Query, sql: Sql, kind: str, n: int) -> list:
         """The n newest (oldest) rows by timestamp, and every row that ties
-        with the n-th: the executor then picks exactly as it would."""
+        with the n-th: the executor then picks exactly as it would. Rows
+        whose timestamp cannot be read (a hand-edited store) do not count
+        towards n: they come along, to be reported, and the limit grows
+        until n readable rows are found or the store has no more."""
         order = "DESC" if kind != "earliest" else "ASC"
-        got = qy.run(sql + Sql(f" ORDER BY r.timestamp {order} LIMIT ?", [n + 1]))
-        if len(got) > n and got[n][2] == got[n - 1][2]:  # ties beyond the n-th
-            got = got[:n]
-            seen = {v[0] for v in got}
-            ties = qy.run(sql + Sql(" AND r.timestamp = ?", [got[-1][2]]))
-            return got + [v for v in ties if v[0] not in seen]
-        return got[:n]
+        limit = n + 1
+        while True:
+            got = qy.run(sql + Sql(f" ORDER BY r.timestamp {order} LIMIT ?", [limit]))
+            good = [v for v in got if _readable_ts(v[2])]
+            if len(good) > n or len(got) < limit:
+                break
+            limit = 2 * limit + len(got) - len(good)
+        bad = [v for v in got if not _readable_ts(v[2])]
+        if len(good) > n and good[n][2] == good[n - 1][2]:  # ties beyond the n-th
+            good = good[:n]
+            seen = {v[0] for v in good}
+            ties = qy.run(sql + Sql(" AND r.timestamp = ?", [good[-1][2]]))
+            return good + [v for v in ties if v[0] not in seen] + bad
+        return good[:n] + bad
 
     def _rows_of(self, chunks, names, converters, batched: "_Batched", bar):
         """Rows, one chunk of the main statement at a time: the chunk's tags,
@@ -704,6 +714,14 @@ def _names_list(value) -> list:
 
 
 _ROW_DEFAULTS = {f.name: f.default for f in __import__("dataclasses").fields(Row)}
+
+def _readable_ts(value) -> bool:
+    try:
+        decode_ts(value)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return True
+
 
 def _chunks(cursor, size: int = 2000):
     while True:
