@@ -461,3 +461,58 @@ def test_damaged_content_is_reported_never_an_internal_error(damaged, tmp_path):
         assert sorted(got.labels) == sorted(want), kind
         assert "timestamp could not be read" in " ".join(got.notes), (kind, got.notes)
     assert "\ufffda\ufffd" in conn.query("find all show reason").dataframe()["reason"].tolist()
+
+
+# ------------------------------------------------------------------ damaged shelve content
+
+_DAMAGE_SHELF = r"""
+import shelve, sys
+from datetime import datetime
+shelf_name = sys.argv[1]
+with shelve.open(shelf_name) as shelf:
+    (project,) = list(shelf.keys())
+    records = shelf[project]
+    newest = sorted(records.values(), key=lambda r: r.timestamp, reverse=True)
+    # the newest ones get what no timestamp is: `latest 3` must look past them
+    for record, value in zip(newest, (None, "garbage", "", 12345, b"\x00\xff")):
+        record.timestamp = value
+    oldest = newest[-1]
+    oldest.timestamp = datetime(1, 1, 1)  # readable: the earliest of all
+    for record, (name, value) in zip(newest[5:], [("duration", "ten seconds"),
+                                                  ("duration", float("inf")),
+                                                  ("reason", b"\xff\xfe"), ("outcome", 42),
+                                                  ("tags", "not-a-set"), ("user", None)]):
+        setattr(record, name, value)
+    shelf[project] = records
+"""
+SHELF_UNREADABLE_TS = 5
+
+
+@pytest.fixture(scope="module")
+def damaged_shelf(tmp_path_factory):
+    base = tmp_path_factory.mktemp("damaged-shelve")
+    project = build_demo("shelve", base / "project", records=16, seed=6)
+    run_child(_DAMAGE_SHELF, str(base / "project-records.shelf"))
+    POISONED_STORES.append("shelve (damaged content)")
+    return project, 16
+
+
+def test_damaged_shelve_content_is_reported_never_an_internal_error(damaged_shelf, tmp_path):
+    project, n = damaged_shelf
+    argvs = [["-C", str(project), "--format", fmt, "--dry-run", program]
+             for program in DAMAGED_PROGRAMS for fmt in FORMATS[:2]]
+    proc = subprocess.run([sys.executable, "-c", CLI_RUNS, json.dumps(argvs)], cwd=tmp_path,
+                          env=child_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    failed = [(argv[-1], argv[-3], r["rc"], r["err"][-1500:])
+              for argv, r in zip(argvs, json.loads(proc.stdout)) if r["rc"] != 0]
+    assert not failed, "\n".join(map(repr, failed))
+    import smtql
+    conn = smtql.connect(project)
+    res = conn.query("find all")
+    assert len(res.labels) == n - SHELF_UNREADABLE_TS
+    assert " ".join(res.notes).count("timestamp could not be read") == SHELF_UNREADABLE_TS
+    when = {row.label: row.timestamp for rows in res.source_rows for row in rows}
+    newest = sorted(when, key=lambda label: (when[label], label))
+    for kind, want in (("latest", newest[-3:]), ("earliest", newest[:3])):
+        assert sorted(conn.query(f"find all {kind} 3").labels) == sorted(want), kind
