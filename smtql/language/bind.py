@@ -16,7 +16,7 @@ from . import ast, dates, fields
 from . import literals
 from ..params.model import MISSING
 from ..errors import QueryError, SmtqlError, UnsetVariable, closest, quoted_choices
-from .parser import clamp_count, regex_problem, resolve_value
+from .parser import count_problem, regex_problem, resolve_value
 
 
 @dataclass
@@ -186,7 +186,10 @@ def bind_count(count, ctx: Context) -> int | None:
     bound = bind_value(count, fields.COUNT, ctx)
     if not isinstance(bound, int) or isinstance(bound, bool) or bound < 0:
         raise ctx.error(f"${count.name} must be a whole number, not {bound!r}", count)
-    return clamp_count(bound)
+    problem = count_problem(bound)
+    if problem:
+        raise ctx.error(f"${count.name} is {bound}: {problem}", count)
+    return bound
 
 
 def bind_ref(ref: ast.Ref, ctx: Context) -> ast.Ref:

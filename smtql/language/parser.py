@@ -529,7 +529,10 @@ class _ToAst(Transformer):
             return None
         if tok.type == "VAR":
             return ast.Var(tok[1:], span=_span_of(tok))
-        return clamp_count(int(tok))
+        problem = count_problem(int(tok))
+        if problem:
+            raise self._error(problem, _span_of(tok))
+        return int(tok)
 
     def refs(self, meta, refs):
         return tuple(refs)
@@ -675,14 +678,18 @@ class _ToAst(Transformer):
 
 
 
-# A count (`limit N`, `depth N`) this large means "all": no store holds that
-# many records, and SQL drivers bind nothing past 2^63 - 1 (2^62 leaves the
-# store room to ask for `n + 1` rows, to see ties).
+# The largest count (`limit N`, `latest N`, `depth N`): SQL drivers bind
+# nothing past 2^63 - 1, and 2^62 leaves the store room to ask for `n + 1`
+# rows, to see ties. A larger count is a program error naming this limit
+# (issues 15 and 16), not a silent "all".
 MAX_COUNT = 2 ** 62
 
 
-def clamp_count(n: int) -> int:
-    return min(n, MAX_COUNT)
+def count_problem(n: int) -> str | None:
+    """Why `n` is no count smtql takes, or None."""
+    if n > MAX_COUNT:
+        return f"count too large: the largest count allowed is {MAX_COUNT} (2^62)"
+    return None
 
 
 def _group_depth(pattern: str) -> int:

@@ -28,6 +28,8 @@ NULLABLE_FIELDS = ("duration", "executable", "repository")
 def duration_text(seconds: float | None) -> str:
     if seconds is None:
         return ""
+    if type(seconds) not in (int, float) or not math.isfinite(seconds):
+        return f"{str(seconds)[:40]!r} (not a number of seconds)"  # a damaged store's
     if seconds < 60:
         return f"{seconds:.3g} s"
     minutes, s = divmod(round(seconds), 60)

@@ -4,6 +4,7 @@ all draw these, so a merged row or a diff reads the same in each."""
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from dataclasses import dataclass
@@ -17,6 +18,12 @@ if TYPE_CHECKING:  # renderers tell results apart by their shape
 
 DEFAULT_MAX_CHARS = 40
 DEFAULT_MAX_LINES = 1
+# What `describe` shows of one field at most, unless --max-lines says
+# otherwise: a record may hold megabytes of output or parameters, which no
+# one reads in a terminal and which a terminal library lays out slowly. The
+# machine formats keep everything.
+DESCRIBE_MAX_LINES = 200
+DESCRIBE_MAX_CHARS = 20_000
 
 # How a column behaves when space is short: "fixed" never wraps (labels,
 # timestamps, counts), "tags" wraps between tags but is never cut, "text"
@@ -212,15 +219,36 @@ def describe_sections(result: RecordResult, max_chars=None, max_lines=None
             if name == "repeats" and value is None:
                 continue
             if name == "parameters":
-                lines.append(("", printable("\n".join(tree_lines(value))) or "(none)"))
+                lines.append(("", printable(tree_text(value, max_lines)) or "(none)"))
             elif name == "stdout_stderr":
-                lines.append(("", printable(cut(value, None, max_lines)) if value else "(none)"))
+                lines.append(("", printable(cut_block(value, max_lines)) if value else "(none)"))
             elif name in ("tags", "input_data", "output_data"):  # never cut
                 lines.append((name, describe_text(name, value)))
             else:
-                lines.append((name, cut(describe_text(name, value), max_chars, max_lines)))
+                text = cut_block(_describe_text(name, value), max_lines)
+                lines.append((name, cut(printable(text), max_chars, max_lines)))
         out.append((title, lines))
     return out
+
+
+def cut_block(text: str, max_lines: int | None) -> str:
+    """`text` cut to `max_lines` (DESCRIBE_MAX_LINES by default) lines and
+    DESCRIBE_MAX_CHARS characters, with a last line saying how much was
+    left out. Linear in the text shown, whatever the text's size."""
+    limit = DESCRIBE_MAX_LINES if max_lines is None else max(max_lines, 1)
+    end = 0
+    for _ in range(limit):
+        end = text.find("\n", end) + 1
+        if end == 0:
+            end = len(text)
+            break
+    end = min(end, DESCRIBE_MAX_CHARS)
+    if end >= len(text):
+        return text
+    rest = text[end:]
+    lines = rest.count("\n") + (not rest.endswith("\n"))
+    return (text[:end].rstrip("\n") + f"\n… ({lines:,} more line{'s' if lines != 1 else ''}, "
+            f"{len(rest):,} characters not shown: --format json shows all)")
 
 
 def describe_text(name: str, value) -> str:
@@ -271,31 +299,54 @@ def _platform_line(p: dict) -> str:
     return f"{text} on {host}" if host else text
 
 
-def tree_lines(value, indent: int = 0) -> list[str]:
+def tree_lines(value, indent: int = 0):
     """A parameter set as an indented tree, YAML-like: a dict as `key:` and
     its entries beneath, a list holding dicts as `- ` items, anything else
-    on the line of its key."""
+    on the line of its key. Lines are made as they are taken, so showing
+    the start of a huge set costs only the start."""
     pad = "  " * indent
     if isinstance(value, dict):
-        out = []
         for k, v in value.items():
             if _nested(v):
-                out.append(f"{pad}{k}:")
-                out.extend(tree_lines(v, indent + 1))
+                yield f"{pad}{k}:"
+                yield from tree_lines(v, indent + 1)
             else:
-                out.append(f"{pad}{k}: {literal(v)}")
-        return out
-    if isinstance(value, (list, tuple)) and _nested(value):
-        out = []
+                yield f"{pad}{k}: {literal(v)}"
+    elif isinstance(value, (list, tuple)) and _nested(value):
         for item in value:
-            sub = tree_lines(item, indent + 1) if _nested(item) else [f"{pad}  {literal(item)}"]
-            first = sub[0].lstrip()
-            out.append(f"{pad}- {first}")
-            out.extend(sub[1:])
-        return out
-    if value is None:
-        return []
-    return [pad + literal(value)]
+            sub = tree_lines(item, indent + 1) if _nested(item) else iter([f"{pad}  {literal(item)}"])
+            yield f"{pad}- {next(sub).lstrip()}"
+            yield from sub
+    elif value is not None:
+        yield pad + literal(value)
+
+
+def tree_text(value, max_lines: int | None) -> str:
+    """The tree of a parameter set, its first `max_lines` lines
+    (DESCRIBE_MAX_LINES by default), saying how much was left out."""
+    limit = DESCRIBE_MAX_LINES if max_lines is None else max(max_lines, 1)
+    lines = tree_lines(value)
+    shown = list(islice(lines, limit))
+    more = sum(1 for _ in islice(lines, 1))
+    if not more:
+        return cut_block("\n".join(shown), max_lines)
+    return cut_block("\n".join(shown), None) + (
+        f"\n… (cut after {limit} lines; {_count_values(value):,} values in all: "
+        "--format json shows all)")
+
+
+def _count_values(value) -> int:
+    """The values (leaves) of a parameter set, without recursion."""
+    n, stack = 0, [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+        else:
+            n += 1
+    return n
 
 
 def _nested(value) -> bool:

@@ -37,12 +37,15 @@ class WriteRefused(QueryError):
 class Change:
     """What to do to one record: tags to add and remove (a no-op where the
     record already agrees); `restore`: (column now, column to put back) for
-    an undo, used when the record's column is still what the write left."""
+    an undo, used when the record's column is still what the write left;
+    `items`: for an undo, the tagged-item rows the write deleted, as
+    (id, db_id, name), put back with their ids."""
 
     label: str
     add: frozenset = frozenset()
     remove: frozenset = frozenset()
     restore: tuple | None = None
+    items: tuple = ()
 
 
 @dataclass
@@ -334,7 +337,8 @@ def _undo(ctx) -> TextResult:
                           notes=store.statement_notes() + notes)
     changes = [Change(r["label"], add=frozenset(r["removed"]), remove=frozenset(r["added"]),
                       restore=(r.get("column_after"), r.get("column_before"))
-                      if "column_after" in r else None)
+                      if "column_after" in r else None,
+                      items=tuple(tuple(i) for i in r.get("removed_items", ())))
                for r in entry["records"]]
     n = len(changes)
     preview = Preview("undo", tuple(entry["tags"]), entry["statement"], n,

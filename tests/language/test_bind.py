@@ -122,7 +122,7 @@ def test_errors_point_at_the_variable():
 
 def test_bind_word_count_and_ref():
     ctx = Context(variables={"t": "fig", "q": parse_value("'a b'"), "n": parse_value("5"),
-                             "m": 7, "neg": -1, "r": "20201119-075320_7b84e7",
+                             "m": 7, "neg": -1, "huge": 10 ** 20, "r": "20201119-075320_7b84e7",
                              "l": parse_value("latest"), "s": ast.Ref("earliest")}, now=NOW)
     assert bind_word("plain", ctx, "tag") == "plain"
     assert bind_word(ast.Var("t"), ctx, "tag") == "fig"
@@ -134,6 +134,8 @@ def test_bind_word_count_and_ref():
         bind_count(ast.Var("neg"), ctx)
     with pytest.raises(QueryError, match="whole number"):
         bind_count(ast.Var("t"), ctx)
+    with pytest.raises(QueryError, match=r"largest count allowed is 4611686018427387904"):
+        bind_count(ast.Var("huge"), ctx)  # an error naming the limit, not "all" (issue 16, item 11)
     assert bind_ref(ast.Ref("latest"), ctx) == ast.Ref("latest")
     assert bind_ref(ast.Ref("var", "r"), ctx) == ast.Ref("label", "20201119-075320_7b84e7")
     assert bind_ref(ast.Ref("var", "l"), ctx) == ast.Ref("latest")

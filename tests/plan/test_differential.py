@@ -40,7 +40,9 @@ SETTINGS = settings(max_examples=120, deadline=None, derandomize=True,
 
 TRICKY = ["", " ", "a", "A", "%", "_", "%_", "\\", "'", "''", '"', "'; DROP TABLE x; --",
           "μ", "Μ", "e", "é", "finished ", "Finished", "FINISHED", "_finished_", "lr", "LR",
-          "converged ", "Traceback", "trace", "\n", "*", "?", "[a-z]*", "0.01"]
+          "converged ", "Traceback", "trace", "\n", "*", "?", "[a-z]*", "0.01",
+          # U+0000: SQLite's text functions stop at it, PostgreSQL's text cannot hold it
+          "\0", "nul\0byte", "conv\0", "\0erged"]
 
 
 # ------------------------------------------------------------------ strategies
@@ -79,7 +81,7 @@ def _pieces(values):
 
 _VARIANTS = (str.upper, str.lower, str.swapcase, lambda v: v + " ", lambda v: v.rstrip(),
              lambda v: v.replace("μ", "Μ"), lambda v: v.replace("e", "é"),
-             lambda v: v.replace("_", "%"))
+             lambda v: v.replace("_", "%"), lambda v: v[:2] + "\0" + v[2:])
 
 
 def _variants(values):

@@ -221,3 +221,32 @@ def test_control_characters_from_store_content_are_escaped_for_people():
         assert "\x1b" not in diff.render(fmt), fmt
     # machine formats keep the data as it is
     assert "\\u001b" in table.render("json") or "\x1b" in table.render("json")
+
+
+def test_describe_cuts_huge_content_and_says_how_much():
+    """A record with megabytes of output, a long diff and a parameter set of
+    many thousand keys (issue 16, item 12): the human formats show the start
+    of each and say how much was left out, in a layout that costs only what
+    is shown (the whole text through rich took minutes); JSON keeps it all."""
+    from datetime import datetime, timezone
+    from smtql.render.layout import DESCRIBE_MAX_CHARS, DESCRIBE_MAX_LINES
+    from smtql.result import RecordResult
+    line = "epoch 1/10 loss=0.8986 \x1b[31mred\x1b[0m\n"
+    stdout = line * (2_000_000 // len(line))
+    params = {f"k{i}": {"a": i, "b": [1, 2.5]} for i in range(20_000)}
+    fields = {"label": "big", "timestamp": datetime(2020, 1, 1, tzinfo=timezone.utc),
+              "diff": "+x\n" * 50_000, "script_arguments": "y" * 100_000,
+              "parameters": params, "stdout_stderr": stdout}
+    record = RecordResult("big", fields)
+    n_lines = stdout.count("\n")
+    for fmt in ("table", "markdown", "html"):
+        text = record.render(fmt, width=120) if fmt == "table" else record.render(fmt)
+        assert len(text) < 10 * DESCRIBE_MAX_CHARS, (fmt, len(text))
+        assert f"({n_lines - DESCRIBE_MAX_LINES:,} more lines, " in text, fmt
+        assert "not shown: --format json shows all" in text, fmt
+        assert f"cut after {DESCRIBE_MAX_LINES} lines; 60,000 values in all" in text, fmt
+        assert "\x1b" not in text, fmt
+    data = json.loads(record.render("json"))
+    assert data["stdout_stderr"] == stdout and len(data["parameters"]) == 20_000
+    # --max-lines chooses how much
+    assert "(" + f"{n_lines - 3:,}" + " more lines" in record.render("table", max_lines=3, width=120)

@@ -55,6 +55,15 @@ def state(store) -> dict:
             for db_id, label, column in rows}
 
 
+def tag_tables(store) -> dict:
+    """Every row of the tag tables, ids included, and every tags column."""
+    tag_table, item_table = store.schema.tag_tables
+    return {"tags": sorted(store.query(f'SELECT "id", "name" FROM "{tag_table}"')),
+            "items": sorted(store.query(f'SELECT "id", "object_id", "content_type_id", '
+                                        f'"tag_id" FROM "{item_table}"')),
+            "columns": sorted(store.query('SELECT "db_id", "tags" FROM "django_store_record"'))}
+
+
 def agrees_with_sumatra(st: dict) -> None:
     from sumatra.recordstore.django_store.tagging_utils import parse_tag_input
     for label, (column, names) in st.items():
@@ -67,7 +76,7 @@ def test_tag_untag_undo(generation, backend, tmp_path):
     store_support.require_server(backend)
     store = build_store(generation, backend, quirky_records(), target=tmp_path)
     journal = tmp_path / "journal"
-    before = state(store)
+    before, tables = state(store), tag_tables(store)
     agrees_with_sumatra(before)
 
     proc = smtql(store, "--yes", "tag reviewed where tag smttask", journal=journal)
@@ -94,6 +103,9 @@ def test_tag_untag_undo(generation, backend, tmp_path):
         proc = smtql(store, "--yes", "undo", journal=journal)
         assert proc.returncode == 0, proc.stderr
     assert state(store) == before
+    # byte for byte (issue 16, item 5): the tag items the untag deleted come
+    # back with their ids, the tag row the tag made goes again
+    assert tag_tables(store) == tables
     assert list(journal.iterdir())  # journalled as on 0.8.1
 
 

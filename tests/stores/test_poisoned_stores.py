@@ -21,6 +21,7 @@ import sys
 
 import pytest
 
+from support.scripts import CLI_RUNS
 from support.store_support import build_demo, child_env, run_child
 
 POISONED_STORES: list[str] = []  # kinds poisoned in this session (the closing count)
@@ -367,6 +368,8 @@ DAMAGE = [
     ("label", "'ctrl\x1b[31m\x07\x08label'"), ("stdout_stderr", "CAST(X'c3' AS TEXT)"),
     ("main_file", "X'ff'"), ("version", "1.5"), ("script_arguments", "CAST(X'80' AS TEXT)"),
 ]
+NULL_DAMAGE = [("timestamp", "NULL"), ("reason", "NULL")]
+NEWEST_READABLE = 4  # records left undamaged: `latest 3` must find 3 of them
 PARAMETER_DAMAGE = [  # (type, content) of django_store_parameterset
     ("'NTParameterSet'", "CAST(X'7b2761273a20ff7d' AS TEXT)"),
     ("CAST(X'ff4e54' AS TEXT)", "'{}'"),
@@ -381,12 +384,25 @@ PARAMETER_DAMAGE = [  # (type, content) of django_store_parameterset
 def damaged(tmp_path_factory):
     import sqlite3
     base = tmp_path_factory.mktemp("damaged")
-    n = len(DAMAGE) + len(PARAMETER_DAMAGE) + 2
+    n = len(DAMAGE) + len(NULL_DAMAGE) + len(PARAMETER_DAMAGE) + NEWEST_READABLE
     project = build_demo("sqlite", base / "project", records=n, seed=9)
     db = sqlite3.connect(project / ".smt" / "records")
     ids = [r[0] for r in db.execute("SELECT db_id FROM django_store_record ORDER BY db_id")]
     for db_id, (column, value) in zip(ids, DAMAGE):
         db.execute(f'UPDATE django_store_record SET "{column}" = {value} WHERE db_id = ?', (db_id,))
+    # NULL where Sumatra's schema says NOT NULL (a hand-edited store): the
+    # constraint is taken out of the table's definition first
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET sql = replace(replace(sql, '\"timestamp\" datetime NOT NULL', "
+               "'\"timestamp\" datetime'), '\"reason\" text NOT NULL', '\"reason\" text') "
+               "WHERE name = 'django_store_record'")
+    db.execute("PRAGMA writable_schema = OFF")
+    db.commit()
+    db.close()
+    db = sqlite3.connect(project / ".smt" / "records")
+    for db_id, (column, value) in zip(ids[len(DAMAGE):], NULL_DAMAGE):
+        db.execute(f'UPDATE django_store_record SET "{column}" = {value} WHERE db_id = ?', (db_id,))
+    ids = ids[len(NULL_DAMAGE):]
     for db_id, (type_, content) in zip(ids[len(DAMAGE):], PARAMETER_DAMAGE):
         pid = db.execute("SELECT MAX(id) + 1 FROM django_store_parameterset").fetchone()[0]
         db.execute(f"INSERT INTO django_store_parameterset (id, type, content) "
@@ -402,27 +418,101 @@ DAMAGED_PROGRAMS = ["count all", "find all", "find all show default, params, std
                     "find all order by duration", "duration > 1s", "reason contains \"a\"",
                     "keys all", "a = 1", "describe latest", "describe earliest",
                     "diff latest, earliest", "diff where all", "export all",
-                    "find all merged", "label startswith \"ctrl\""]
+                    "find all merged", "label startswith \"ctrl\"",
+                    # every read statement, and the orders and limits on timestamps
+                    "find all latest 3", "find all earliest 3", "find all order by timestamp",
+                    "after 2000", "on 2020", "count before 2100", "timestamp != 2020-01-01",
+                    "find all show timestamp order by reason", "explain find all latest 3",
+                    "explain count reason = \"\"", "keys a = 1", "describe earliest",
+                    "diff latest, earliest depth 1", "tag checked where all",
+                    "untag checked where reason = \"\"", "let x = after 2000; diff where $x",
+                    "status finished latest 2 merged", "find all order by user desc limit 3"]
 
 
 def test_damaged_content_is_reported_never_an_internal_error(damaged, tmp_path):
     project, n = damaged
-    statuses = []
-    for program in DAMAGED_PROGRAMS:
-        for fmt in (FORMATS if program in ("find all", "describe latest") else FORMATS[:2]):
-            proc = subprocess.run([sys.executable, "-m", "smtql", "-C", str(project),
-                                   "--format", fmt, program], cwd=tmp_path, env=child_env(),
-                                  capture_output=True, text=True, timeout=300)
-            statuses.append((program, fmt, proc.returncode, proc.stderr[-1500:]))
-    assert [s for s in statuses if s[2] != 0] == []
+    argvs = [["-C", str(project), "--format", fmt, "--dry-run", program]
+             for program in DAMAGED_PROGRAMS
+             for fmt in (FORMATS if program in ("find all", "describe latest") else FORMATS[:2])]
+    proc = subprocess.run([sys.executable, "-c", CLI_RUNS, json.dumps(argvs)], cwd=tmp_path,
+                          env=child_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    statuses = [(argv[-1], argv[-3], r["rc"], r["err"][-1500:])
+                for argv, r in zip(argvs, json.loads(proc.stdout))]
+    failed = [s for s in statuses if s[2] != 0]
+    assert not failed, "\n".join(map(repr, failed))
     import smtql
     conn = smtql.connect(project)
     res = conn.query("find all")
-    unreadable_ts = 5  # garbage, empty, a number, a blob, year 0
+    unreadable_ts = 6  # garbage, empty, a number, a blob, year 0, NULL
     assert len(res.labels) == n - unreadable_ts  # the rest of the answer stands
     notes = " ".join(res.notes)
     assert notes.count("timestamp could not be read") == unreadable_ts, res.notes
     assert "duration could not be read" in notes
     assert len(conn.query("find all").records) == n - unreadable_ts
     assert "not valid UTF-8; shown with U+FFFD" in notes  # said once per connection
+    # `latest N`/`earliest N`: N readable records, the unreadable ones among
+    # the newest (oldest) reported (SQLite orders text after dates, and
+    # NULL, blobs and numbers before them)
+    when = {row.label: row.timestamp for rows in res.source_rows for row in rows}
+    newest = sorted(when, key=lambda label: (when[label], label))
+    for kind, want in (("latest", newest[-3:]), ("earliest", newest[:3])):
+        got = conn.query(f"find all {kind} 3")
+        assert sorted(got.labels) == sorted(want), kind
+        assert "timestamp could not be read" in " ".join(got.notes), (kind, got.notes)
     assert "\ufffda\ufffd" in conn.query("find all show reason").dataframe()["reason"].tolist()
+
+
+# ------------------------------------------------------------------ damaged shelve content
+
+_DAMAGE_SHELF = r"""
+import shelve, sys
+from datetime import datetime
+shelf_name = sys.argv[1]
+with shelve.open(shelf_name) as shelf:
+    (project,) = list(shelf.keys())
+    records = shelf[project]
+    newest = sorted(records.values(), key=lambda r: r.timestamp, reverse=True)
+    # the newest ones get what no timestamp is: `latest 3` must look past them
+    for record, value in zip(newest, (None, "garbage", "", 12345, b"\x00\xff")):
+        record.timestamp = value
+    oldest = newest[-1]
+    oldest.timestamp = datetime(1, 1, 1)  # readable: the earliest of all
+    for record, (name, value) in zip(newest[5:], [("duration", "ten seconds"),
+                                                  ("duration", float("inf")),
+                                                  ("reason", b"\xff\xfe"), ("outcome", 42),
+                                                  ("tags", "not-a-set"), ("user", None)]):
+        setattr(record, name, value)
+    shelf[project] = records
+"""
+SHELF_UNREADABLE_TS = 5
+
+
+@pytest.fixture(scope="module")
+def damaged_shelf(tmp_path_factory):
+    base = tmp_path_factory.mktemp("damaged-shelve")
+    project = build_demo("shelve", base / "project", records=16, seed=6)
+    run_child(_DAMAGE_SHELF, str(base / "project-records.shelf"))
+    POISONED_STORES.append("shelve (damaged content)")
+    return project, 16
+
+
+def test_damaged_shelve_content_is_reported_never_an_internal_error(damaged_shelf, tmp_path):
+    project, n = damaged_shelf
+    argvs = [["-C", str(project), "--format", fmt, "--dry-run", program]
+             for program in DAMAGED_PROGRAMS for fmt in FORMATS[:1]]  # the formats: above
+    proc = subprocess.run([sys.executable, "-c", CLI_RUNS, json.dumps(argvs)], cwd=tmp_path,
+                          env=child_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    failed = [(argv[-1], argv[-3], r["rc"], r["err"][-1500:])
+              for argv, r in zip(argvs, json.loads(proc.stdout)) if r["rc"] != 0]
+    assert not failed, "\n".join(map(repr, failed))
+    import smtql
+    conn = smtql.connect(project)
+    res = conn.query("find all")
+    assert len(res.labels) == n - SHELF_UNREADABLE_TS
+    assert " ".join(res.notes).count("timestamp could not be read") == SHELF_UNREADABLE_TS
+    when = {row.label: row.timestamp for rows in res.source_rows for row in rows}
+    newest = sorted(when, key=lambda label: (when[label], label))
+    for kind, want in (("latest", newest[-3:]), ("earliest", newest[:3])):
+        assert sorted(conn.query(f"find all {kind} 3").labels) == sorted(want), kind

@@ -46,6 +46,10 @@ ALL_FIELDS = frozenset(("label", "timestamp") + OPTIONAL_FIELDS)
 # Read after the main statement, per chunk of its rows, keyed by their ids.
 BATCHED_FIELDS = ("tags", "outputpath", "params")
 _ORDER_OPS = ("<", "<=", ">", ">=")
+# A literal holding U+0000 against text that cannot (PostgreSQL): decided
+# without asking; orders (<, >=, …) are left to Python.
+_NO_NUL_TEXT = {"=": Sql(FALSE_SQL), "!=": Sql(TRUE_SQL), "contains": Sql(FALSE_SQL),
+                "startswith": Sql(FALSE_SQL), "endswith": Sql(FALSE_SQL)}
 _MAX_EXACT_INT = 2 ** 53
 
 
@@ -328,10 +332,13 @@ class Compiler:
 
     def _text_sql(self, expr: str, op: str, lit) -> Sql | None:
         d = self.dialect
+        if not d.text_holds_nul and op != "in" and isinstance(lit, str) and "\0" in lit:
+            return _NO_NUL_TEXT.get(op)
         if op == "in":
             if not isinstance(lit, tuple):
                 return None
-            items = list(dict.fromkeys(v for v in lit if isinstance(v, str)))
+            items = list(dict.fromkeys(v for v in lit if isinstance(v, str)
+                                       and (d.text_holds_nul or "\0" not in v)))
             if not items:
                 return Sql(FALSE_SQL)
             return d.in_texts(expr, items)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import shlex
+import sqlite3
 from urllib.parse import quote, unquote, urlparse
 
 from ...errors import StoreError
@@ -24,6 +25,36 @@ BUSY_TIMEOUT = 30.0  # seconds SQLite waits for a writer (`smt run`) to finish
 # journal it may not roll back ("attempt to write a readonly database")
 SQLITE_READONLY_ROLLBACK = 776
 _CURSOR_NAMES = itertools.count(1)  # server-side cursors: unique in any transaction
+
+
+def busy_timeout() -> float:
+    """Seconds to wait for another process's write lock (SMTQL_BUSY_TIMEOUT)."""
+    try:
+        return float(os.environ.get("SMTQL_BUSY_TIMEOUT", BUSY_TIMEOUT))
+    except ValueError:
+        return BUSY_TIMEOUT
+
+
+class StoreLocked(StoreError):
+    """Another process held the store's lock longer than smtql waits."""
+
+
+def locked(location: str) -> StoreLocked:
+    """The error for a store another process holds locked past the wait."""
+    return StoreLocked(
+        f"the record store {location} is locked by another process (a running `smt run`, or "
+        f"a program holding a write transaction); smtql waited {busy_timeout():g} s for it "
+        "and read nothing. Run the command again once that process has finished, or set "
+        "SMTQL_BUSY_TIMEOUT to a longer wait in seconds")
+
+
+def is_locked(err) -> bool:
+    """Whether SQLite gave up waiting for another process's lock."""
+    import sqlite3
+    if not isinstance(err, sqlite3.OperationalError):
+        return False
+    code = getattr(err, "sqlite_errorcode", None)  # Python >= 3.11; 5: SQLITE_BUSY
+    return code == 5 if code is not None else "database is locked" in str(err)
 
 
 def connect(uri: str, notes: list | None = None):
@@ -61,7 +92,7 @@ def connect(uri: str, notes: list | None = None):
         return conn, S.DIALECTS["mysql"]
     path = uri[len("sqlite://"):] if uri.startswith("sqlite://") else uri
     conn = _open_read_only(path)
-    if _has_hot_journal(conn):
+    if _has_hot_journal(conn, path):
         conn.close()
         note = _roll_back_hot_journal(path)
         if notes is not None:
@@ -88,13 +119,50 @@ def interrupt(conn, dialect: str, uri: str) -> None:
             killer.close()
 
 
+WAL_FILES = ("-wal", "-shm")
+
+
 def _open_read_only(path: str):
     import sqlite3
-    return sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=BUSY_TIMEOUT,
-                           isolation_level=None, check_same_thread=False)
+    absent = [path + s for s in WAL_FILES if not os.path.exists(path + s)]
+    conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=busy_timeout(),
+                           isolation_level=None, check_same_thread=False, factory=_ReadOnly)
+    conn.store_path, conn.absent = path, absent
+    return conn
 
 
-def _has_hot_journal(conn) -> bool:
+class _ReadOnly(sqlite3.Connection):
+    """A read-only connection that leaves no trace: reading a WAL-mode store
+    makes SQLite create its `-wal` and `-shm` files, and a read-only
+    connection cannot delete them on closing. If they were not there before,
+    a read-write connection is opened and closed once after: as the last
+    connection it checkpoints (an empty WAL: nothing is written to the
+    store) and deletes them; if another process still uses the store, they
+    are its and stay."""
+
+    store_path: str = ""
+    absent: list = []
+
+    def close(self) -> None:
+        super().close()
+        made = [p for p in self.absent if os.path.exists(p)]
+        if made:
+            _let_sqlite_remove(self.store_path)
+
+
+def _let_sqlite_remove(path: str) -> None:
+    import sqlite3
+    try:
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:  # locked or not writable: another process's files, or no right
+        pass
+
+
+def _has_hot_journal(conn, path: str) -> bool:
     """Whether SQLite refuses to read because of a hot journal. SQLite
     decides hotness on the first read (a `-journal` with a live header and
     no writer holding the lock), so ask it rather than guess from the file."""
@@ -102,6 +170,8 @@ def _has_hot_journal(conn) -> bool:
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
     except sqlite3.OperationalError as err:
+        if is_locked(err):
+            raise locked(path) from None
         code = getattr(err, "sqlite_errorcode", None)  # Python >= 3.11
         if code is not None:
             return code == SQLITE_READONLY_ROLLBACK
@@ -127,7 +197,7 @@ def _roll_back_hot_journal(path: str) -> str:
             f"changed. As a user who can write there, run `sqlite3 {shlex.quote(path)} "
             f"'PRAGMA quick_check'` (or `smt list` in the project): opening the store "
             "read-write rolls the interrupted write back; then run smtql again")
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None)
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
     except sqlite3.Error as err:
@@ -206,6 +276,8 @@ class Transaction:
     def failure(self, err) -> Exception:
         if self.store.interrupted:  # the driver's error is our own Ctrl-C
             return KeyboardInterrupt()
+        if is_locked(err):
+            return locked(self.store.location)
         return StoreError(f"could not read the record store {self.store.location}: "
                           f"{type(err).__name__}: {err}")
 

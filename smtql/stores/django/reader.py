@@ -28,7 +28,7 @@ from ..rows import Row
 from . import paramindex
 from . import schema as S
 from .compile import ALL_FIELDS, Compiler, decode_ts, groupable
-from .connect import Transaction, connect
+from .connect import StoreLocked, Transaction, connect
 from .records import build_records
 from .schema import Sql
 
@@ -397,6 +397,8 @@ class DjangoSqlStore(Store):
         with Query(self) as qy:
             try:
                 rows = qy.run(Sql(f"SELECT id FROM {S.PROJECT.name}"))
+            except StoreLocked:
+                raise
             except StoreError as err:
                 raise StoreError(f"{self.location} is not a Sumatra record store smtql can read "
                                  f"(Sumatra 0.8's Django tables): {err.message}") from None
@@ -478,15 +480,25 @@ class DjangoSqlStore(Store):
 
     def _newest(self, qy: Query, sql: Sql, kind: str, n: int) -> list:
         """The n newest (oldest) rows by timestamp, and every row that ties
-        with the n-th: the executor then picks exactly as it would."""
+        with the n-th: the executor then picks exactly as it would. Rows
+        whose timestamp cannot be read (a hand-edited store) do not count
+        towards n: they come along, to be reported, and the limit grows
+        until n readable rows are found or the store has no more."""
         order = "DESC" if kind != "earliest" else "ASC"
-        got = qy.run(sql + Sql(f" ORDER BY r.timestamp {order} LIMIT ?", [n + 1]))
-        if len(got) > n and got[n][2] == got[n - 1][2]:  # ties beyond the n-th
-            got = got[:n]
-            seen = {v[0] for v in got}
-            ties = qy.run(sql + Sql(" AND r.timestamp = ?", [got[-1][2]]))
-            return got + [v for v in ties if v[0] not in seen]
-        return got[:n]
+        limit = n + 1
+        while True:
+            got = qy.run(sql + Sql(f" ORDER BY r.timestamp {order} LIMIT ?", [limit]))
+            good = [v for v in got if _readable_ts(v[2])]
+            if len(good) > n or len(got) < limit:
+                break
+            limit = 2 * limit + len(got) - len(good)
+        bad = [v for v in got if not _readable_ts(v[2])]
+        if len(good) > n and good[n][2] == good[n - 1][2]:  # ties beyond the n-th
+            good = good[:n]
+            seen = {v[0] for v in good}
+            ties = qy.run(sql + Sql(" AND r.timestamp = ?", [good[-1][2]]))
+            return good + [v for v in ties if v[0] not in seen] + bad
+        return good[:n] + bad
 
     def _rows_of(self, chunks, names, converters, batched: "_Batched", bar):
         """Rows, one chunk of the main statement at a time: the chunk's tags,
@@ -883,6 +895,14 @@ def _names_list(value) -> list:
 
 
 _ROW_DEFAULTS = {f.name: f.default for f in __import__("dataclasses").fields(Row)}
+
+def _readable_ts(value) -> bool:
+    try:
+        decode_ts(value)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return True
+
 
 def _chunks(cursor, size: int = 2000):
     while True:

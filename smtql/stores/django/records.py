@@ -327,17 +327,16 @@ def _platform(row):
 def _parameter_set(type_name: str, content):
     """A Sumatra parameter set built from the parsed data, never from eval.
     An unreadable set is left as its stored text."""
-    import copy
     data = paramcache.parse(type_name, content)
     if isinstance(data, Unreadable):
         return content
     from sumatra import parameters
     cls = getattr(parameters, type_name, None)
     if cls is None:
-        return copy.deepcopy(data)  # Sumatra's fallbacks: None, {}, the text
+        return _copy(data)  # Sumatra's fallbacks: None, {}, the text
     try:
         if type_name in ("NTParameterSet", "SimpleParameterSet"):
-            return cls(copy.deepcopy(data))
+            return cls(_copy(data))
         if type_name == "ConfigParserParameterSet":
             from configparser import ConfigParser
             ps = cls.__new__(cls)
@@ -345,7 +344,23 @@ def _parameter_set(type_name: str, content):
             ps.read_string(str(content))
             return ps
         ps = cls.__new__(cls)  # JSON, YAML: the parsed values
-        ps._values = copy.deepcopy(data)
+        ps._values = _copy(data)
         return ps
     except Exception:  # noqa: BLE001 - fall back to the plain data
-        return copy.deepcopy(data)
+        return _copy(data)
+
+
+def _copy(value):
+    """A copy of parsed parameters (plain data: the cache's own must not be
+    changed through a Record), several times quicker than copy.deepcopy on
+    a large set: only dicts and lists are copied; the rest cannot change."""
+    if type(value) is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copy(v) for v in value]
+    if type(value) is tuple:
+        return tuple(_copy(v) for v in value)
+    if isinstance(value, (dict, list, set)):  # anything else mutable: the general way
+        import copy
+        return copy.deepcopy(value)
+    return value

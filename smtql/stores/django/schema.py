@@ -137,6 +137,9 @@ class Dialect:
     placeholder = "?"
     # Up to this many values go inline as `IN (?, ?, …)`; more use an array.
     max_inline = 500
+    # Whether a text column can hold U+0000 (PostgreSQL's cannot, and refuses
+    # it as a parameter).
+    text_holds_nul = True
 
     def q(self, identifier: str) -> str:
         return f'"{identifier}"'
@@ -262,16 +265,21 @@ class SqliteDialect(Dialect):
 
     # SQLite's default BINARY collation compares UTF-8 bytes: code-point
     # order, case-sensitive. LIKE is case-insensitive, so instr() instead.
+    # The text functions stop at a NUL (length('a\0b') is 1), so the ends
+    # are compared as bytes: a UTF-8 prefix or suffix in bytes is one in
+    # characters, and a blob's length counts every byte.
     def contains(self, expr, value):
-        return Sql(f"instr({expr}, ?) > 0", [value])
+        return Sql(f"instr(CAST({expr} AS BLOB), CAST(? AS BLOB)) > 0", [value])
 
     def startswith(self, expr, value):
-        return Sql(f"substr({expr}, 1, length(?)) = ?", [value, value])
+        return Sql(f"substr(CAST({expr} AS BLOB), 1, length(CAST(? AS BLOB))) = CAST(? AS BLOB)",
+                   [value, value])
 
     def endswith(self, expr, value):
         if value == "":
             return Sql(TRUE_SQL)
-        return Sql(f"substr({expr}, -length(?)) = ?", [value, value])
+        return Sql(f"substr(CAST({expr} AS BLOB), -length(CAST(? AS BLOB))) = CAST(? AS BLOB)",
+                   [value, value])
 
     def list_agg(self, column):
         return f"json_group_array({column})"
@@ -307,6 +315,7 @@ class SqliteDialect(Dialect):
 class PostgresDialect(Dialect):
     name = "postgresql"
     placeholder = "%s"
+    text_holds_nul = False
 
     def text_order(self, expr):
         return f'{expr} COLLATE "C"'

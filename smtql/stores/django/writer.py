@@ -18,8 +18,10 @@ for many records at once, in one transaction:
   inserted for added tags and deleted for removed ones.
 
 Undo puts back what the write changed, byte for byte: the column as the
-write found it (while the column is still what the write left), and the tag
-rows the write created are deleted again (while no item uses them).
+write found it (while the column is still what the write left), the tag
+rows the write created are deleted again (while no item uses them), and the
+tagged-item rows it deleted come back with their ids (the journal keeps
+them: `removed_items`), so the tag tables are row for row as they were.
 
 Atomicity: one database transaction per statement. SQLite takes the write
 lock up front (`BEGIN IMMEDIATE`) and waits up to the busy timeout for a
@@ -37,18 +39,11 @@ from urllib.parse import urlparse
 
 from ...errors import StoreError
 from ..faults import Interrupted, fault_point
+from .connect import busy_timeout
 from .generations import read_layout
 
 CHUNK = 900  # bound parameters per IN (…): SQLite's old limit is 999
 COLUMN_CHUNK = CHUNK // 3  # records per column UPDATE: three parameters each
-
-
-def busy_timeout() -> float:
-    from .connect import BUSY_TIMEOUT
-    try:
-        return float(os.environ.get("SMTQL_BUSY_TIMEOUT", BUSY_TIMEOUT))
-    except ValueError:
-        return BUSY_TIMEOUT
 
 
 def sqlalchemy_url(uri: str) -> str:
@@ -235,9 +230,11 @@ class SqlWriter:
                     trans.rollback()
                     return []
                 tag_ids = self._tag_ids(conn, {t for p in plan for t in p["added"] + p["removed"]})
+                self._note_removed_items(conn, plan)
                 prepare(plan, sorted({t for p in plan for t in p["added"]} - set(tag_ids)))
                 prepared = True
-                self._write(conn, plan, tag_ids, drop_tags)
+                put_back = {tuple(i[1:]): i[0] for c in changes for i in c.items}
+                self._write(conn, plan, tag_ids, drop_tags, put_back)
             except BaseException as err:
                 try:
                     conn.rollback()
@@ -269,7 +266,43 @@ class SqlWriter:
                 ids[name] = tid
         return ids
 
-    def _write(self, conn, plan, ids: dict, drop_tags) -> None:
+    def _note_removed_items(self, conn, plan) -> None:
+        """Journal the tagged-item rows a record's removed tags have, as
+        [id, db_id, name] (`removed_items`), for an undo to put them back
+        with the same ids."""
+        sa, item, tag = self.sa, self.item, self.tag
+        losing = {p["db_id"]: p for p in plan if p["removed"]}
+        ctype = self._content_type(conn, create=False) if losing else None
+        if ctype is None:
+            return
+        ids = sorted(losing)
+        for i in range(0, len(ids), CHUNK):
+            q = (sa.select(item.c.id, item.c.object_id, tag.c.name)
+                 .select_from(item.join(tag, tag.c.id == item.c.tag_id))
+                 .where((item.c.content_type_id + 0) == ctype,  # as in read()
+                        item.c.object_id.in_(ids[i:i + CHUNK])))
+            for item_id, object_id, name in conn.execute(q):
+                p = losing[object_id]
+                if name in p["removed"]:
+                    p.setdefault("removed_items", []).append([item_id, object_id, name])
+
+    def _insert_items(self, conn, rows: list[dict], put_back: dict) -> None:
+        """Insert tagged-item rows; those an undo puts back keep the id they
+        had (`put_back`: {(db_id, name): id}), unless that id was taken since."""
+        sa, item = self.sa, self.item
+        wanted = [put_back.get((r["object_id"], r.pop("name"))) for r in rows]
+        taken = set()
+        free = sorted(i for i in wanted if i is not None)
+        for i in range(0, len(free), CHUNK):
+            taken |= set(conn.execute(sa.select(item.c.id)
+                                      .where(item.c.id.in_(free[i:i + CHUNK]))).scalars())
+        with_id = [dict(r, id=i) for r, i in zip(rows, wanted) if i is not None and i not in taken]
+        fresh = [r for r, i in zip(rows, wanted) if i is None or i in taken]
+        for part in (with_id, fresh):
+            if part:
+                conn.execute(item.insert(), part)
+
+    def _write(self, conn, plan, ids: dict, drop_tags, put_back) -> None:
         sa, item, tag, rec = self.sa, self.item, self.tag, self.record
         ctype = self._content_type(conn, create=True)
         added_names = sorted({t for p in plan for t in p["added"]})
@@ -277,10 +310,9 @@ class SqlWriter:
             if name not in ids:  # Tag.objects.get_or_create(name=name)
                 conn.execute(tag.insert().values(name=name))
                 ids[name] = conn.execute(sa.select(tag.c.id).where(tag.c.name == name)).scalar_one()
-        inserts = [{"object_id": p["db_id"], "content_type_id": ctype, "tag_id": ids[t]}
-                   for p in plan for t in p["added"]]
-        if inserts:
-            conn.execute(item.insert(), inserts)
+        self._insert_items(conn, [{"object_id": p["db_id"], "content_type_id": ctype,
+                                   "tag_id": ids[t], "name": t}
+                                  for p in plan for t in p["added"]], put_back)
         fault_point()
         removals: dict[int, list] = {}
         for p in plan:
