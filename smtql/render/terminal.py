@@ -53,7 +53,8 @@ def render_table(result, max_chars=None, max_lines=None, width=None, color=False
             grid, pair = by_key, True
     if not pair and grid.rows and (vertical or min_width(grid) > width):
         # One field per line has room: cut only where asked.
-        _draw_vertical(console, _grid(result, max_chars, grid_max_lines(max_lines)))
+        _draw_vertical(console, _grid(result, max_chars, grid_max_lines(max_lines)),
+                       skip_missing=result.shape == 'diff')
     elif grid.rows:
         _draw_grid(console, grid, grid_max_lines(max_lines))
     _print(console, grid.footer, style="dim")
@@ -236,10 +237,14 @@ def fitted(text: str, column, width: int, max_lines: int) -> str:
     return "\n".join(kept)
 
 
-def _draw_vertical(console, grid: Grid) -> None:
-    """pgcli's \\G: a rule naming each row, then one field per line."""
+def _draw_vertical(console, grid: Grid, skip_missing: bool = False) -> None:
+    """pgcli's \\G: a rule naming each row, then one field per line; a diff
+    leaves out the keys a record lacks (the legend says so), so a record of
+    one parameter format is not drawn with every other format's keys."""
     from rich.text import Text
     blocks = vertical_blocks(grid)
+    if skip_missing:
+        blocks = [(n, [(name, t) for name, t in lines if t != MISSING_TEXT]) for n, lines in blocks]
     name_width = max(len(c.name) for c in grid.columns)
     for number, lines in blocks:
         head = f"-[ RECORD {number} ]"
