@@ -74,7 +74,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +84,7 @@ import smtql.errors
 from smtql.language import parser
 from smtql.language.ast import Export, TagWrite, Undo
 from smtql.frontends.options import parse_sets
+from conftest import child_env
 from support.scripts import CLI_RUNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,12 +346,10 @@ def masked(text: str, workdir: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def real_demo(tmp_path_factory):
-    """`smtql demo` run as a user runs it (in a scratch directory, through
-    a pipe): its directory, exit status, stdout and stderr."""
-    work = tmp_path_factory.mktemp("docs-demo")
-    proc = subprocess.run(_smtql_argv() + ["demo"], cwd=work, env=_env(), capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL, timeout=CLI_TIMEOUT * 3)
+def demo_dir(real_demo):
+    """The real demo (conftest's `real_demo`, started early), with the
+    repository's saved programs and every `file=` example beside it."""
+    work, proc = real_demo
     assert proc.returncode == 0, proc.stderr
     for program in (ROOT / "examples").glob("*.smtql"):  # as in a checkout
         shutil.copy(program, work / "examples" / program.name)
@@ -360,16 +358,16 @@ def real_demo(tmp_path_factory):
             target = work / "examples" / "demo" / ex.attrs["file"]
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(ex.body, encoding="utf-8")
-    return work, proc
+    return work
 
 
 @pytest.fixture(scope="session")
-def shown_runs(real_demo):
+def shown_runs(demo_dir):
     """Every command whose output the docs show, and every console command,
     run in document order by smtql's command line, in one child process on
     the real demo: {example id: [(command, exit status, output)]}. With
     SMTQL_UPDATE_DOCS=1 the documents' outputs are rewritten from these."""
-    work, _ = real_demo
+    work = demo_dir
     commands = []
     for ex in EXAMPLES:
         if ex.lang == "console":
@@ -377,7 +375,7 @@ def shown_runs(real_demo):
         elif ex.lang == "smtql" and ex.output is not None:
             commands.append(smtql_command(ex, work / "examples" / "demo"))
     jobs = [{"argv": c.argv, "cwd": str(c.cwd), "seen": True} for c in commands]
-    env = _env()
+    env = child_env()
     env["COLUMNS"], env["LINES"] = WIDTH, "24"
     proc = subprocess.run([sys.executable, "-c", CLI_RUNS, json.dumps(jobs)], cwd=work, env=env,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL,
@@ -424,19 +422,6 @@ def _rewrite(shown: list, work: Path) -> None:
         for place, out in sorted(places, key=lambda p: -p[0].first):
             lines[place.first:place.end] = [l.rstrip() for l in out.splitlines()]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def _env() -> dict:
-    env = dict(os.environ)
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    env.setdefault("PYTHONIOENCODING", "utf-8")
-    return env
-
-
-def _smtql_argv() -> list:
-    exe = shutil.which("smtql")
-    return [exe] if exe else [sys.executable, "-m", "smtql"]
 
 
 @pytest.mark.parametrize("ex", by_lang("console"))
