@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import io
+import re
 import shutil
 
 from .cells import MISSING_TEXT, cut
@@ -84,8 +85,9 @@ def min_width(grid: Grid, narrowest: int = NARROWEST_TEXT) -> int:
 
 def column_widths(grid: Grid, narrowest: int = NARROWEST_TEXT) -> list[int]:
     """Each column's narrowest: fixed columns at full width, tags at their
-    longest tag (with its comma: tags wrap between tags, never inside
-    one), text columns wrapped to `narrowest` at most."""
+    longest tag (with its comma: tags wrap between tags, and inside one
+    only after a hyphen or a dot), text columns wrapped to `narrowest` at
+    most."""
     widths = []
     for i, col in enumerate(grid.columns):
         texts = [col.name] + [row[i] for row in grid.rows]
@@ -93,8 +95,9 @@ def column_widths(grid: Grid, narrowest: int = NARROWEST_TEXT) -> list[int]:
         if col.kind == "fixed":
             widths.append(natural)
         elif col.kind == "tags":
-            widths.append(max([len(col.name)] + [len(tag) + 1 for t in texts[1:]
-                                                 for tag in t.split(", ")]))
+            widths.append(max([len(col.name)] + [len(piece) for t in texts[1:]
+                                                 for tag in t.split(", ")
+                                                 for piece in _hyphen_pieces(tag + ",")]))
         else:
             widths.append(max(min(natural, narrowest), col.narrowest))
     return widths
@@ -223,6 +226,8 @@ def fitted(text: str, column, width: int, max_lines: int) -> str:
     """A text cell in its column's width: wrapped, but never to more than
     `max_lines` lines (the cell rules: one line by default), the rest cut
     with `…`; a file name cut from the left, so its name stays."""
+    if column.kind == "tags":
+        return wrapped_tags(text, width)
     if column.kind != "text" or text == MISSING_TEXT or width < 2:
         return text
     if column.name == "main_file" or max_lines == 1:
@@ -235,6 +240,30 @@ def fitted(text: str, column, width: int, max_lines: int) -> str:
     kept = lines[:max_lines]
     kept[-1] = kept[-1][:width - 2].rstrip() + " …" if len(kept[-1]) > width - 2 else kept[-1] + " …"
     return "\n".join(kept)
+
+
+def wrapped_tags(text: str, width: int) -> str:
+    """Tags in lines of `width`: broken between tags, and inside a tag too
+    long for a line only after a hyphen or a dot (`unfinished-` / `review`);
+    never cut."""
+    tags = text.split(", ")
+    lines, line = [], ""
+    for i, tag in enumerate(tags):
+        word = tag + ("," if i < len(tags) - 1 else "")
+        pieces = [word] if len(word) <= width else _hyphen_pieces(word)
+        for j, piece in enumerate(pieces):
+            sep = " " if line and j == 0 else ""
+            if line and len(line) + len(sep) + len(piece) > width:
+                lines.append(line)
+                line = piece
+            else:
+                line += sep + piece
+    return "\n".join(lines + [line])
+
+
+def _hyphen_pieces(tag: str) -> list[str]:
+    """`unfinished-review` as `unfinished-`, `review` (`needs.check` at its dot)."""
+    return re.findall(r"[^-.]*[-.]|[^-.]+$", tag) or [tag]
 
 
 def _draw_vertical(console, grid: Grid, skip_missing: bool = False) -> None:
