@@ -289,6 +289,7 @@ class DiffResult(Result):
     folded: list[str] = field(default_factory=list)
     compared: int = 0  # parameter keys (leaves) compared
     depth: int | None = None
+    default_depth: bool = False  # folded because no depth was asked and keys were many
     raw: bool = False
     ignored: list[str] = field(default_factory=list)
     source_rows: list = field(default_factory=list, repr=False)

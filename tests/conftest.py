@@ -47,6 +47,53 @@ def child_env() -> dict:
     return env
 
 
+# ------------------------------------------------------------------ the real demo, built early
+
+def pytest_collection_finish(session):
+    """When the docs' outputs are to be checked, the real demo (what `smtql
+    demo` builds: 2500 records, two real `smt run`s; ~20 s of CPU, much of
+    it waiting on `smt`) starts building now, in the background, so that it
+    overlaps the tests collected before test_docs.py."""
+    if any(item.nodeid.split("::")[0].endswith("test_docs.py") for item in session.items):
+        import tempfile
+        work = Path(tempfile.mkdtemp(prefix="smtql-real-demo-"))
+        session.config.stash[REAL_DEMO] = (work, start_real_demo(work))
+
+
+def start_real_demo(work: Path) -> subprocess.Popen:
+    """`smtql demo` run as a user runs it, in `work`, through a pipe."""
+    return subprocess.Popen([sys.executable, "-m", "smtql", "demo"], cwd=work, env=child_env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def pytest_unconfigure(config):
+    started = config.stash.get(REAL_DEMO, None)
+    if started is not None:
+        import shutil
+        work, proc = started
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+REAL_DEMO = pytest.StashKey()
+
+
+@pytest.fixture(scope="session")
+def real_demo(request, tmp_path_factory):
+    """The real demo: (its scratch directory, holding examples/demo; the
+    `smtql demo` process, finished: returncode, stdout, stderr)."""
+    started = request.config.stash.get(REAL_DEMO, None)
+    if started is None:  # not started at collection (tests selected otherwise)
+        work = tmp_path_factory.mktemp("real-demo")
+        started = request.config.stash[REAL_DEMO] = (work, start_real_demo(work))
+    work, proc = started
+    out, err = proc.communicate(timeout=900)
+    return work, subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 @pytest.fixture(scope="session")
 def demo_project(tmp_path_factory) -> Path:
     """A real Sumatra project (git repository, `smt init`, 120 synthetic

@@ -160,7 +160,7 @@ def _prepare_directory(directory: pathlib.Path) -> None:
 
 def build_project(directory, *, n_records: int = 2500, seed: int = 0, store_uri: str | None = None,
                   real_runs: int = 2, project_name: str = DEMO_PROJECT,
-                  in_process: bool = False) -> pathlib.Path:
+                  in_process: bool = False, progress=None) -> pathlib.Path:
     """Build the demo project in ``directory`` and return its (absolute) path.
 
     Makes ``directory`` (an existing earlier demo project is rebuilt from
@@ -175,7 +175,9 @@ def build_project(directory, *, n_records: int = 2500, seed: int = 0, store_uri:
     By default the work runs in a child process (``python -m smtql.demo
     build``), so that the caller's process never opens a Django store; pass
     ``in_process=True`` to do it here (this process must not have used
-    another Sumatra Django store).
+    another Sumatra Django store). ``progress(line)``, if given, receives
+    each step as the child finishes it (``TRANSIENT`` marks the lines that
+    only say how far a long step has got).
     """
     directory = pathlib.Path(directory).expanduser().absolute()
     store_uri = _normalise_store(store_uri)
@@ -185,15 +187,34 @@ def build_project(directory, *, n_records: int = 2500, seed: int = 0, store_uri:
         raise ValueError("n_records and real_runs must be >= 0")
     if not in_process:
         cmd = [sys.executable, "-m", "smtql.demo", "build", str(directory), "--records", str(n_records),
-               "--seed", str(seed), "--runs", str(real_runs), "--project", project_name, "--quiet"]
+               "--seed", str(seed), "--runs", str(real_runs), "--project", project_name]
         if store_uri:
             cmd += ["--store", store_uri]
-        proc = subprocess.run(cmd, env=_child_env(), capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise DemoError((proc.stderr or proc.stdout).strip() or "building the demo failed")
+        _run_child(cmd + ([] if progress else ["--quiet"]), progress)
         return directory.resolve()
     return _build(directory, n_records=n_records, seed=seed, store_uri=store_uri,
                   real_runs=real_runs, project_name=project_name)
+
+
+#: The start of a progress line that a later one replaces (records saved so far).
+TRANSIENT = "… "
+_ERROR = "smtql demo: "  # how the child says it failed (main, below)
+
+
+def _run_child(cmd: list[str], progress) -> None:
+    """Run the builder child; hand each of its progress lines (stderr) to
+    ``progress`` as it comes; raise DemoError with what it said if it fails."""
+    proc = subprocess.Popen(cmd, env=_child_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    said = []
+    for line in proc.stderr:
+        line = line.rstrip("\n")
+        if progress and not line.startswith(_ERROR) and not said:
+            progress(line)
+        else:  # an error, and whatever follows it
+            said.append(line[len(_ERROR):] if line.startswith(_ERROR) else line)
+    if proc.wait() != 0:
+        raise DemoError("\n".join(said).strip() or "building the demo failed")
 
 
 def _build(directory: pathlib.Path, *, n_records: int, seed: int, store_uri: str | None,
@@ -209,7 +230,7 @@ def _build(directory: pathlib.Path, *, n_records: int, seed: int, store_uri: str
         "records": n_records, "seed": seed, "real_runs": real_runs,
     }, indent=2) + "\n")
     _make_git_repository(directory)
-    log("git repository: %.2f s" % (time.perf_counter() - t0))
+    log("git repository made: %.1f s" % (time.perf_counter() - t0))
 
     if store_uri is not None:
         if _store_kind(store_uri) in ("sqlite", "shelve"):
@@ -227,7 +248,7 @@ def _build(directory: pathlib.Path, *, n_records: int, seed: int, store_uri: str
     if store_uri is not None:
         init += ["-s", store_uri]
     _smt_init(directory, store_uri, [*init, project_name])
-    log("smt init: %.2f s" % (time.perf_counter() - t))
+    log("smt init: %.1f s" % (time.perf_counter() - t))
 
     # The real runs are subprocesses; make the synthetic records meanwhile.
     failures: list[BaseException] = []
@@ -240,7 +261,7 @@ def _build(directory: pathlib.Path, *, n_records: int, seed: int, store_uri: str
                 if "-m" in args:
                     args = ["-e", sys.executable] + args
                 _smt(directory, store_uri, "run", *args)
-                log("smt run %d: %.2f s" % (i + 1, time.perf_counter() - t))
+                log("smt run %d of %d: %.1f s" % (i + 1, real_runs, time.perf_counter() - t))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
             failures.append(exc)
 
@@ -249,7 +270,7 @@ def _build(directory: pathlib.Path, *, n_records: int, seed: int, store_uri: str
     try:
         t, c = time.perf_counter(), time.process_time()
         records = make_records(n_records, seed, project_dir=directory)
-        log("make_records(%d): %.2f s (cpu %.2f s)"
+        log("%d synthetic records made: %.1f s (cpu %.1f s)"
             % (n_records, time.perf_counter() - t, time.process_time() - c))
     finally:
         runner.join()
@@ -260,9 +281,11 @@ def _build(directory: pathlib.Path, *, n_records: int, seed: int, store_uri: str
 
     t, c = time.perf_counter(), time.process_time()
     project = load_project(str(directory))
-    save_records(project.record_store, project.name, records)
-    log("save_records: %.2f s (cpu %.2f s)" % (time.perf_counter() - t, time.process_time() - c))
-    log("total: %.2f s" % (time.perf_counter() - t0))
+    save_records(project.record_store, project.name, records,
+                 progress=lambda done, total: log(f"{TRANSIENT}saving records: {done} of {total}"))
+    log("%d records saved with Sumatra's RecordStore.save: %.1f s (cpu %.1f s)"
+        % (len(records), time.perf_counter() - t, time.process_time() - c))
+    log("total: %.1f s" % (time.perf_counter() - t0))
     return directory
 
 
@@ -300,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print("deleted %d records of %r" % (n, args.project))
         return 0
-    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     try:
         path = _build(pathlib.Path(args.directory).expanduser().absolute(), n_records=args.records,
                       seed=args.seed, store_uri=_normalise_store(args.store),
@@ -308,12 +331,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DemoError as exc:
         if args.debug:
             raise
-        print("smtql demo: %s" % exc, file=sys.stderr)
+        print(_ERROR + str(exc), file=sys.stderr)
         return 1
     except Exception as exc:  # e.g. the database server went away
         if args.debug:
             raise
-        print("smtql demo: %s: %s" % (type(exc).__name__, exc), file=sys.stderr)
+        print(_ERROR + "%s: %s" % (type(exc).__name__, exc), file=sys.stderr)
         return 1
     if not args.quiet:
         print(path)

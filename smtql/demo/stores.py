@@ -120,7 +120,11 @@ def _sorted_tags(record) -> Iterator[None]:
         record.tags = tags
 
 
-def save_records(store_uri_or_path, project_name: str, records: Iterable["sumatra.records.Record"]) -> None:
+PROGRESS_EVERY = 250  # records saved between two progress reports
+
+
+def save_records(store_uri_or_path, project_name: str, records: Iterable["sumatra.records.Record"],
+                 progress=None) -> None:
     """Save ``records`` with Sumatra's own ``RecordStore.save``, fast.
 
     ``store_uri_or_path``: an SQLite path, ``postgres://…``, ``mysql://…``, a
@@ -134,6 +138,7 @@ def save_records(store_uri_or_path, project_name: str, records: Iterable["sumatr
     For a shelve store, Sumatra's ``save`` runs against an in-memory copy of
     the project's entry, written back once (saving one by one rewrites the
     whole project entry per record).
+    ``progress(done, total)``, if given, is called every few hundred records.
     """
     from sumatra.recordstore.shelve_store import ShelveRecordStore
 
@@ -175,7 +180,9 @@ def save_records(store_uri_or_path, project_name: str, records: Iterable["sumatr
             prime_tag(name)
         with transaction.atomic(using=using), _no_savepoints(connection), _gc_paused():
             lookup_indexes = _create_lookup_indexes(connection)
-            for record in records:
+            for i, record in enumerate(records):
+                if progress and i and i % PROGRESS_EVERY == 0:
+                    progress(i, len(records))
                 with _sorted_tags(record):
                     store.save(project_name, record)
             _drop_lookup_indexes(connection, lookup_indexes)

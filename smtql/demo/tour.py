@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 # (what the query shows, the query)
 TOUR = [
@@ -29,12 +30,15 @@ TOUR = [
 
 def run_demo(directory: str, args) -> int:
     from ..api import connect, parse_program
-    from ..frontends.options import answers, emit
-    from .build import build_project
+    from ..frontends.options import answers, emit, is_terminal
+    from .build import _check_directory, build_project
 
+    _check_directory(Path(directory).absolute())  # a wrong directory, before anything is said
     started = time.perf_counter()
     print(f"Building the demo project in {directory} …", flush=True)
-    path = build_project(directory)
+    progress = Progress(sys.stderr, live=is_terminal(sys.stderr))
+    path = build_project(directory, progress=progress)
+    progress.done()
     print(f"… built in {time.perf_counter() - started:.1f} s. "
           f"Try: smtql -C {directory} 'tag finished latest 5'\n")
     conn = connect(path)
@@ -49,3 +53,25 @@ def run_demo(directory: str, args) -> int:
         print()
     sys.stdout.flush()
     return 0
+
+
+class Progress:
+    """The build's steps on stderr: at a terminal one line, rewritten as
+    each step ends; elsewhere (a pipe, a log) a line per step, without the
+    lines that only count records saved so far."""
+
+    def __init__(self, stream, live: bool):
+        self.stream, self.live = stream, live
+
+    def __call__(self, line: str) -> None:
+        from .build import TRANSIENT
+        if self.live:
+            self.stream.write(f"\r\x1b[K  {line}")
+        elif not line.startswith(TRANSIENT):
+            self.stream.write(f"  {line}\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.live:  # the last step's line gives way to the tour
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()

@@ -27,6 +27,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _at_least_one(text: str) -> int:
+    """--max-chars and --max-lines: a cell cut to nothing would show nothing."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: '{text}'") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {n}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="smtql", description="Query a Sumatra record store.",
                 epilog="Commands: run FILE.smtql, demo [DIR], repl, undo, index. "
@@ -39,9 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "postgres://… or mysql://…")
     p.add_argument("--project", metavar="NAME", help="the project, when the store holds several")
     p.add_argument("--format", choices=FORMATS, default="table")
-    p.add_argument("--max-chars", type=int, default=None, metavar="N",
+    p.add_argument("--max-chars", type=_at_least_one, default=None, metavar="N",
                    help="cut table cells to N characters (default 40)")
-    p.add_argument("--max-lines", type=int, default=None, metavar="N",
+    p.add_argument("--max-lines", type=_at_least_one, default=None, metavar="N",
                    help="keep N lines of multi-line cells (default 1)")
     p.add_argument("--vertical", action="store_true",
                    help="one field per line (tables turn vertical by themselves when too wide)")
@@ -105,6 +116,8 @@ def _dispatch(args) -> int:
                          "smtql index --status")
     if args.set and not words:
         raise UsageError("--set needs a program")
+    if words and not "".join(words).strip():
+        raise UsageError("the program is empty\n" + build_parser().format_usage().rstrip())
     if not words:
         if sys.stdin.isatty():
             return _command_repl(args, [])
@@ -125,8 +138,12 @@ def _command_run(args, rest) -> int:
 def _command_demo(args, rest) -> int:
     if len(rest) > 1:
         raise UsageError("usage: smtql demo [DIR]")
+    from ..demo.common import NotADemoDirectory
     from ..demo.tour import run_demo
-    return run_demo(rest[0] if rest else os.path.join("examples", "demo"), args)
+    try:
+        return run_demo(rest[0] if rest else os.path.join("examples", "demo"), args)
+    except NotADemoDirectory as err:  # the user chose the wrong directory: usage
+        raise UsageError(f"demo: {err}") from None
 
 
 def _command_repl(args, rest) -> int:

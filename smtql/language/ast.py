@@ -278,7 +278,8 @@ class Count(Node):
 
 @dataclass(frozen=True)
 class Describe(Node):
-    ref: Ref
+    ref: Ref | None = None
+    where: Filter | None = None  # `describe where FILTER`: the one record it selects
 
 
 @dataclass(frozen=True)

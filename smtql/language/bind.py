@@ -242,6 +242,8 @@ def bind_statement(stmt, ctx: Context):
                                    tags=tuple(bind_word(t, ctx, "tag") for t in stmt.tags),
                                    select=_bind_selection(stmt.select, ctx))
     if isinstance(stmt, ast.Describe):
+        if stmt.where is not None:
+            return dataclasses.replace(stmt, where=bind_filter(stmt.where, ctx))
         return dataclasses.replace(stmt, ref=bind_ref(stmt.ref, ctx))
     if isinstance(stmt, ast.Diff):
         where = bind_filter(stmt.where, ctx) if stmt.where is not None else None

@@ -392,6 +392,9 @@ class _ToAst(Transformer):
     def describe(self, meta, children):
         return ast.Describe(children[0], span=_span_of(meta))
 
+    def describe_where(self, meta, children):
+        return ast.Describe(where=children[0], span=_span_of(meta))
+
     def diff(self, meta, children):
         refs, *options = children
         if isinstance(refs, tuple):

@@ -158,7 +158,10 @@ def diff_footer(result: DiffResult) -> str:
         parts.append(some(len(result.params),
                           "parameter column" if result.folded else "parameter key"))
     details = [f"{result.compared} parameter key{'' if result.compared == 1 else 's'} compared"]
-    if result.depth is not None:
+    if result.default_depth:
+        details.append(f"folded to depth {result.depth}: `depth {result.depth + 1}` or more "
+                       "unfolds")
+    elif result.depth is not None:
         details.append(f"depth {result.depth}")
     if result.raw:
         details.append("raw keys")
@@ -168,7 +171,7 @@ def diff_footer(result: DiffResult) -> str:
     legend = []
     cells = [c for _, cells in result.params for c in cells]
     if any(c is MISSING for c in cells):
-        legend.append(f"{MISSING_TEXT} the record lacks the key")
+        legend.append(f"{MISSING_TEXT} the record lacks the key (left out when drawn one field per line)")
     if result.folded:
         legend.append("<+> the sub-tree differs (same digest, same sub-tree)")
     if legend:

@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import io
+import re
 import shutil
 
-from .cells import MISSING_TEXT
+from .cells import MISSING_TEXT, cut
+from ..language.fields import DEFAULT_COLUMNS
 from .layout import (DEFAULT_MAX_CHARS, DEFAULT_MAX_LINES, Grid, describe_sections,
                      diff_grid, table_grid, vertical_blocks)
 
@@ -19,6 +21,10 @@ if TYPE_CHECKING:  # renderers tell results apart by their shape
 
 FALLBACK_WIDTH = 120  # when the output is not a terminal and $COLUMNS is unset
 NARROWEST_TEXT = 10  # a text column squeezed below this makes the table vertical
+READABLE_TEXT = 16  # the default columns leave some out rather than squeeze text below this
+# The default columns a narrow terminal can spare, in the order they go:
+# the label of Sumatra's records already says when; the file is in `describe`.
+SPARED_COLUMNS = ("timestamp", "main_file")
 
 
 def render_table(result, max_chars=None, max_lines=None, width=None, color=False,
@@ -38,6 +44,8 @@ def render_table(result, max_chars=None, max_lines=None, width=None, color=False
     if not result.shape in ('table', 'diff'):
         raise TypeError(result)
     grid = _grid(result, grid_max_chars(max_chars), grid_max_lines(max_lines))
+    if result.shape == 'table' and not vertical:
+        grid = narrowed_default(grid, width)
     pair = result.shape == 'diff' and result.pair
     if result.shape == 'diff' and not pair and not vertical and min_width(grid) > width:
         # A few records compare best side by side: a column per record.
@@ -46,9 +54,10 @@ def render_table(result, max_chars=None, max_lines=None, width=None, color=False
             grid, pair = by_key, True
     if not pair and grid.rows and (vertical or min_width(grid) > width):
         # One field per line has room: cut only where asked.
-        _draw_vertical(console, _grid(result, max_chars, grid_max_lines(max_lines)))
+        _draw_vertical(console, _grid(result, max_chars, grid_max_lines(max_lines)),
+                       skip_missing=result.shape == 'diff')
     elif grid.rows:
-        _draw_grid(console, grid)
+        _draw_grid(console, grid, grid_max_lines(max_lines))
     _print(console, grid.footer, style="dim")
     return _text(console)
 
@@ -67,16 +76,18 @@ def _grid(result, max_chars, max_lines) -> Grid:
     return table_grid(result, max_chars, max_lines)
 
 
-def min_width(grid: Grid) -> int:
-    """The narrowest the grid can be drawn (columns two spaces apart)."""
-    mins = column_widths(grid)
+def min_width(grid: Grid, narrowest: int = NARROWEST_TEXT) -> int:
+    """The narrowest the grid can be drawn (columns two spaces apart), its
+    text columns `narrowest` wide at most."""
+    mins = column_widths(grid, narrowest)
     return sum(mins) + 2 * (len(mins) - 1)
 
 
-def column_widths(grid: Grid) -> list[int]:
+def column_widths(grid: Grid, narrowest: int = NARROWEST_TEXT) -> list[int]:
     """Each column's narrowest: fixed columns at full width, tags at their
-    longest tag (with its comma: tags wrap between tags, never inside
-    one), text columns wrapped to NARROWEST_TEXT at most."""
+    longest tag (with its comma: tags wrap between tags, and inside one
+    only after a hyphen or a dot), text columns wrapped to `narrowest` at
+    most."""
     widths = []
     for i, col in enumerate(grid.columns):
         texts = [col.name] + [row[i] for row in grid.rows]
@@ -84,10 +95,11 @@ def column_widths(grid: Grid) -> list[int]:
         if col.kind == "fixed":
             widths.append(natural)
         elif col.kind == "tags":
-            widths.append(max([len(col.name)] + [len(tag) + 1 for t in texts[1:]
-                                                 for tag in t.split(", ")]))
+            widths.append(max([len(col.name)] + [len(piece) for t in texts[1:]
+                                                 for tag in t.split(", ")
+                                                 for piece in _hyphen_pieces(tag + ",")]))
         else:
-            widths.append(max(min(natural, NARROWEST_TEXT), col.narrowest))
+            widths.append(max(min(natural, narrowest), col.narrowest))
     return widths
 
 
@@ -102,11 +114,18 @@ def allotted_widths(grid: Grid, width: int) -> list[int]:
     shrinking can crop a fixed column at the edge): every column gets its
     narrowest, then the room left is shared out by water-filling: columns
     that want little more get all of it (a file name stays whole), the
-    widest wanting share what remains equally."""
+    widest wanting share what remains equally. Tags come first."""
     mins, wants = column_widths(grid), natural_widths(grid)
     widths = list(mins)
     room = width - 2 * (len(mins) - 1) - sum(mins)
-    hungry = sorted((i for i in range(len(mins)) if wants[i] > mins[i]),
+    for i, col in enumerate(grid.columns):  # tags first: a wrapped tag list doubles each row
+        if col.kind == "tags":  # ... but not at the cost of unreadable text
+            reserve = sum(max(0, min(wants[j], READABLE_TEXT) - widths[j])
+                          for j, other in enumerate(grid.columns) if other.kind == "text")
+            give = max(0, min(wants[i] - widths[i], room - reserve))
+            widths[i] += give
+            room -= give
+    hungry = sorted((i for i in range(len(mins)) if wants[i] > widths[i]),
                     key=lambda i: wants[i] - mins[i])
     while hungry and room > 0:
         share = room // len(hungry) or 1
@@ -146,7 +165,47 @@ def _cell(text: str):
     return Text(text)
 
 
-def _draw_grid(console, grid: Grid) -> None:
+def narrowed_default(grid: Grid, width: int) -> Grid:
+    """The default columns, too wide for `width`, leave out what the rest
+    still says or can spare, in turn: the timestamp when every label
+    begins with it (Sumatra's own labels do), then main_file, until reason
+    and outcome have READABLE_TEXT characters; the footer says so. Any
+    other table, or one that would still not fit, is kept whole (and turns
+    vertical)."""
+    names = [c.name for c in grid.columns]
+    if not set(DEFAULT_COLUMNS) <= set(names) or min_width(grid, READABLE_TEXT) <= width:
+        return grid
+    label = names.index("label")
+    narrowed, left_out = grid, []
+    for name in SPARED_COLUMNS:
+        i = [c.name for c in narrowed.columns].index(name)
+        if name == "timestamp" and not all(_label_says_when(row[label], row[i])
+                                           for row in narrowed.rows):
+            continue
+        narrowed = _without_column(narrowed, i)
+        left_out.append(name)
+        if min_width(narrowed, READABLE_TEXT) <= width:
+            break
+    if not left_out or min_width(narrowed) > width:
+        return grid
+    narrowed.footer = (f"{grid.footer[:-1]}; {' and '.join(left_out)} left out to fit "
+                       f"{width} columns: --vertical shows every column)")
+    return narrowed
+
+
+def _without_column(grid: Grid, i: int) -> Grid:
+    return Grid(grid.columns[:i] + grid.columns[i + 1:],
+                [[row[:i] + row[i + 1:] for row in section] for section in grid.sections],
+                grid.footer)
+
+
+def _label_says_when(label: str, timestamp: str) -> bool:
+    """`20200915-235217_37001e` says `2020-09-15 23:52:17`."""
+    return len(timestamp) == 19 and label.startswith(
+        timestamp[:10].replace("-", "") + "-" + timestamp[11:].replace(":", ""))
+
+
+def _draw_grid(console, grid: Grid, max_lines: int) -> None:
     from rich import box
     from rich.table import Table as RichTable
     table = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
@@ -159,14 +218,63 @@ def _draw_grid(console, grid: Grid) -> None:
         if i:
             table.add_section()
         for row in section:
-            table.add_row(*(_cell(t) for t in row))
+            table.add_row(*(_cell(fitted(t, c, w, max_lines))
+                            for t, c, w in zip(row, grid.columns, widths)))
     console.print(table)
 
 
-def _draw_vertical(console, grid: Grid) -> None:
-    """pgcli's \\G: a rule naming each row, then one field per line."""
+def fitted(text: str, column, width: int, max_lines: int) -> str:
+    """A text cell in its column's width: wrapped, but never to more than
+    `max_lines` lines (the cell rules: one line by default), the rest cut
+    with `…`; a file name cut from the left, so its name stays."""
+    if column.kind == "tags":
+        return wrapped_tags(text, width)
+    if column.kind != "text" or text == MISSING_TEXT or width < 2:
+        return text
+    if column.name == "main_file" or max_lines == 1:
+        return cut(text, width, max_lines, from_left=column.name == "main_file")
+    import textwrap
+    lines = [chunk for line in text.splitlines()
+             for chunk in (textwrap.wrap(line, width, break_on_hyphens=False) or [""])]
+    if len(lines) <= max_lines:
+        return "\n".join(lines)
+    kept = lines[:max_lines]
+    kept[-1] = kept[-1][:width - 2].rstrip() + " …" if len(kept[-1]) > width - 2 else kept[-1] + " …"
+    return "\n".join(kept)
+
+
+def wrapped_tags(text: str, width: int) -> str:
+    """Tags in lines of `width`: broken between tags, and inside a tag too
+    long for a line only after a hyphen or a dot (`unfinished-` / `review`);
+    never cut."""
+    tags = text.split(", ")
+    lines, line = [], ""
+    for i, tag in enumerate(tags):
+        word = tag + ("," if i < len(tags) - 1 else "")
+        pieces = [word] if len(word) <= width else _hyphen_pieces(word)
+        for j, piece in enumerate(pieces):
+            sep = " " if line and j == 0 else ""
+            if line and len(line) + len(sep) + len(piece) > width:
+                lines.append(line)
+                line = piece
+            else:
+                line += sep + piece
+    return "\n".join(lines + [line])
+
+
+def _hyphen_pieces(tag: str) -> list[str]:
+    """`unfinished-review` as `unfinished-`, `review` (`needs.check` at its dot)."""
+    return re.findall(r"[^-.]*[-.]|[^-.]+$", tag) or [tag]
+
+
+def _draw_vertical(console, grid: Grid, skip_missing: bool = False) -> None:
+    """pgcli's \\G: a rule naming each row, then one field per line; a diff
+    leaves out the keys a record lacks (the legend says so), so a record of
+    one parameter format is not drawn with every other format's keys."""
     from rich.text import Text
     blocks = vertical_blocks(grid)
+    if skip_missing:
+        blocks = [(n, [(name, t) for name, t in lines if t != MISSING_TEXT]) for n, lines in blocks]
     name_width = max(len(c.name) for c in grid.columns)
     for number, lines in blocks:
         head = f"-[ RECORD {number} ]"

@@ -8,17 +8,38 @@ way. The parameters stay as stored (not task-folded): this is the record.
 
 from __future__ import annotations
 
+from ..errors import QueryError
 from ..language import ast
 from ..language.dates import as_utc
 from ..result import RecordResult
+from .selection import sort_rows
 
 
 def run(stmt: ast.Describe, ctx) -> RecordResult:
-    row = ctx.resolve(stmt.ref)
+    row, notes = (ctx.resolve(stmt.ref), []) if stmt.where is None else _selected(stmt, ctx)
     record = ctx.store.records([row])[0]
     # the store's notes: the record's parts it could not read
     return RecordResult(row.label, describe_record(record, row), row=row, store=ctx.store,
-                        notes=ctx.store.statement_notes())
+                        notes=notes + ctx.store.statement_notes())
+
+
+SHOWN_LABELS = 3  # labels named when a selection holds several records
+
+
+def _selected(stmt: ast.Describe, ctx):
+    """The one record `describe where FILTER` selects (and the filter's
+    notes); a selection of none or several is an error that says so."""
+    rows = sort_rows(ctx.select(stmt.where))
+    if len(rows) == 1:
+        return rows[0], ctx.notes(stmt.where)
+    if not rows:
+        raise ctx.located(QueryError("describe shows one record; the filter selects none"),
+                          stmt)
+    n = len(rows)
+    labels = ", ".join(r.label for r in rows[:SHOWN_LABELS]) + (", …" if n > SHOWN_LABELS else "")
+    raise ctx.located(QueryError(
+        f"describe shows one record; the filter selects {n} ({labels}): narrow it, "
+        "or use `find` for a table, `diff where` to compare them"), stmt)
 
 
 def describe_record(record, row) -> dict:

@@ -82,8 +82,12 @@ def diff_rows(rows: list, records: list | None = None, *, depth: int | None = No
              for row in rows if isinstance(row.params, Unreadable)]
     flats = _flatten_all(rows, raw, ignored_paths)
     params, folded_names, compared = _parameter_columns(flats, depth)
+    default_depth = depth is None and len(rows) > 2 and len(params) > FOLD_ABOVE
+    if default_depth:  # many records, many keys: fold, as ParameterComparison does
+        depth = _default_depth(flats)
+        params, folded_names, compared = _parameter_columns(flats, depth)
     return DiffResult(labels, fields, params, folded=folded_names, compared=compared,
-                      depth=depth, raw=raw,
+                      depth=depth, default_depth=default_depth, raw=raw,
                       ignored=[_ignore_text(k) for k in ignore], source_rows=list(rows),
                       notes=notes)
 
@@ -184,6 +188,21 @@ def _parameter_columns(flats: list[dict], depth: int | None):
             cells = tuple(flat.get(col, MISSING) for flat in flats)
         out.append((name, cells))
     return out, folded_names, len(keys)
+
+
+# A diff of more than two records with more differing keys than this folds
+# deep keys by default: a column per key would not fit any screen.
+FOLD_ABOVE = 12
+
+
+def _default_depth(flats: list[dict]) -> int:
+    """The deepest folding that leaves FOLD_ABOVE parameter columns or
+    fewer; 1 if none does."""
+    deepest = max((len(path) for flat in flats for path in flat), default=1)
+    for depth in range(deepest - 1, 1, -1):
+        if len(_parameter_columns(flats, depth)[0]) <= FOLD_ABOVE:
+            return depth
+    return 1
 
 
 def _folded_cell(flat: dict, prefix: tuple):

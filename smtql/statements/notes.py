@@ -16,6 +16,7 @@ def filter_notes(store, f, keys=()) -> list[str]:
     params = [c.key for c in walk(f, (ast.Compare, ast.Exists)) if isinstance(c.key, ast.Param)]
     params += [k for k in keys if isinstance(k, ast.Param) and k.path != ()]
     notes += _param_notes(store, params)
+    notes += _label_notes(store, named_labels(f))
     notes += store.statement_notes()  # e.g. parameter sets it could not read
     return notes
 
@@ -67,6 +68,37 @@ def _param_notes(store, params) -> list[str]:
         hint = near + [f"{n} (a field)" for n in field_near]
         notes.append(f"no record has parameter '{key.dotted}'"
                      + (f"; closest: {', '.join(hint)}" if hint else ""))
+    return notes
+
+
+def named_labels(f) -> list[str]:
+    """The labels a filter names outright (`label = "…"`, `label in […]`)."""
+    labels = []
+    for c in walk(f, ast.Compare):
+        if c.key == ast.Field("label") and c.op in ("=", "in") and isinstance(c.value, ast.Const):
+            value = c.value.value
+            labels += [v for v in (value if isinstance(value, tuple) else (value,))
+                       if isinstance(v, str)]
+    return list(dict.fromkeys(labels))
+
+
+def _label_notes(store, labels) -> list[str]:
+    """A label no record has is said as an unknown tag is, with the closest
+    labels; the store is asked for these labels only, and for all of them
+    only to suggest."""
+    if not labels:
+        return []
+    from ..plan import planner
+    wanted = ast.Compare(ast.Field("label"), "in", ast.Const(tuple(labels)))
+    found = {row.label for row in store.scan(planner.plan(wanted, store, fields=("label",)))}
+    missing = [label for label in labels if label not in found]
+    if not missing:
+        return []
+    every = [row.label for row in store.scan(planner.plan(ast.All(), store, fields=("label",)))]
+    notes = []
+    for label in missing:
+        near = closest(label, every, cutoff=0.5)
+        notes.append(f"no record has label '{label}'" + (f"; closest: {', '.join(near)}" if near else ""))
     return notes
 
 

@@ -10,6 +10,7 @@ from ..errors import StoreError, closest, quoted_choices
 
 SERVER_SCHEMES = ("postgres://", "postgresql://", "mysql://", "mariadb://")
 DJANGO, SHELVE = "django", "shelve"
+NOT_A_STORE = "{path} is not a Sumatra record store (an SQLite or shelve file)"
 
 
 @dataclass(frozen=True)

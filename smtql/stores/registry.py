@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from ..errors import StoreError
-from .location import DJANGO, SERVER_SCHEMES, SHELVE, StoreLocation
+from .location import DJANGO, NOT_A_STORE, SERVER_SCHEMES, SHELVE, StoreLocation
 
 def find_project_dir(start: str | os.PathLike | None = None) -> Path | None:
     here = Path(start or os.getcwd()).resolve()
@@ -52,6 +52,7 @@ def _project_store(project_dir: Path) -> StoreLocation:
         return StoreLocation(kind, uri, name, project_dir)
     uri = str((project_dir / os.path.expanduser(uri)).resolve())
     if _store_files(uri):
+        _check_store_file(uri)
         return StoreLocation(kind, uri, name, project_dir)
     return _beside_project_file(project_dir, kind, uri, name)
 
@@ -102,7 +103,17 @@ def _bare_store(store: str) -> StoreLocation:
         path = path.with_suffix("")  # a dbm.dumb shelf named by one of its files
     if not _store_files(str(path)):
         raise StoreError(f"no record store at {store} (no such file)")
+    _check_store_file(str(path))
     return StoreLocation(SHELVE, str(path.resolve()), None)
+
+
+def _check_store_file(path: str) -> None:
+    """A file that is neither SQLite nor a dbm shelf (empty, random, some
+    other format) is said to be no store here, before Sumatra's own
+    "db type could not be determined" or a driver's error can be shown."""
+    import dbm
+    if not _is_sqlite(path) and not dbm.whichdb(path):
+        raise StoreError(NOT_A_STORE.format(path=path) + ": its content is neither")
 
 
 API_ENGINE_WARNING = (

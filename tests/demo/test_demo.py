@@ -187,7 +187,9 @@ def builds(tmp_path_factory):
     start("shelve", _build_cmd(root / "shelve", "--records", "15", "--seed", str(SEED), "--no-runs",
                                "--store", str(root / "shelve-store" / "records.shelf")))
     try:
-        sqlite_path = demo.build_project(root / "sqlite", n_records=N, seed=SEED, real_runs=2)
+        steps: list[str] = []
+        sqlite_path = demo.build_project(root / "sqlite", n_records=N, seed=SEED, real_runs=2,
+                                         progress=steps.append)
         assert sqlite_path == (root / "sqlite").resolve()
         for name, proc in jobs.items():
             _wait(proc, "building " + name)
@@ -199,7 +201,7 @@ def builds(tmp_path_factory):
         data = {name: _parse(_wait(proc, "reading " + name)) for name, proc in readers.items()}
         cleared.update(k for k in SERVERS if k in readers)
         yield {"root": root, "paths": {name: root / name for name in [*readers, "rebuild"]}, "data": data,
-               "unavailable": unavailable}
+               "unavailable": unavailable, "steps": steps}
     finally:
         for proc in jobs.values():
             if proc.poll() is None:
@@ -397,3 +399,41 @@ def test_server_store(kind, builds, sqlite_project):
     assert len(mine) == len(theirs) == N
     for a, b in zip(mine, theirs):
         assert a == b
+
+
+# ---------------------------------------------------------------- progress --
+
+def test_build_reports_each_step_as_the_child_finishes_it(builds):
+    """Issue 12, item 5: the builder child's steps reach the caller's
+    `progress` one by one (the tour prints them on stderr)."""
+    steps = builds["steps"]
+    for word in ("git repository made", "smt init", "smt run 1 of 2", "smt run 2 of 2",
+                 f"{N} synthetic records made", f"{N} records saved", "total"):
+        assert any(s.startswith(word) for s in steps), (word, steps)
+    assert not any(s.startswith("smtql demo:") for s in steps)
+
+
+def test_progress_at_a_terminal_is_one_line_rewritten():
+    """At a terminal (a real pseudo-terminal here) each step rewrites one
+    line, the counts of records saved too, and the line is cleared at the
+    end; through a pipe the same steps are lines, without the counts."""
+    import io
+    import pty
+    from smtql.demo.tour import Progress
+    from smtql.frontends.options import is_terminal
+    master, slave = pty.openpty()
+    with os.fdopen(slave, "w", encoding="utf-8") as tty:
+        progress = Progress(tty, live=is_terminal(tty))
+        for line in ("smt init: 0.5 s", "… saving records: 250 of 2500", "total: 9.0 s"):
+            progress(line)
+        progress.done()
+        seen = os.read(master, 4096).decode("utf-8")
+    os.close(master)
+    assert seen == ("\r\x1b[K  smt init: 0.5 s\r\x1b[K  … saving records: 250 of 2500"
+                    "\r\x1b[K  total: 9.0 s\r\x1b[K")
+    pipe = io.StringIO()
+    progress = Progress(pipe, live=is_terminal(pipe))
+    for line in ("smt init: 0.5 s", "… saving records: 250 of 2500", "total: 9.0 s"):
+        progress(line)
+    progress.done()
+    assert pipe.getvalue() == "  smt init: 0.5 s\n  total: 9.0 s\n"

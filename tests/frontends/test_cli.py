@@ -90,6 +90,11 @@ def _invocations(demo: Path, tmp: Path) -> dict:
     (tmp / "unset.smtql").write_text(UNSET_FILE, encoding="utf-8")
     (tmp / "syntax.smtql").write_text(SYNTAX_FILE, encoding="utf-8")
     (tmp / "empty").mkdir(exist_ok=True)
+    (tmp / "not-a-demo").mkdir(exist_ok=True)
+    (tmp / "not-a-demo" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    (tmp / "empty.db").write_bytes(b"")
+    (tmp / "random.db").write_bytes(bytes(range(256)) * 8)
+    (tmp / "damaged.db").write_bytes(b"SQLite format 3\x00" + b"\xff" * 1000)
     d, store = str(demo), str(demo / ".smt" / "records")
     return {
         # answers
@@ -132,6 +137,19 @@ def _invocations(demo: Path, tmp: Path) -> dict:
         "no_project": (["-C", str(tmp / "empty"), "count all"], None, None),
         "no_dir": (["-C", str(tmp / "missing-dir"), "count all"], None, None),
         "undo": (["-C", d, "undo"], None, None),
+        # issue 12: usage, bad stores, selections and labels that are not there
+        "empty_program": (["-C", d, ""], None, None),
+        "demo_elsewhere": (["demo", str(tmp / "not-a-demo")], None, None),
+        "max_chars_0": (["-C", d, "--max-chars", "0", "count all"], None, None),
+        "max_lines_0": (["-C", d, "--max-lines", "0", "count all"], None, None),
+        "one_line": (["-C", d, "--max-lines", "1", "--max-chars", "400", "all show label, user, "
+                      "version, reason, outcome, stdout latest 3"], None, None),
+        "store_empty": (["--store", str(tmp / "empty.db"), "count all"], None, None),
+        "store_random": (["--store", str(tmp / "random.db"), "count all"], None, None),
+        "store_damaged": (["--store", str(tmp / "damaged.db"), "count all"], None, None),
+        "describe_where": (["-C", d, "describe where tag finished"], None, None),
+        "label_in": (["-C", d, "count label in [\"nolabel\", \"20200101-000000_abcdef\"]"],
+                     None, None),
     }
 
 
@@ -402,6 +420,54 @@ def test_usage_errors_exit_2(cli, name, words):
 def test_missing_store_exits_3(cli):
     err = failed(cli["no_store"], 3)
     assert "no record store at" in err and "such.db" in err
+
+
+def test_an_empty_program_prints_the_usage_and_exits_2(cli):
+    err = failed(cli["empty_program"], 2)
+    assert "the program is empty" in err and "usage: smtql" in err
+
+
+def test_demo_in_a_directory_that_is_not_a_demo_is_a_usage_error(cli):
+    proc = cli["demo_elsewhere"]
+    err = failed(proc, 2)
+    assert "not an earlier smtql demo project" in err and proc.stdout == ""
+    assert (cli["_tmp"] / "not-a-demo" / "notes.txt").read_text() == "mine\n"  # untouched
+
+
+@pytest.mark.parametrize("name", ["max_chars_0", "max_lines_0"])
+def test_cutting_cells_to_nothing_is_a_usage_error(cli, name):
+    err = failed(cli[name], 2)
+    assert "must be 1 or more, not 0" in err
+
+
+def test_max_lines_1_gives_one_line_per_row(cli):
+    out = ok(cli["one_line"])
+    rows = out.splitlines()[2:-1]
+    assert len(rows) == 3 and all(r[:8].isdigit() for r in rows), out
+
+
+@pytest.mark.parametrize("name", ["store_empty", "store_random", "store_damaged"])
+def test_a_file_that_is_no_store_says_so(cli, name):
+    err = failed(cli[name], 3)
+    assert "is not a Sumatra record store (an SQLite or shelve file)" in err
+    assert "db type could not be determined" not in err
+
+
+def test_describe_where_reads_a_selection(cli, demo_reference):
+    err = failed(cli["describe_where"], 1)
+    n = sum(1 for r in demo_reference if finished(r))
+    assert f"the filter selects {n} (" in err and "label called" not in err
+    assert "unexpected" not in err  # `where` is not read as a label
+
+
+def test_a_label_no_record_has_gets_a_note_with_the_closest(cli, demo_reference):
+    proc = cli["label_in"]
+    assert ok(proc).strip() == "0"
+    notes = [l for l in proc.stderr.splitlines() if l.startswith("note: no record has label")]
+    assert len(notes) == 2, proc.stderr
+    assert "'20200101-000000_abcdef'; closest: " in notes[1]
+    closest = notes[1].split("closest: ")[1].split(", ")
+    assert set(closest) <= {r["label"] for r in demo_reference}
 
 
 def test_directory_without_a_project_exits_3(cli):

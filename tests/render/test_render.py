@@ -68,9 +68,37 @@ def test_golden_wide_terminal(slug, program):
     _check(f"{slug}_wide.txt", render(run(program), "table", width=160))
 
 
+@pytest.mark.parametrize("slug,program", [("find", "find all"), ("merged", "tag figure1 merged"),
+                                          ("find_show", CASES[1][1])])
+def test_golden_80_columns(slug, program):
+    """A terminal of 80 columns: the default table stays a table (issue 12,
+    item 8), every line within 80 characters."""
+    text = render(run(program), "table", width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    _check(f"{slug}_80.txt", text)
+
+
+def test_default_columns_leave_out_what_the_label_says_at_80_columns():
+    text = render(run("find all"), "table", width=80)
+    assert not text.startswith("-[ RECORD")
+    header = text.splitlines()[0].split()
+    assert "timestamp" not in header and "reason" in header and "outcome" in header
+    assert "left out to fit 80 columns: --vertical shows every column" in " ".join(text.split())
+
+
+def test_one_line_per_cell_whatever_the_width():
+    """--max-lines 1 gives one line: a cut cell narrower than 40 characters
+    is cut again to its column, never wrapped."""
+    one = render(run("find all show label, reason, outcome"), "table", width=50, max_lines=1)
+    rows = one.splitlines()[2:-1]
+    assert len(rows) == 6, one  # six records, a line each
+    two = render(run("find all show label, reason, outcome"), "table", width=50, max_lines=2)
+    assert len(two.splitlines()) > len(one.splitlines())
+
+
 def test_narrow_terminal_turns_vertical_and_wide_stays_a_table():
     result = run("find all")
-    narrow = render(result, "table", width=60)
+    narrow = render(result, "table", width=50)
     wide = render(result, "table", width=160)
     assert narrow.startswith("-[ RECORD 1 ]")
     assert wide.splitlines()[0].split() == ["label", "timestamp", "tags", "reason", "outcome",

@@ -149,3 +149,17 @@ def test_cost_grows_with_records_times_keys():
     res = diff_rows(rows, depth=None)
     assert time.perf_counter() - start < 2
     assert len(res.labels) == len(rows)
+
+
+def test_many_records_with_many_keys_fold_by_default_and_say_how_to_unfold(demo_connection):
+    """Issue 12, item 9: as smttask's ParameterComparison, a diff of many
+    records with more differing keys than a screen holds folds deep keys,
+    and its footer names `depth N`; asking for a depth is obeyed."""
+    res = demo_connection.query("diff where before 2020-10-01")
+    assert len(res.labels) > 2 and res.default_depth and res.depth >= 1
+    unfolded = demo_connection.query(f"diff where before 2020-10-01 depth {res.depth + 5}")
+    assert not unfolded.default_depth and len(unfolded.params) > len(res.params)
+    text = res.render("table", width=80)
+    assert f"`depth {res.depth + 1}` or more unfolds" in " ".join(text.split())
+    # one field per line leaves out what a record lacks: far fewer lines than keys × records
+    assert "—" not in text.split("\n(")[0]

@@ -299,7 +299,9 @@ def test_tables_cut_long_text(store):
     full = ("a long reason " * 10).strip()
     assert full[:39] + "…" in flat(res.render("table"))
     assert full not in flat(res.render("table"))
-    assert full in flat(res.render("table", max_chars=1000))
+    # one line stays one line (issue 12, item 8): the whole text wants more lines
+    assert full not in flat(res.render("table", max_chars=1000, width=80))
+    assert full in flat(res.render("table", max_chars=1000, max_lines=3, width=80))
     assert full[:11] + "…" in flat(res.render("table", max_chars=12))
     assert full[:11] + "…" in flat(res.render("markdown", max_chars=12))
 

@@ -17,19 +17,25 @@ def plain(v):
     return v
 '''
 
-# smtql's command line run once per argv of sys.argv[1] (a JSON list), in
-# one process; prints [{"rc", "out", "err"}, ...] as JSON.
+# smtql's command line run once per job of sys.argv[1] (a JSON list), in
+# one process; prints [{"rc", "out", "err"}, ...] as JSON. A job is an argv,
+# or {"argv": [...], "cwd": DIR, "seen": true}: run in DIR, its stdout and
+# stderr caught in one text, in the order a terminal would show them ("out").
 CLI_RUNS = '''\
-import contextlib, io, json, sys
+import contextlib, io, json, os, sys
 from smtql.frontends.cli import main
 results = []
-for argv in json.loads(sys.argv[1]):
-    out, err = io.StringIO(), io.StringIO()
+for job in json.loads(sys.argv[1]):
+    job = job if isinstance(job, dict) else {"argv": job}
+    if job.get("cwd"):
+        os.chdir(job["cwd"])
+    out = io.StringIO()
+    err = out if job.get("seen") else io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            rc = main(argv)
+            rc = main(job["argv"])
         except SystemExit as exc:
             rc = exc.code
-    results.append({"rc": rc, "out": out.getvalue(), "err": err.getvalue()})
+    results.append({"rc": rc, "out": out.getvalue(), "err": err.getvalue() if err is not out else ""})
 json.dump(results, sys.stdout)
 '''

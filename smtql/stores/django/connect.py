@@ -17,6 +17,7 @@ import sqlite3
 from urllib.parse import quote, unquote, urlparse
 
 from ...errors import StoreError
+from ..location import NOT_A_STORE
 from . import schema as S
 from .schema import Sql
 
@@ -278,6 +279,8 @@ class Transaction:
             return KeyboardInterrupt()
         if is_locked(err):
             return locked(self.store.location)
+        if "file is not a database" in str(err):  # SQLite's header, damaged content
+            return StoreError(NOT_A_STORE.format(path=self.store.location) + f": {err}")
         return StoreError(f"could not read the record store {self.store.location}: "
                           f"{type(err).__name__}: {err}")
 
