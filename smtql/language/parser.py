@@ -269,6 +269,8 @@ class _ToAst(Transformer):
 
     def column(self, meta, children):
         (tok,) = children
+        if isinstance(tok, ast.Output):
+            return tok
         return "default" if tok.type == "DEFAULT" else read_key(str(tok), _span_of(tok))
 
     def order(self, meta, keys):
@@ -276,7 +278,7 @@ class _ToAst(Transformer):
 
     def order_key(self, meta, children):
         key, direction = children
-        return ast.OrderKey(read_key(str(key), _span_of(key)),
+        return ast.OrderKey(_any_key(key),
                             descending=bool(direction) and direction.type == "DESC",
                             span=_span_of(meta))
 
@@ -383,6 +385,24 @@ class _ToAst(Transformer):
         return ast.And((self._time(">=", meta, low), self._time("<", meta, high)),
                        span=_span_of(meta))
 
+    def output_key(self, meta, children):
+        word, glob, path = children
+        if str(word).lower() != "output":
+            raise self._error(f"'{word}(…)' is not a value; output(\"GLOB\").KEY reads "
+                              "a value from an output file", _span_of(word))
+        pattern = literals.unquote(glob)
+        if not pattern:
+            raise self._error("output(…) needs a file name or glob", _span_of(glob))
+        segments = tuple(s for s, _ in split_key(str(path))) if path is not None else ()
+        return ast.Output(pattern, segments, span=_span_of(meta))
+
+    def outputs_missing(self, meta, children):
+        (word,) = children
+        if str(word).lower() != "outputs":
+            raise self._error(f"'{word} missing' is not a predicate; did you mean "
+                              "`outputs missing`?", _span_of(word))
+        return ast.OutputsMissing(span=_span_of(meta))
+
     def exists(self, meta, children):
         return ast.Exists(self._param(children[0]), span=_span_of(meta))
 
@@ -399,7 +419,7 @@ class _ToAst(Transformer):
 
     def compare(self, meta, children):
         key_tok, (op, value) = children
-        key = read_key(str(key_tok), _span_of(key_tok))
+        key = _any_key(key_tok)
         target = _kind(key)
         allowed = fields.OPERATORS.get(target)
         if allowed is not None and op not in allowed:
@@ -478,6 +498,11 @@ def _group_depth(pattern: str) -> int:
         elif ch == ")":
             depth = max(0, depth - 1)
     return deepest
+
+
+def _any_key(tok) -> ast.Key:
+    """A key token read as field or parameter; an `output(…)` key as built."""
+    return tok if isinstance(tok, ast.Output) else read_key(str(tok), _span_of(tok))
 
 
 def _misspelt_field(err: QueryError, key) -> QueryError:

@@ -34,14 +34,19 @@ def filter_text(f, parent: str = "") -> str:
         return f"exists {key_text(f.key)}"
     if isinstance(f, ast.Match):
         return f"match {ref_text(f.ref)} on " + ", ".join(key_text(k) for k in f.keys)
-    if isinstance(f, ast.FilterVar):
+    if isinstance(f, (ast.FilterVar, ast.Predicate)):
         return f"${f.name}"
+    if isinstance(f, ast.OutputsMissing):
+        return "outputs missing"
     raise AssertionError(f)
 
 
 def key_text(key) -> str:
     if isinstance(key, ast.Field):
         return key.name
+    if isinstance(key, ast.Output):
+        return f"output({string_text(key.glob)})" + ("." + ast.Param(key.path).dotted
+                                                    if key.path else "")
     from . import fields
     text = key.dotted
     first = key.path[0] if key.path else ""

@@ -13,7 +13,11 @@ from ..plan.values import MISSING
 def column_name(col) -> str:
     if isinstance(col, ast.Field):
         return col.name
-    return "params" if col.path == ("params",) else key_text(col)
+    return "params" if _whole_set(col) else key_text(col)
+
+
+def _whole_set(col) -> bool:
+    return isinstance(col, ast.Param) and col.path == ("params",)
 
 
 def expand_columns(show) -> list:
@@ -29,11 +33,7 @@ def expand_columns(show) -> list:
 
 
 def cell(row, col):
-    if isinstance(col, ast.Field):
-        return row.value_of(col.name)
-    if col.path == ("params",):
-        return row.params  # the whole set; renderers show a digest
-    return row.param(col.path)
+    return cell_getter(col)(row)
 
 
 def cell_getter(col):
@@ -42,8 +42,11 @@ def cell_getter(col):
         if col.name == "tags":
             return lambda row: tuple(sorted(row.tags))
         return operator.attrgetter(col.name)
-    if col.path == ("params",):
-        return operator.attrgetter("params")
+    if isinstance(col, ast.Output):
+        glob, path = col.glob, col.path
+        return lambda row: row.output_value(glob, path)
+    if _whole_set(col):
+        return operator.attrgetter("params")  # the whole set; renderers show a digest
     path = col.path
     return lambda row: row.param(path)
 

@@ -27,7 +27,7 @@ class SumatraApiStore(Store):
         if self._rows is None:
             try:
                 with progress(description="reading records") as bar:
-                    self._rows = [from_record(r)
+                    self._rows = [from_record(r, self)
                                   for r in _each_record(self.record_store, self.project, bar)]
             except StoreError:
                 raise

@@ -1,0 +1,192 @@
+"""Records' output files on this machine (LANGUAGE.md §11): where each one
+is (its path relative to the record's data store, joined to the data
+store's root as Sumatra's `FileSystemDataStore` joins them), whether it is
+there, and the plain data in it.
+
+Nothing here constructs a Sumatra object (a data store's constructor makes
+its root folder): roots come from stored fields or the project file.
+Files are parsed as data only (JSON, YAML's safe loader, TOML), never
+unpickled or executed, and at most once per version of a file: the cache
+is keyed by path, size and modification time, so a file rewritten between
+two queries is read again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import OrderedDict
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from ..params import model as _params
+from ..plan.values import MISSING
+
+# -------------------------------------------------------------- finding files
+
+
+def matches(relpath: str, glob: str) -> bool:
+    """A glob with a `/` matches the whole path relative to the data store;
+    one without matches the file's name (`metrics.json` finds
+    `out/LABEL/metrics.json`)."""
+    name = relpath if "/" in glob else relpath.rsplit("/", 1)[-1]
+    return fnmatchcase(name, glob)
+
+
+def first_match(relpaths, glob: str) -> str | None:
+    """The first output path (in path order) the glob matches."""
+    return next((p for p in sorted(relpaths) if matches(p, glob)), None)
+
+
+def resolve(root, relpath: str) -> Path | None:
+    """Where Sumatra finds the file: `os.path.join(root, path)`, the root
+    made absolute as `FileSystemDataStore` makes it; None without a root."""
+    if not isinstance(root, str) or not root:
+        return None
+    return Path(os.path.abspath(os.path.expanduser(root))) / relpath
+
+
+def root_of(datastore) -> str | None:
+    """A data store object's root, read from its attributes (the `root`
+    property of a file-system store reads `_root`; others have none)."""
+    attributes = getattr(datastore, "__dict__", {})
+    root = attributes.get("_root", attributes.get("root"))
+    return root if isinstance(root, str) else None
+
+
+def project_data_root(project_file: dict, project_dir: Path) -> str | None:
+    """The data store root a project file (`.smt/project`) names, relative
+    roots taken from the project directory (where `smt` runs)."""
+    store = project_file.get("data_store")
+    root = store.get("root") if isinstance(store, dict) else None
+    if not isinstance(root, str) or not root:
+        return None
+    return str(project_dir / os.path.expanduser(root))
+
+
+# -------------------------------------------------------------- reading data
+
+class Unparsable(ValueError):
+    """A file whose content is not plain data of its format."""
+
+
+def _json(data: bytes):
+    return json.loads(data)
+
+
+def _yaml(data: bytes):
+    import yaml
+    try:
+        return yaml.safe_load(data)  # tags beyond plain data are refused, never run
+    except yaml.YAMLError as err:
+        raise Unparsable(str(err).splitlines()[0]) from None
+
+
+def _toml(data: bytes):
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    return tomllib.loads(data.decode("utf-8"))
+
+
+DATA_FORMATS = {".json": _json, ".yaml": _yaml, ".yml": _yaml, ".toml": _toml}
+
+
+def parse_data(path: Path, data: bytes):
+    parse = DATA_FORMATS.get(path.suffix.lower())
+    if parse is None:
+        raise Unparsable(f"{path.suffix or 'a file without an extension'} is not JSON, "
+                         "YAML or TOML")
+    try:
+        return parse(data)
+    except Unparsable:
+        raise
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise Unparsable(f"{type(err).__name__}: {err}") from None
+
+
+class FileCache:
+    """Parsed files by path, each kept with the (size, mtime) it was read
+    at; a changed file is read again. Bounded: the oldest entries go."""
+
+    def __init__(self, size: int = 20_000):
+        self.size = size
+        self._entries: OrderedDict = OrderedDict()
+        self.reads = 0  # files actually read (tests count them)
+
+    def data(self, path: Path):
+        """The file's parsed content; MISSING (not on disk) or Unparsable."""
+        try:
+            st = path.stat()
+        except OSError:
+            return MISSING
+        version = (st.st_size, st.st_mtime_ns)
+        key = str(path)
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] == version:
+            self._entries.move_to_end(key)
+            return hit[1]
+        try:
+            self.reads += 1
+            value = parse_data(path, path.read_bytes())
+        except OSError:
+            return MISSING
+        except Unparsable as err:
+            value = err
+        self._entries[key] = (version, value)
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return value
+
+
+CACHE = FileCache()  # one per process: repeated queries reuse what they read
+
+
+# -------------------------------------------------------------- per statement
+
+class OutputReader:
+    """A store's output files for one statement at a time: values read from
+    them, and what could not be read, for the statement's notes."""
+
+    def __init__(self, root_of_row):
+        self.root_of_row = root_of_row  # row -> the data store root, or None
+        self.started()
+
+    def started(self) -> None:
+        self.not_on_disk: dict[str, set] = {}
+        self.unparsable: dict[str, set] = {}
+
+    def files(self, row) -> list[tuple[str, Path | None]]:
+        """(relative path, resolved path) of every output file, in path order."""
+        root = self.root_of_row(row) if row.outputpath else None
+        return [(p, resolve(root, p)) for p in sorted(row.outputpath)]
+
+    def missing(self, row) -> bool:
+        """Some output file is not on disk (or cannot be placed at all)."""
+        return any(path is None or not path.is_file() for _, path in self.files(row))
+
+    def value(self, row, glob: str, path: tuple):
+        """`output("GLOB").KEY…` for this row, or MISSING."""
+        rel = first_match(row.outputpath, glob)
+        if rel is None:
+            return MISSING
+        where = resolve(self.root_of_row(row), rel)
+        data = CACHE.data(where) if where is not None else MISSING
+        if data is MISSING:
+            self.not_on_disk.setdefault(glob, set()).add(row.label)
+            return MISSING
+        if isinstance(data, Unparsable):
+            self.unparsable.setdefault(glob, set()).add(row.label)
+            return MISSING
+        return _params.lookup(data, path) if path else data
+
+    def notes(self) -> list[str]:
+        notes = []
+        for glob in sorted(set(self.not_on_disk) | set(self.unparsable)):
+            counts = [(len(self.not_on_disk.get(glob, ())), "is not on disk"),
+                      (len(self.unparsable.get(glob, ())), "could not be parsed")]
+            said = ", ".join(f"{what} for {n} record{'s' if n != 1 else ''}"
+                             for n, what in counts if n)
+            notes.append(f'output("{glob}"): the file {said}; those records lack the value')
+        return notes
