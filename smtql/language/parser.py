@@ -686,6 +686,8 @@ def _syntax_error(err: UnexpectedInput, source: str, filename: str | None) -> Qu
             expected = set()
         start, end = err.pos_in_stream, err.pos_in_stream + 1
         previous = None
+        history = getattr(err, "token_history", None) or []
+        expected = _after_key(expected, history[-1] if history else None)
     else:  # UnexpectedToken, or UnexpectedEOF
         tok = err.token
         expected = _acceptable(err)
@@ -697,12 +699,25 @@ def _syntax_error(err: UnexpectedInput, source: str, filename: str | None) -> Qu
             start, end = tok.start_pos, tok.end_pos
         history = getattr(err, "token_history", None) or []
         previous = history[-1] if history else None
+        expected = _after_key(expected, previous)
     expected = {e for e in expected if not e.startswith("__")}
     error = QuerySyntaxError(message, expected=_trim(_terminal_words(expected)),
                              suggestion=_suggest(err, expected, previous, source))
     if start is not None and start >= len(source) and source:
         start = end = len(source)
     return error.at(source, start, end, filename=filename)
+
+
+# What may follow a key only when the key is `output` (`output("GLOB")`) or
+# `outputs` (`outputs missing`): not worth offering after any other key.
+_AFTER_OUTPUT = {"output": "LPAR", "outputs": "MISSING"}
+
+
+def _after_key(expected: set, previous) -> set:
+    if previous is None or previous.type != "KEY":
+        return expected
+    keep = _AFTER_OUTPUT.get(str(previous).lower())
+    return {e for e in expected if e not in _AFTER_OUTPUT.values() or e == keep}
 
 
 def _trim(words: tuple[str, ...], most: int = 14) -> tuple[str, ...]:
