@@ -248,7 +248,9 @@ def _build(directory: pathlib.Path, *, n_records: int, seed: int, store_uri: str
     runner.start()
     try:
         t, c = time.perf_counter(), time.process_time()
-        records = make_records(n_records, seed, project_dir=directory)
+        files: dict[str, bytes] = {}
+        records = make_records(n_records, seed, project_dir=directory, files=files)
+        write_files(directory, files)
         log("make_records(%d): %.2f s (cpu %.2f s)"
             % (n_records, time.perf_counter() - t, time.process_time() - c))
     finally:
@@ -264,6 +266,14 @@ def _build(directory: pathlib.Path, *, n_records: int, seed: int, store_uri: str
     log("save_records: %.2f s (cpu %.2f s)" % (time.perf_counter() - t, time.process_time() - c))
     log("total: %.2f s" % (time.perf_counter() - t0))
     return directory
+
+
+def write_files(directory: pathlib.Path, files: dict) -> None:
+    """The runs' result files, in the data store (the project directory)."""
+    for relpath, content in files.items():
+        path = directory / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
 
 
 # --------------------------------------------------------------------------
