@@ -190,3 +190,116 @@ class OutputReader:
                              for n, what in counts if n)
             notes.append(f'output("{glob}"): the file {said}; those records lack the value')
         return notes
+
+
+# -------------------------------------------------------------- from Python
+
+def files_frame(rows: list, store):
+    """`res.outputs()`: one line per output file of these rows (label,
+    relative path, resolved path, digest, size, on disk, digest matches).
+    Digests and sizes are what Sumatra stored (from the Records); a file on
+    disk is hashed as Sumatra hashes it (SHA-1 of the content)."""
+    import pandas as pd
+    lines = []
+    for row, keys in _output_keys(rows, store):
+        root = store.datastore_root(row) if keys else None
+        for key in keys:
+            path = resolve(root, key.path)
+            on_disk = path is not None and path.is_file()
+            lines.append({
+                "label": row.label, "path": key.path, "resolved": str(path) if path else None,
+                "digest": key.digest, "size": (key.metadata or {}).get("size"),
+                "on_disk": on_disk,
+                "digest_matches": on_disk and key.digest is not None
+                and sha1_of(path) == key.digest})
+    return pd.DataFrame(lines, columns=["label", "path", "resolved", "digest", "size", "on_disk",
+                                        "digest_matches"])
+
+
+def _output_keys(rows: list, store):
+    """(row, its output DataKeys in path order), from the rows' Records
+    (built in bulk: a row read for a table need not carry its paths)."""
+    for row, record in zip(rows, store.records(rows) if rows else []):
+        keys = [k for k in (getattr(record, "output_data", None) or ())
+                if isinstance(getattr(k, "path", None), str)]
+        yield row, sorted(keys, key=lambda k: k.path)
+
+
+def sha1_of(path: Path) -> str:
+    import hashlib
+    digest = hashlib.sha1()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_files(rows: list, store, glob: str, allow_pickle: bool = False) -> dict:
+    """`res.load(GLOB)`: label -> the content of the row's first output
+    file matching the glob. Records without such a file are left out; files
+    not on disk are left out with a warning that counts them."""
+    import warnings
+    out, gone = {}, []
+    for row, keys in _output_keys(rows, store):
+        rel = first_match([k.path for k in keys], glob)
+        if rel is None:
+            continue
+        path = resolve(store.datastore_root(row), rel)
+        if path is None or not path.is_file():
+            gone.append(row.label)
+            continue
+        out[row.label] = load_file(path, allow_pickle, row.label)
+    if gone:
+        warnings.warn(f'res.load("{glob}"): the file of {len(gone)} record'
+                      f"{'s' if len(gone) != 1 else ''} is not on disk ({', '.join(gone[:3])}"
+                      f"{', …' if len(gone) > 3 else ''}); left out", stacklevel=3)
+    return out
+
+
+_PICKLES = (".pkl", ".pickle")
+
+
+def load_file(path: Path, allow_pickle: bool, label: str = ""):
+    """A file's content by its extension: JSON, YAML (plain data), TOML;
+    CSV as a DataFrame; `.npy`/`.npz` through NumPy; a pickle only when
+    allowed; text otherwise (bytes if it is not UTF-8)."""
+    from ..errors import QueryError
+    suffix = path.suffix.lower()
+    whose = f"{path} (record {label})" if label else str(path)
+    if suffix in _PICKLES and not allow_pickle:
+        raise QueryError(f"{whose} is a pickle, which runs code when loaded; pass "
+                         "allow_pickle=True only if you trust it")
+    try:
+        if suffix in DATA_FORMATS:
+            return parse_data(path, path.read_bytes())
+        if suffix == ".csv":
+            import pandas as pd
+            return pd.read_csv(path)
+        if suffix in (".npy", ".npz"):
+            return _numpy(path, allow_pickle)
+        if suffix in _PICKLES:
+            import pickle
+            with open(path, "rb") as fh:
+                return pickle.load(fh)  # noqa: S301 - asked for: allow_pickle=True
+        data = path.read_bytes()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data
+    except Unparsable as err:
+        raise QueryError(f"{whose} cannot be read as {suffix[1:].upper()}: {err}") from None
+    except ValueError as err:  # NumPy refusing an object array, pandas a broken CSV
+        raise QueryError(f"{whose} cannot be loaded: {err}") from None
+
+
+def _numpy(path: Path, allow_pickle: bool):
+    try:
+        import numpy as np
+    except ImportError:
+        from ..errors import QueryError
+        raise QueryError(f"{path} is a NumPy file: install numpy to load it") from None
+    loaded = np.load(path, allow_pickle=allow_pickle)
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            return {name: loaded[name] for name in loaded.files}
+    return loaded
