@@ -472,7 +472,7 @@ class DjangoSqlStore(Store):
         """The statements the plan runs, and how many candidates each stage
         leaves (a `count` with a trivial post-filter is one COUNT)."""
         keep = compile_filter(plan.post)
-        with Query(self) as qy:
+        with self.query() as qy:  # the post-filter may build Records (a Python predicate)
             if count and plan.post_is_trivial:
                 where = self.compiler.where(qy, plan.pre)
                 n = int(qy.run(Sql(f"SELECT COUNT(*) FROM {S.RECORD.name} r WHERE ") + where)[0][0])
