@@ -51,6 +51,9 @@ class Row:
     def param(self, path: tuple):
         return _params.lookup(self.params, path)
 
+    def __getstate__(self) -> dict:  # pickled without its store (a connection)
+        return {**self.__dict__, "store": None}
+
     def record(self):
         """The Sumatra Record, built by the store without side effects."""
         return self.store.records([self])[0]
