@@ -434,12 +434,12 @@ def grow(uri: str, total: int, *, project: str | None = None, seed: int = 0, bat
                     json.dumps({"encoding": None, "mimetype": mimetype,
                                 "size": rng.randint(200, 5_000_000)}, sort_keys=True), db_id))
             if status == "finished":  # the demo's metrics.json (benchmarks/bench_outputs.py)
-                path, content = f"out/{label}/metrics.json", metrics_content(label)
+                path, metrics = f"out/{label}/metrics.json", metrics_content(label)
                 paths.append(path)
                 rows["django_store_datakey"].append((
-                    path, hashlib.sha1(content).hexdigest(), _db_time(created, dialect),
+                    path, hashlib.sha1(metrics).hexdigest(), _db_time(created, dialect),
                     json.dumps({"encoding": None, "mimetype": "application/json",
-                                "size": len(content)}, sort_keys=True), db_id))
+                                "size": len(metrics)}, sort_keys=True), db_id))
             if log is not None:
                 log.append({"label": label, "timestamp": ts, "tags": tags, "ptype": ptype,
                             "content": content, "cfg": cfg, "outputs": paths, "status": status,

@@ -158,7 +158,7 @@ def test_an_exception_in_a_predicate_stops_the_query_naming_it(project):
 
 
 def test_a_predicate_works_wherever_a_filter_does(project):
-    _, _, conn = project
+    _, directory, conn = project
     want = {r.label for r in every_record(conn) if long_run(r)}
     assert set(conn.query("let slow = $p and tag finished; find $slow", p=long_run).labels) \
         == want & set(conn.query("tag finished").labels)
@@ -168,6 +168,9 @@ def test_a_predicate_works_wherever_a_filter_does(project):
     assert conn.query("count tag checked") == 0  # a dry run: nothing written
     diff = conn.query("diff where $p and tag finished", p=long_run)
     assert set(diff.labels) == want & set(conn.query("tag finished").labels)
+    program = directory / "slow.smtql"
+    program.write_text("tag finished and $p\n")
+    assert set(smtql.load(program, p=long_run).labels) == want & set(conn.query("tag finished").labels)
     plan = str(conn.query("explain tag finished and $p", p=long_run))
     assert re.search(r"post-filter: (.* and )?\$p  ", plan), plan  # the predicate last
 
