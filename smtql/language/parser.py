@@ -389,7 +389,8 @@ class _ToAst(Transformer):
         word, glob, path = children
         if str(word).lower() != "output":
             raise self._error(f"'{word}(…)' is not a value; output(\"GLOB\").KEY reads "
-                              "a value from an output file", _span_of(word))
+                              "a value from an output file", _span_of(word),
+                              suggestion="'output(…)'")
         pattern = literals.unquote(glob)
         if not pattern:
             raise self._error("output(…) needs a file name or glob", _span_of(glob))
@@ -399,8 +400,8 @@ class _ToAst(Transformer):
     def outputs_missing(self, meta, children):
         (word,) = children
         if str(word).lower() != "outputs":
-            raise self._error(f"'{word} missing' is not a predicate; did you mean "
-                              "`outputs missing`?", _span_of(word))
+            raise self._error(f"'{word} missing' is not a predicate", _span_of(word),
+                              suggestion="'outputs missing'")
         return ast.OutputsMissing(span=_span_of(meta))
 
     def exists(self, meta, children):
