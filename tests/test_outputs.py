@@ -69,11 +69,16 @@ def project(request, tmp_path_factory):
     """(kind, project directory, connection) of a small demo store."""
     kind = request.param
     directory = tmp_path_factory.mktemp(f"outputs-{kind}") / "project"
-    run_child(_BUILD, str(directory), store_uri(kind, directory) or "", FORMATS_LABEL,
+    uri = store_uri(kind, directory)
+    run_child(_BUILD, str(directory), uri or "", FORMATS_LABEL,
               json.dumps({k: v.hex() for k, v in FORMAT_FILES.items()}))
+    BARE[kind] = uri or str(directory / ".smt" / "records")
     conn = smtql.connect(directory)
     yield kind, directory, conn
     conn.close()
+
+
+BARE: dict = {}  # kind -> the store's URI or path, for `smtql.connect(store=…)`
 
 
 def every_record(conn) -> list:
@@ -263,6 +268,33 @@ def test_outputs_missing_follows_the_disk(project):
     finally:
         moved.rename(path)
     assert set(conn.query("outputs missing").labels) == missing
+
+
+def test_paths_resolve_against_the_data_store(project, tmp_path):
+    """A bare store: each record's stored data store (the project directory
+    here). A project directory: the project's own data store, which may be
+    elsewhere (a project moved, or its data on another disk)."""
+    kind, directory, conn = project
+    query = 'tag finished and output("metrics.json").loss >= 0 show label, output("metrics.json").loss'
+    want = {row["label"]: row['output("metrics.json").loss'] for row in conn.query(query)}
+    assert want
+    with smtql.connect(store=BARE[kind]) as bare:
+        assert {row["label"]: row['output("metrics.json").loss'] for row in bare.query(query)} == want
+    # a second project file naming the same store, its data store elsewhere
+    info = json.loads((directory / ".smt" / "project").read_text())
+    moved = tmp_path / "moved"
+    (moved / ".smt").mkdir(parents=True)
+    if kind == "sqlite":
+        info["record_store"]["db_file"] = BARE[kind]
+    info["data_store"]["root"] = str(moved / "data")
+    (moved / ".smt" / "project").write_text(json.dumps(info))
+    label = sorted(want)[0]
+    target = moved / "data" / "out" / label / "metrics.json"
+    target.parent.mkdir(parents=True)
+    target.write_text('{"loss": 42}')
+    with smtql.connect(moved) as elsewhere:
+        assert elsewhere.query(query).labels == [label]
+        assert elsewhere.query(query)[0]['output("metrics.json").loss'] == 42
 
 
 # ------------------------------------------------------------------ from Python
