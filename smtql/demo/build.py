@@ -250,13 +250,15 @@ def _build(directory: pathlib.Path, *, n_records: int, seed: int, store_uri: str
         t, c = time.perf_counter(), time.process_time()
         files: dict[str, bytes] = {}
         records = make_records(n_records, seed, project_dir=directory, files=files)
-        write_files(directory, files)
         log("make_records(%d): %.2f s (cpu %.2f s)"
             % (n_records, time.perf_counter() - t, time.process_time() - c))
     finally:
         runner.join()
     if failures:
         raise failures[0]
+    # Only now: `smt run` lists as a run's outputs every file of the data
+    # store (the project) newer than the run's start, and hashes each.
+    write_files(directory, files)
 
     from sumatra.projects import load_project
 
