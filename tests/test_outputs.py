@@ -184,6 +184,8 @@ def test_a_value_is_not_a_predicate(project):
     _, _, conn = project
     with pytest.raises(QueryError, match="not a filter.*only from Python"):
         conn.query("tag finished and $p", p=3)
+    with pytest.raises(QueryError, match="a Python predicate.*not a value"):
+        conn.query("tag finished and duration > $p", p=long_run)
 
 
 # ------------------------------------------------------------------ output values

@@ -116,6 +116,9 @@ def bind_value(value, target: str, ctx: Context):
         bound = ctx.lookup(value)
         if is_filter(bound):
             raise ctx.error(f"${value.name} is a filter, not a value", value)
+        if callable(bound):
+            raise ctx.error(f"${value.name} is a Python predicate (a callable), not a value; "
+                            f"use it as a filter on its own (`… and ${value.name}`)", value)
         if isinstance(bound, (ast.Const, ast.Token, ast.ListOf)):
             return bind_value(_respan(bound, value.span), target, ctx)
         return _python_value(bound, target, value, ctx)
