@@ -30,6 +30,11 @@ if not os.environ.get("SMTQL_INDEX_DIR"):
     os.environ["SMTQL_INDEX_DIR"] = tempfile.mkdtemp(prefix="smtql-test-index-")
 DEMO_SEED = 1
 
+# pytest-xdist's workers set COLUMNS=80; the command lines the tests start
+# must draw at the width a pipe gets, whichever way the suite runs.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 
 def child_env() -> dict:
     """The environment for child processes: this checkout first on the path,

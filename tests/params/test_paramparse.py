@@ -632,10 +632,10 @@ def test_configparser_interpolation_bomb_is_refused_quickly():
         lines.append("x%d = %s" % (i, ("%%(x%d)s" % (i - 1)) * 64))
     lines.append("[s]")
     content = "\n".join(lines) + "\n"
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(UnreadableParameters):
         parse_parameter_content("ConfigParserParameterSet", content)
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
 
 
 # ---------------------------------------------------------------- other types
@@ -735,10 +735,10 @@ def no_pwned():
 
 @pytest.mark.parametrize("content", MALICIOUS_PY, ids=lambda c: c[:50])
 def test_malicious_python_is_refused(no_pwned, content):
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(UnreadableParameters):
         parse_parameter_content("NTParameterSet", content)
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
 
 
 @pytest.mark.parametrize("content", MALICIOUS_PY, ids=lambda c: c[:50])
@@ -747,14 +747,14 @@ def test_malicious_simple_values_are_refused_or_raw_text(no_pwned, content):
     eval would stop at an undefined name first (`ref(...)`, `x.y`), kept as
     the raw text exactly as Sumatra keeps it; never evaluated."""
     content = "a = " + content
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         got = parse_parameter_content("SimpleParameterSet", content)
     except UnreadableParameters:
         pass
     else:
         assert got == {"a": content[3:]}
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
 
 
 @pytest.mark.parametrize("content", [
@@ -775,10 +775,10 @@ def test_malicious_simple_values_are_refused_or_raw_text(no_pwned, content):
     "a: \0\n",
 ], ids=lambda c: repr(c[:40]))
 def test_malicious_yaml_is_refused(no_pwned, content):
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(UnreadableParameters):
         parse_parameter_content("YAMLParameterSet", content)
-    assert time.perf_counter() - start < 5.0
+    assert time.process_time() - start < 5.0
 
 
 def test_huge_float_literal_is_a_value_not_a_hang():
@@ -798,10 +798,10 @@ def test_typical_nt_content_parses_fast():
     assert 1500 < len(content) < 4000
     assert parse_parameter_content("NTParameterSet", content) == data
     n = 200
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(n):
         parse_parameter_content("NTParameterSet", content)
-    per_call = (time.perf_counter() - start) / n
+    per_call = (time.process_time() - start) / n
     assert per_call < 0.005, per_call   # ~0.3 ms on a laptop; generous for CI
 
 
