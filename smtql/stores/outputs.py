@@ -13,8 +13,10 @@ two queries is read again.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import stat
 from collections import OrderedDict
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -38,12 +40,18 @@ def first_match(relpaths, glob: str) -> str | None:
     return next((p for p in sorted(relpaths) if matches(p, glob)), None)
 
 
-def resolve(root, relpath: str) -> Path | None:
+def resolve(root, relpath: str) -> str | None:
     """Where Sumatra finds the file: `os.path.join(root, path)`, the root
-    made absolute as `FileSystemDataStore` makes it; None without a root."""
+    made absolute as `FileSystemDataStore` makes it; None without a root.
+    (Plain strings: a query resolves one path per candidate record.)"""
     if not isinstance(root, str) or not root:
         return None
-    return Path(os.path.abspath(os.path.expanduser(root))) / relpath
+    return os.path.join(_absolute(root), relpath)
+
+
+@functools.lru_cache(maxsize=64)
+def _absolute(root: str) -> str:
+    return os.path.abspath(os.path.expanduser(root))
 
 
 def root_of(datastore) -> str | None:
@@ -93,10 +101,11 @@ def _toml(data: bytes):
 DATA_FORMATS = {".json": _json, ".yaml": _yaml, ".yml": _yaml, ".toml": _toml}
 
 
-def parse_data(path: Path, data: bytes):
-    parse = DATA_FORMATS.get(path.suffix.lower())
+def parse_data(path: str, data: bytes):
+    suffix = os.path.splitext(path)[1]
+    parse = DATA_FORMATS.get(suffix.lower())
     if parse is None:
-        raise Unparsable(f"{path.suffix or 'a file without an extension'} is not JSON, "
+        raise Unparsable(f"{suffix or 'a file without an extension'} is not JSON, "
                          "YAML or TOML")
     try:
         return parse(data)
@@ -115,26 +124,28 @@ class FileCache:
         self._entries: OrderedDict = OrderedDict()
         self.reads = 0  # files actually read (tests count them)
 
-    def data(self, path: Path):
+    def data(self, path: str):
         """The file's parsed content; MISSING (not on disk) or Unparsable."""
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError:
             return MISSING
+        if not stat.S_ISREG(st.st_mode):
+            return MISSING
         version = (st.st_size, st.st_mtime_ns)
-        key = str(path)
-        hit = self._entries.get(key)
+        hit = self._entries.get(path)
         if hit is not None and hit[0] == version:
-            self._entries.move_to_end(key)
+            self._entries.move_to_end(path)
             return hit[1]
         try:
             self.reads += 1
-            value = parse_data(path, path.read_bytes())
+            with open(path, "rb") as fh:
+                value = parse_data(path, fh.read())
         except OSError:
             return MISSING
         except Unparsable as err:
             value = err
-        self._entries[key] = (version, value)
+        self._entries[path] = (version, value)
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)
         return value
@@ -157,14 +168,14 @@ class OutputReader:
         self.not_on_disk: dict[str, set] = {}
         self.unparsable: dict[str, set] = {}
 
-    def files(self, row) -> list[tuple[str, Path | None]]:
+    def files(self, row) -> list[tuple[str, str | None]]:
         """(relative path, resolved path) of every output file, in path order."""
         root = self.root_of_row(row) if row.outputpath else None
         return [(p, resolve(root, p)) for p in sorted(row.outputpath)]
 
     def missing(self, row) -> bool:
         """Some output file is not on disk (or cannot be placed at all)."""
-        return any(path is None or not path.is_file() for _, path in self.files(row))
+        return any(path is None or not os.path.isfile(path) for _, path in self.files(row))
 
     def value(self, row, glob: str, path: tuple):
         """`output("GLOB").KEY…` for this row, or MISSING."""
@@ -205,9 +216,9 @@ def files_frame(rows: list, store):
         root = store.datastore_root(row) if keys else None
         for key in keys:
             path = resolve(root, key.path)
-            on_disk = path is not None and path.is_file()
+            on_disk = path is not None and os.path.isfile(path)
             lines.append({
-                "label": row.label, "path": key.path, "resolved": str(path) if path else None,
+                "label": row.label, "path": key.path, "resolved": path,
                 "digest": key.digest, "size": (key.metadata or {}).get("size"),
                 "on_disk": on_disk,
                 "digest_matches": on_disk and key.digest is not None
@@ -225,7 +236,7 @@ def _output_keys(rows: list, store):
         yield row, sorted(keys, key=lambda k: k.path)
 
 
-def sha1_of(path: Path) -> str:
+def sha1_of(path: str) -> str:
     import hashlib
     digest = hashlib.sha1()
     with open(path, "rb") as fh:
@@ -245,10 +256,10 @@ def load_files(rows: list, store, glob: str, allow_pickle: bool = False) -> dict
         if rel is None:
             continue
         path = resolve(store.datastore_root(row), rel)
-        if path is None or not path.is_file():
+        if path is None or not os.path.isfile(path):
             gone.append(row.label)
             continue
-        out[row.label] = load_file(path, allow_pickle, row.label)
+        out[row.label] = load_file(Path(path), allow_pickle, row.label)
     if gone:
         warnings.warn(f'res.load("{glob}"): the file of {len(gone)} record'
                       f"{'s' if len(gone) != 1 else ''} is not on disk ({', '.join(gone[:3])}"
@@ -271,7 +282,7 @@ def load_file(path: Path, allow_pickle: bool, label: str = ""):
                          "allow_pickle=True only if you trust it")
     try:
         if suffix in DATA_FORMATS:
-            return parse_data(path, path.read_bytes())
+            return parse_data(str(path), path.read_bytes())
         if suffix == ".csv":
             import pandas as pd
             return pd.read_csv(path)
