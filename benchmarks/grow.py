@@ -21,7 +21,8 @@ PostgreSQL) until the project holds N, each one a run of a sweep:
   `_running_`, `_initialized_`) and, for about two thirds, user tags, in
   BOTH the tag tables (django_store_tag / django_store_taggeditem with the
   record content type) and the comma-joined `tags` column;
-- output datakeys (by status, 0 to 4 files under out/LABEL/), reason,
+- output datakeys (by status, 0 to 4 files under out/LABEL/, and a
+  finished run's `metrics.json`: `metrics_content`), reason,
   outcome, duration and stdout varied by status (crashed, failed and killed
   runs and 5 % of finished ones print a Traceback);
 - a timestamp between September 2020 and September 2021 (denser in the first
@@ -302,6 +303,17 @@ def _db_time(ts: datetime, dialect: str):
 
 # ------------------------------------------------------------------ growing
 
+def metrics_content(label: str) -> bytes:
+    """The `metrics.json` a finished run writes (the demo's: final loss and
+    accuracy), made from the label and not the random stream, so every other
+    field is what it was before runs wrote it. Losses from 0.0005 to 0.5,
+    log-uniform."""
+    u = int.from_bytes(hashlib.sha1(label.encode()).digest()[:4], "big") / 2 ** 32
+    loss = round(0.5 * 10 ** (-3 * u), 6)
+    return json.dumps({"loss": loss, "accuracy": round(1.0 - 0.9 * loss / (1.0 + loss), 4),
+                       "epochs": 50}).encode()
+
+
 def grow(uri: str, total: int, *, project: str | None = None, seed: int = 0, batch: int = 10000,
          log: list | None = None, progress: bool = False) -> int:
     """Add records until the project holds `total`; returns how many were
@@ -421,6 +433,13 @@ def grow(uri: str, total: int, *, project: str | None = None, seed: int = 0, bat
                     _db_time(created, dialect),
                     json.dumps({"encoding": None, "mimetype": mimetype,
                                 "size": rng.randint(200, 5_000_000)}, sort_keys=True), db_id))
+            if status == "finished":  # the demo's metrics.json (benchmarks/bench_outputs.py)
+                path, metrics = f"out/{label}/metrics.json", metrics_content(label)
+                paths.append(path)
+                rows["django_store_datakey"].append((
+                    path, hashlib.sha1(metrics).hexdigest(), _db_time(created, dialect),
+                    json.dumps({"encoding": None, "mimetype": "application/json",
+                                "size": len(metrics)}, sort_keys=True), db_id))
             if log is not None:
                 log.append({"label": label, "timestamp": ts, "tags": tags, "ptype": ptype,
                             "content": content, "cfg": cfg, "outputs": paths, "status": status,

@@ -56,7 +56,7 @@ PG_BASE = os.environ.get("SMTQL_BENCH_POSTGRES", "postgres://root@127.0.0.1")
 MYSQL_BASE = os.environ.get("SMTQL_BENCH_MYSQL", "mysql://root@127.0.0.1")
 DEFAULT_SIZES = {"sqlite": [10_000, 100_000], "postgres": [1_000_000], "mysql": [100_000]}
 GROW_SEED, DEMO_SEED, DEMO_RECORDS = 3, 11, 300
-GROW_VERSION = 1  # bump when grow.py makes different stores
+GROW_VERSION = 2  # bump when grow.py makes different stores
 
 QUERIES = {
     "Q1": "tag finished and after 2020-09-12",

@@ -95,6 +95,16 @@ class UnsetVariable(QueryError):
         return self
 
 
+class PredicateError(QueryError):
+    """A Python predicate raised: the query stops (exit 1), naming the
+    predicate and the record; the callable's own exception is chained
+    (`__cause__`)."""
+
+    def __init__(self, message: str, label: str):
+        super().__init__(message)
+        self.label = label
+
+
 class StoreError(SmtqlError):
     """The record store could not be found, opened or read."""
 

@@ -118,8 +118,26 @@ class Table(Result):
     @property
     def records(self) -> list:
         """Sumatra Record objects, built on request, in bulk."""
-        rows = [r for rows in self.source_rows for r in rows]
+        rows = self._answer_rows()
         return self.store.records(rows) if rows else []
+
+    def _answer_rows(self) -> list:
+        return [r for rows in self.source_rows for r in rows]
+
+    def outputs(self):
+        """A DataFrame of every output file of the answer: label, path
+        (relative to the data store), resolved (on this machine), digest,
+        size, on_disk, digest_matches."""
+        from .stores.outputs import files_frame
+        return files_frame(self._answer_rows(), self.store)
+
+    def load(self, glob: str, allow_pickle: bool = False) -> dict:
+        """label -> the loaded content of the record's first output file
+        matching `glob`: JSON, YAML, TOML as data, CSV as a DataFrame,
+        `.npy`/`.npz` through NumPy, text otherwise; a pickle only with
+        `allow_pickle=True`."""
+        from .stores.outputs import load_files
+        return load_files(self._answer_rows(), self.store, glob, allow_pickle)
 
     def dataframe(self):
         """The table as pandas sees data: a key a record lacks and a null

@@ -269,13 +269,17 @@ def _build(directory: pathlib.Path, *, n_records: int, seed: int, store_uri: str
     runner.start()
     try:
         t, c = time.perf_counter(), time.process_time()
-        records = make_records(n_records, seed, project_dir=directory)
+        files: dict[str, bytes] = {}
+        records = make_records(n_records, seed, project_dir=directory, files=files)
         log("%d synthetic records made: %.1f s (cpu %.1f s)"
             % (n_records, time.perf_counter() - t, time.process_time() - c))
     finally:
         runner.join()
     if failures:
         raise failures[0]
+    # Only now: `smt run` lists as a run's outputs every file of the data
+    # store (the project) newer than the run's start, and hashes each.
+    write_files(directory, files)
 
     from sumatra.projects import load_project
 
@@ -287,6 +291,14 @@ def _build(directory: pathlib.Path, *, n_records: int, seed: int, store_uri: str
         % (len(records), time.perf_counter() - t, time.process_time() - c))
     log("total: %.1f s" % (time.perf_counter() - t0))
     return directory
+
+
+def write_files(directory: pathlib.Path, files: dict) -> None:
+    """The runs' result files, in the data store (the project directory)."""
+    for relpath, content in files.items():
+        path = directory / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
 
 
 # --------------------------------------------------------------------------

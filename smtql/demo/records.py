@@ -253,7 +253,10 @@ def _parameter_set(cfg: dict[str, Any], seed: int):
     return ConfigParserParameterSet(text)
 
 
-def _stdout(rng: random.Random, status: str, cfg: dict[str, Any], label: str, main_file: str) -> str:
+def _stdout(rng: random.Random, status: str, cfg: dict[str, Any], label: str, main_file: str,
+            curve: list | None = None) -> str:
+    """The run's captured output; `curve` receives the loss of each epoch
+    it ran (the loss.csv and metrics.json the run writes)."""
     if status == "initialized":
         return "Not launched."  # Sumatra's own placeholder
     if status == "running":
@@ -261,8 +264,10 @@ def _stdout(rng: random.Random, status: str, cfg: dict[str, Any], label: str, ma
     n_epochs = cfg["n_epochs"]
     shown = n_epochs if status == "finished" else rng.randint(1, max(1, n_epochs - 1))
     loss, lines = 1.0, [f"loaded {cfg['dataset']}: {rng.randint(200, 5000)} sequences"]
+    curve = [] if curve is None else curve
     for epoch in range(1, shown + 1):
         loss *= 0.75 + 0.2 * rng.random()
+        curve.append(loss)
         if epoch <= 3 or epoch == shown:
             lines.append(f"epoch {epoch}/{n_epochs} loss={loss:.4f}")
         elif epoch == 4:
@@ -297,7 +302,8 @@ def _duration(rng: random.Random, status: str) -> float | None:
     return None  # running, initialized
 
 
-def make_records(n: int, seed: int = 0, *, project_dir) -> list["sumatra.records.Record"]:
+def make_records(n: int, seed: int = 0, *, project_dir,
+                 files: dict | None = None) -> list["sumatra.records.Record"]:
     """``n`` synthetic :class:`sumatra.records.Record` objects for the project in ``project_dir``.
 
     Deterministic given ``(n, seed)`` (and the project's git history, which
@@ -306,6 +312,8 @@ def make_records(n: int, seed: int = 0, *, project_dir) -> list["sumatra.records
     Records are returned oldest first. ``project_dir`` gives the repository,
     the launch mode's working directory and the data store root (Sumatra's
     ``FileSystemDataStore`` creates that directory if it is missing).
+    ``files``, if given, receives the content of the result files the runs
+    wrote (path relative to the data store -> bytes; see _output_files).
     """
     if n < 0:
         raise ValueError("n must be >= 0")
@@ -366,11 +374,13 @@ def make_records(n: int, seed: int = 0, *, project_dir) -> list["sumatra.records
         user = _choose(rng, _USERS)
         reason = _choose(rng, _REASONS)
 
+        curve: list[float] = []  # the loss per epoch, as the run prints it
         record = Record(executable, repository, main_file, version[0], launch_mode, datastore,
                         parameters=_parameter_set(cfg, run_seed), input_data=[],
                         script_arguments=script_arguments, label=label, reason=reason,
                         diff="", user=user, input_datastore=input_datastore,
-                        stdout_stderr=_stdout(rng, status, cfg, label, main_file), timestamp=ts)
+                        stdout_stderr=_stdout(rng, status, cfg, label, main_file, curve),
+                        timestamp=ts)
         record.duration = _duration(rng, status)
         record.outcome = _choose(rng, _OUTCOMES[status])
         tags = {"_%s_" % status}
@@ -384,11 +394,77 @@ def make_records(n: int, seed: int = 0, *, project_dir) -> list["sumatra.records
                  "crashed": _choose(rng, ((0, 80), (1, 20))),
                  "killed": _choose(rng, ((0, 50), (1, 30), (2, 20)))}.get(status, 0)
         created = (ts + _dt.timedelta(seconds=record.duration or rng.randint(1, 600))).replace(microsecond=0)
+        for _ in range(n_out):  # drawn as before, so every later field stays as it was
+            rng.randint(200, 5_000_000)
+        written = _output_files(label, curve, [name for name, _ in _OUTPUT_FILES[:n_out]],
+                                finished=status == "finished")
         record.output_data = [
-            DataKey(f"out/{label}/{name}",
-                    hashlib.sha1(f"{seed}:{label}:{name}".encode()).hexdigest(),
-                    created, mimetype=mimetype, encoding=None, size=rng.randint(200, 5_000_000))
-            for name, mimetype in _OUTPUT_FILES[:n_out]
-        ]
+            DataKey(path, hashlib.sha1(content).hexdigest(), created, mimetype=mimetype,
+                    encoding=None, size=len(content))
+            for path, (content, mimetype) in written.items()]
+        if files is not None and not _removed(label):
+            files.update((path, content) for path, (content, _) in written.items())
         records.append(record)
     return records
+
+
+def _output_files(label: str, curve: list, binary: list, finished: bool) -> dict:
+    """The files a run wrote, path -> (content, MIME type): the binary
+    outputs it lists (`binary`, names from _OUTPUT_FILES), the loss curve
+    (`loss.csv`, one line per epoch run) and, for a finished run,
+    `metrics.json` with the final loss and accuracy. Made from the curve
+    the run printed, never from the builder's random stream."""
+    out = {}
+    for name in binary:
+        out[f"out/{label}/{name}"] = (_BINARY[name](curve), dict(_OUTPUT_FILES)[name])
+    if curve:
+        out[f"out/{label}/loss.csv"] = (
+            ("epoch,loss\n" + "".join(f"{i},{v:.6f}\n" for i, v in enumerate(curve, 1))).encode(),
+            "text/csv")
+    if finished and curve:
+        loss = round(curve[-1], 6)
+        metrics = {"loss": loss, "accuracy": round(1.0 - 0.9 * loss / (1.0 + loss), 4),
+                   "epochs": len(curve)}
+        out[f"out/{label}/metrics.json"] = (json.dumps(metrics).encode(), "application/json")
+    return out
+
+
+def _npy(values) -> bytes:
+    import io
+    import numpy as np
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(values, dtype=float))
+    return buf.getvalue()
+
+
+def _npz(curve) -> bytes:
+    """A NumPy archive written with a fixed date, so its digest is the same
+    every build (np.savez stamps the current time)."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("weights.npy", date_time=(2020, 9, 1, 0, 0, 0)),
+                         _npy([round(v, 3) for v in curve[:8]]))
+    return buf.getvalue()
+
+
+# The smallest valid PNG: one transparent pixel.
+_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                     "1f15c4890000000d49444154789c6300010000050001a5f645400000000049454e44ae426082")
+
+_BINARY = {
+    "loss.npy": _npy,
+    "summary.json": lambda curve: json.dumps({"epochs": len(curve),
+                                              "last_loss": round(curve[-1], 6) if curve else None}
+                                             ).encode(),
+    "weights.npz": _npz,
+    "fig/loss.png": lambda curve: _PNG,
+}
+
+
+def _removed(label: str) -> bool:
+    """About one run in eight has had its result files deleted since (to
+    save space, say): listed in the record, not on disk (`outputs missing`).
+    Chosen by label, so the choice is the same every time."""
+    return hashlib.sha1(label.encode()).digest()[0] < 32

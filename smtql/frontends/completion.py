@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from ..language import fields
 from .vocabulary import MAX_VALUES, Vocabulary, key_path
-from ..language.unparse import path_text, segment_text
+from ..language.spelling import path_text, segment_text
 
 MAX_CANDIDATES = 200  # candidates one completion offers at most
 

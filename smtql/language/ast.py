@@ -90,11 +90,21 @@ class Param(Node):
     @property
     def dotted(self) -> str:
         """The key as a query writes it, `params.` included where needed."""
-        from .unparse import path_text
+        from .spelling import path_text
         return path_text(self.path)
 
 
-Key = Union[Field, Param]
+@dataclass(frozen=True)
+class Output(Node):
+    """`output("GLOB").KEY…`: a value read from the record's first output
+    file (in path order) whose path matches the glob; `path` () is the
+    whole parsed content. Compared like a parameter (LANGUAGE.md §11)."""
+
+    glob: str
+    path: tuple[str | int, ...] = ()
+
+
+Key = Union[Field, Param, Output]
 
 
 # ------------------------------------------------------------------ groups (§9)
@@ -204,8 +214,25 @@ class FilterVar(Node):
     name: str
 
 
+@dataclass(frozen=True)
+class OutputsMissing(Node):
+    """`outputs missing`: some output file of the record is not on disk."""
+
+
+@dataclass(frozen=True)
+class Predicate(Node):
+    """`$NAME` bound to a Python callable (LANGUAGE.md §11): called with the
+    record's Sumatra `Record`; only binding makes one."""
+
+    name: str
+    test: Any = field(repr=False)
+
+    def __hash__(self):  # a callable object need not be hashable
+        return hash(self.name)
+
+
 Filter = Union[All, And, Or, Not, HasTags, TagLike, Status, TimeRange, Compare,
-               Exists, Match, FilterVar]
+               Exists, Match, FilterVar, OutputsMissing, Predicate]
 
 
 # ------------------------------------------------------------------ statements

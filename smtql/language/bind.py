@@ -50,7 +50,12 @@ class Context:
 
 
 _FILTER_NODES = (ast.All, ast.And, ast.Or, ast.Not, ast.HasTags, ast.TagLike, ast.Status,
-                 ast.TimeRange, ast.Compare, ast.Exists, ast.Match, ast.FilterVar)
+                 ast.TimeRange, ast.Compare, ast.Exists, ast.Match, ast.FilterVar,
+                 ast.OutputsMissing, ast.Predicate)
+
+PREDICATES_FROM_PYTHON = ("a predicate (a Python callable taking a Sumatra Record) can be "
+                          "passed only from Python (store.query(…, NAME=callable), "
+                          "smtql.load) or a notebook's namespace, not from the command line")
 
 
 def is_filter(value) -> bool:
@@ -65,10 +70,16 @@ def bind_filter(f, ctx: Context):
     if isinstance(f, ast.Not):
         return dataclasses.replace(f, item=bind_filter(f.item, ctx))
     if isinstance(f, ast.FilterVar):
-        bound = ctx.lookup(f)
+        try:
+            bound = ctx.lookup(f)
+        except SmtqlError as err:  # from the command line, say what a predicate takes
+            err.message += f"; {PREDICATES_FROM_PYTHON}"
+            raise
+        if callable(bound) and not is_filter(bound):
+            return ast.Predicate(f.name, bound, span=f.span)
         if not is_filter(bound):
             raise ctx.error(f"${f.name} is a value, not a filter; compare a key with it "
-                            f"(`KEY = ${f.name}`)", f)
+                            f"(`KEY = ${f.name}`); {PREDICATES_FROM_PYTHON}", f)
         return bound  # `let` bodies are bound when they are defined
     if isinstance(f, ast.HasTags):
         return dataclasses.replace(f, tags=tuple(bind_word(t, ctx, "tag") for t in f.tags))
@@ -104,6 +115,9 @@ def bind_value(value, target: str, ctx: Context):
         bound = ctx.lookup(value)
         if is_filter(bound):
             raise ctx.error(f"${value.name} is a filter, not a value", value)
+        if callable(bound):
+            raise ctx.error(f"${value.name} is a Python predicate (a callable), not a value; "
+                            f"use it as a filter on its own (`… and ${value.name}`)", value)
         if isinstance(bound, (ast.Const, ast.Token, ast.ListOf)):
             return bind_value(_respan(bound, value.span), target, ctx)
         return _python_value(bound, target, value, ctx)

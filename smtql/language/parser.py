@@ -467,7 +467,7 @@ class _ToAst(Transformer):
     def column(self, meta, children):
         (tok,) = children
         if not isinstance(tok, lark.Token):
-            return tok  # a call
+            return tok  # a call, or a value read from an output file
         if tok.type == "TAG":
             return ast.TagKey(span=_span_of(tok))
         return "default" if tok.type == "DEFAULT" else read_key(str(tok), _span_of(tok))
@@ -477,10 +477,9 @@ class _ToAst(Transformer):
 
     def order_key(self, meta, children):
         key, direction = children
-        if isinstance(key, lark.Token):
-            key = ast.TagKey(span=_span_of(key)) if key.type == "TAG" else read_key(
-                str(key), _span_of(key))
-        return ast.OrderKey(key, descending=bool(direction) and direction.type == "DESC",
+        if isinstance(key, lark.Token) and key.type == "TAG":
+            key = ast.TagKey(span=_span_of(key))
+        return ast.OrderKey(_any_key(key), descending=bool(direction) and direction.type == "DESC",
                             span=_span_of(meta))
 
     # -- groups (§9)
@@ -491,6 +490,8 @@ class _ToAst(Transformer):
         return ("per", _span_of(meta), tuple(self._group_key(k) for k in keys))
 
     def _group_key(self, tok):
+        if not isinstance(tok, lark.Token):
+            return tok  # a value read from an output file
         if tok.type == "TAG":
             return ast.TagKey(span=_span_of(tok))
         return group_key_of(read_key(str(tok), _span_of(tok)), str(tok))
@@ -506,7 +507,7 @@ class _ToAst(Transformer):
                               suggestion=quoted_choices(near) if near else None)
         if arg is None and name != "count":
             raise self._error(f"'{name}' takes a value: {name}(X)", span)
-        key = read_key(str(arg), _span_of(arg)) if arg is not None else None
+        key = _any_key(arg) if arg is not None else None
         return ast.Aggregate("mean" if name == "avg" else name, key, span=span)
 
     def _limit(self, kind, meta, children):
@@ -616,6 +617,25 @@ class _ToAst(Transformer):
         return ast.And((self._time(">=", meta, low), self._time("<", meta, high)),
                        span=_span_of(meta))
 
+    def output_key(self, meta, children):
+        word, glob, path = children
+        if str(word).lower() != "output":
+            raise self._error(f"'{word}(…)' is not a value; output(\"GLOB\").KEY reads "
+                              "a value from an output file", _span_of(word),
+                              suggestion="'output(…)'")
+        pattern = literals.unquote(glob)
+        if not pattern:
+            raise self._error("output(…) needs a file name or glob", _span_of(glob))
+        segments = tuple(s for s, _ in split_key(str(path))) if path is not None else ()
+        return ast.Output(pattern, segments, span=_span_of(meta))
+
+    def outputs_missing(self, meta, children):
+        (word,) = children
+        if str(word).lower() != "outputs":
+            raise self._error(f"'{word} missing' is not a predicate", _span_of(word),
+                              suggestion="'outputs missing'")
+        return ast.OutputsMissing(span=_span_of(meta))
+
     def exists(self, meta, children):
         return ast.Exists(self._param(children[0]), span=_span_of(meta))
 
@@ -632,7 +652,7 @@ class _ToAst(Transformer):
 
     def compare(self, meta, children):
         key_tok, (op, value) = children
-        key = read_key(str(key_tok), _span_of(key_tok))
+        key = _any_key(key_tok)
         target = _kind(key)
         allowed = fields.OPERATORS.get(target)
         if allowed is not None and op not in allowed:
@@ -715,6 +735,12 @@ def _group_depth(pattern: str) -> int:
         elif ch == ")":
             depth = max(0, depth - 1)
     return deepest
+
+
+def _any_key(tok):
+    """A key token read as field or parameter; a key already built (a call,
+    `tag`, an `output(…)` value) as it is."""
+    return read_key(str(tok), _span_of(tok)) if isinstance(tok, lark.Token) else tok
 
 
 def _misspelt_field(err: QueryError, key) -> QueryError:
@@ -913,6 +939,8 @@ def _syntax_error(err: UnexpectedInput, source: str, filename: str | None) -> Qu
             expected = set()
         start, end = err.pos_in_stream, err.pos_in_stream + 1
         previous = None
+        history = getattr(err, "token_history", None) or []
+        expected = _after_key(expected, history[-1] if history else None)
     else:  # UnexpectedToken, or UnexpectedEOF
         tok = err.token
         expected = _acceptable(err)
@@ -924,12 +952,25 @@ def _syntax_error(err: UnexpectedInput, source: str, filename: str | None) -> Qu
             start, end = tok.start_pos, tok.end_pos
         history = getattr(err, "token_history", None) or []
         previous = history[-1] if history else None
+        expected = _after_key(expected, previous)
     expected = {e for e in expected if not e.startswith("__")}
     error = QuerySyntaxError(message, expected=_trim(_terminal_words(expected)),
                              suggestion=_suggest(err, expected, previous, source))
     if start is not None and start >= len(source) and source:
         start = end = len(source)
     return error.at(source, start, end, filename=filename)
+
+
+# What may follow a key only when the key is `output` (`output("GLOB")`) or
+# `outputs` (`outputs missing`): not worth offering after any other key.
+_AFTER_OUTPUT = {"output": "LPAR", "outputs": "MISSING"}
+
+
+def _after_key(expected: set, previous) -> set:
+    if previous is None or previous.type != "KEY":
+        return expected
+    keep = _AFTER_OUTPUT.get(str(previous).lower())
+    return {e for e in expected if e not in _AFTER_OUTPUT.values() or e == keep}
 
 
 def _trim(words: tuple[str, ...], most: int = 14) -> tuple[str, ...]:

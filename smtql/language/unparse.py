@@ -3,14 +3,12 @@ its inverse statement. Parsing the output gives the same AST back."""
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import date, datetime
-from importlib import resources
 
-from . import ast, fields
+from . import ast
 from .dates import Period
-from ..params.model import KeyLiteral
+from .spelling import path_text, segment_text
 
 
 def filter_text(f, parent: str = "") -> str:
@@ -38,32 +36,22 @@ def filter_text(f, parent: str = "") -> str:
         return f"exists {key_text(f.key)}"
     if isinstance(f, ast.Match):
         return f"match {ref_text(f.ref)} on " + ", ".join(key_text(k) for k in f.keys)
-    if isinstance(f, ast.FilterVar):
+    if isinstance(f, (ast.FilterVar, ast.Predicate)):
         return f"${f.name}"
+    if isinstance(f, ast.OutputsMissing):
+        return "outputs missing"
     raise AssertionError(f)
 
 
 def key_text(key) -> str:
     if isinstance(key, ast.Field):
         return key.name
+    if isinstance(key, ast.Output):
+        # the path after `output(…).` is read as it is written: no `params.`
+        return f"output({string_text(key.glob)})" + "".join("." + segment_text(s) for s in key.path)
     if not isinstance(key, ast.Param):
         return item_text(key)
     return path_text(key.path)
-
-
-def path_text(path: tuple) -> str:
-    """The one spelling of a parameter path (LANGUAGE.md §3), used by every
-    printer: parsing it gives back this path and no other. `params.` goes in
-    front of a first segment that would read as a record field, a keyword or
-    the `params.` prefix itself (`params.params.lr`, `params.status`)."""
-    if not path:
-        return "params"  # the whole set
-    text = ".".join(segment_text(s) for s in path)
-    first = path[0] if path else ""
-    if isinstance(first, str) and _IDENTIFIER.fullmatch(first) and (
-            first == "params" or first.lower() in _keywords() or fields.field_named(first)):
-        text = "params." + text
-    return text
 
 
 def item_text(item) -> str:
@@ -93,39 +81,6 @@ def selection_text(select) -> str:
         n = select.limit.count
         parts.append(select.limit.kind + ("" if n is None else f" {n}"))
     return "".join(" " + p for p in parts)
-
-
-# A bare segment, as the grammar's KEY reads one.
-_IDENTIFIER = re.compile(r"[^\W\d]\w*")
-
-
-def segment_text(segment) -> str:
-    """One segment: a bare identifier, a list index, a key that is not text
-    in brackets (`[true]`, `[1]`, `[null]`, `[1.5]`, `[2020-01-01]`), or
-    anything else in back-quotes with a back-quote inside doubled."""
-    if isinstance(segment, KeyLiteral):
-        return f"[{literal_key_text(segment.value)}]"
-    if isinstance(segment, int):
-        return str(segment)
-    if _IDENTIFIER.fullmatch(segment):
-        return segment
-    return "`" + segment.replace("`", "``") + "`"
-
-
-def literal_key_text(v) -> str:
-    if v is None or isinstance(v, bool):
-        return {None: "null", True: "true", False: "false"}[v]
-    if isinstance(v, (date, datetime)):
-        return v.isoformat()
-    return repr(v)  # int, float (`1e+20`, `inf`); any other type cannot be typed back
-
-
-@functools.lru_cache(maxsize=None)
-def _keywords() -> frozenset:
-    """Every word the grammar gives a meaning (`and`, `status`, `latest`,
-    `true`, …): a key spelled like one needs `params.` in front."""
-    grammar = resources.files("smtql.language").joinpath("smtql.lark").read_text("utf-8")
-    return frozenset(w.lower() for w in re.findall(r'"([A-Za-z_]+)"i', grammar))
 
 
 def value_text(value) -> str:

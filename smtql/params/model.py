@@ -137,11 +137,6 @@ def leaves(params: Any, prefix: tuple = ()) -> Iterator[tuple[tuple, Any]]:
         yield prefix, params
 
 
-def dotted(path: tuple) -> str:
-    """The path as a query writes it (one spelling: `language.unparse`)."""
-    from ..language.unparse import path_text
-    return path_text(tuple(path))
-
 
 def plain(value: Any) -> Any:
     """Sumatra's parameter objects (NTParameterSet, JSONParameterSet, …) as

@@ -13,6 +13,7 @@ from collections import Counter
 from fnmatch import fnmatchcase
 from typing import Callable
 
+from ..errors import PredicateError
 from ..language import ast, fields, literals
 from . import values
 from ..language.dates import period_label
@@ -151,6 +152,9 @@ def _compare(f):
     if isinstance(f.key, ast.Param):
         path, test = f.key.path, value_test(op, literal)
         return lambda row: test(row.param(path))
+    if isinstance(f.key, ast.Output):  # a value like a parameter's, read from a file
+        glob, path, test = f.key.glob, f.key.path, value_test(op, literal)
+        return lambda row: test(row.output_value(glob, path))
     info = fields.FIELDS[f.key.name]
     name = info.name
     if literal is None and op != "in":
@@ -174,10 +178,30 @@ def _compare(f):
     return lambda row: test(row.value_of(name))
 
 
+def _outputs_missing(f):
+    return lambda row: row.outputs_missing()
+
+
+def _predicate(f):
+    """A Python callable, given the record's Sumatra Record (built only
+    now, for a record the rest of the filter has not decided)."""
+    name, test = f.name, f.test
+
+    def keep(row) -> bool:
+        record = row.record()
+        try:
+            return bool(test(record))
+        except Exception as err:  # the user's code: say whose, and on what
+            raise PredicateError(f"the predicate ${name} raised {type(err).__name__}: {err} "
+                                 f"(on record {row.label})", label=row.label) from err
+    return keep
+
+
 _COMPILERS = {
     ast.All: _all, ast.And: _and, ast.Or: _or, ast.Not: _not,
     ast.HasTags: _has_tags, ast.TagLike: _tag_like, ast.Status: _status,
     ast.TimeRange: _time_range, ast.Compare: _compare, ast.Exists: _exists,
+    ast.OutputsMissing: _outputs_missing, ast.Predicate: _predicate,
 }
 
 

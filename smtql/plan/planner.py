@@ -67,7 +67,8 @@ def normalize(f):
             return ast.All(span=f.span)
         else:
             items = fold_equalities(items)
-        items = sorted({canonical_key(i): i for i in items}.values(), key=canonical_key)
+        items = sorted({canonical_key(i): i for i in items}.values(),
+                       key=lambda i: (cost(i), canonical_key(i)))
         if not items:
             return ast.All(span=f.span)
         return items[0] if len(items) == 1 else kind(tuple(items), span=f.span)
@@ -76,6 +77,25 @@ def normalize(f):
 
 def canonical_key(f) -> str:
     return repr(f)
+
+
+def cost(f) -> int:
+    """How dear an operand is to decide in Python, so that `and` and `or`
+    (which stop at the first operand that decides) try the cheap ones first:
+    0 a row's own fields, 1 an output file read, 2 a Python predicate (its
+    Sumatra Record is built for it). A record the rest decides never
+    reaches a dearer operand."""
+    if isinstance(f, ast.Predicate):
+        return 2
+    if reads_files(f):
+        return 1
+    if isinstance(f, (ast.And, ast.Or)):
+        return max(cost(i) for i in f.items)
+    return cost(f.item) if isinstance(f, ast.Not) else 0
+
+
+def reads_files(f) -> bool:
+    return isinstance(f, ast.OutputsMissing) or isinstance(getattr(f, "key", None), ast.Output)
 
 
 def fold_equalities(items: list) -> list:
@@ -197,7 +217,13 @@ def is_exact(f, pushable) -> bool:
         return all(is_exact(i, pushable) for i in f.items)
     if isinstance(f, ast.Not):
         return is_exact(f.item, pushable)
-    return isinstance(f, ATOMS) and bool(pushable(f))
+    return store_decides(f, pushable)
+
+
+def store_decides(atom, pushable) -> bool:
+    """An atom the store decides exactly: never one that reads output files
+    or calls Python."""
+    return isinstance(atom, ATOMS) and not reads_files(atom) and bool(pushable(atom))
 
 
 def bounds(f, pushable) -> tuple[object, object]:
@@ -213,7 +239,7 @@ def bounds(f, pushable) -> tuple[object, object]:
     if isinstance(f, ast.Not):
         n, s = bounds(f.item, pushable)
         return _not(s), _not(n)
-    if isinstance(f, ATOMS) and pushable(f):
+    if store_decides(f, pushable):
         return f, f
     return TRUE, FALSE
 
@@ -271,10 +297,14 @@ def _collect_fields(f, out: set) -> None:
         out.add("timestamp")
     elif isinstance(f, (ast.Compare, ast.Exists)):
         out.add(key_field(f.key))
+    elif isinstance(f, ast.OutputsMissing):
+        out.add("outputpath")
 
 
 def key_field(key) -> str:
     """The Row field a key reads."""
     if isinstance(key, ast.Param):
         return "params"
+    if isinstance(key, ast.Output):
+        return "outputpath"
     return "outputpath" if key.name == "outputs" else key.name

@@ -29,11 +29,7 @@ def expand_columns(show) -> list:
 
 
 def cell(row, col):
-    if isinstance(col, ast.Field):
-        return row.value_of(col.name)
-    if col.path == ():
-        return row.params  # the whole set; renderers show a digest
-    return row.param(col.path)
+    return cell_getter(col)(row)
 
 
 def cell_getter(col):
@@ -42,8 +38,11 @@ def cell_getter(col):
         if col.name == "tags":
             return lambda row: tuple(sorted(row.tags))
         return operator.attrgetter(col.name)
+    if isinstance(col, ast.Output):
+        glob, path = col.glob, col.path
+        return lambda row: row.output_value(glob, path)
     if col.path == ():
-        return operator.attrgetter("params")
+        return operator.attrgetter("params")  # the whole set; renderers show a digest
     path = col.path
     return lambda row: row.param(path)
 

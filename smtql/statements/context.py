@@ -3,6 +3,7 @@ the executor. Every handler is a plain `run(stmt, ctx) -> Result`."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -12,6 +13,20 @@ from ..language.bind import Context as Binding
 from ..plan import planner
 from ..plan.evaluate import compile_filter
 from .notes import filter_notes
+
+
+@contextlib.contextmanager
+def scanning(store, plan):
+    """The store's rows for the plan, the scan closed however the caller
+    stops (a Python predicate that raises): its read transaction ends now,
+    not when the generator is collected."""
+    rows = store.scan(plan)
+    try:
+        yield rows
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
 
 
 @dataclass
@@ -41,12 +56,14 @@ class StatementContext:
 
     def select_plan(self, plan) -> list:
         keep = compile_filter(plan.post)
-        return [row for row in self.store.scan(plan) if keep(row)]
+        with scanning(self.store, plan) as rows:
+            return [row for row in rows if keep(row)]
 
     def count_plan(self, plan) -> int:
         """How many rows the plan selects, never holding them all."""
         keep = compile_filter(plan.post)
-        return sum(1 for row in self.store.scan(plan) if keep(row))
+        with scanning(self.store, plan) as rows:
+            return sum(1 for row in rows if keep(row))
 
     def notes(self, f, keys=()) -> list[str]:
         return filter_notes(self.store, f, keys)

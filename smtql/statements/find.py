@@ -36,6 +36,8 @@ def run(stmt: ast.Find, ctx) -> Table:
     else:  # table_row's cells, with each column's getter looked up once
         getters = [(column_name(c), cell_getter(c)) for c in columns]
         table_rows = LazyRows(kept, lambda g: {name: get(g[0]) for name, get in getters})
+        if any(isinstance(c, ast.Output) for c in columns):
+            table_rows = list(table_rows)  # read the files now: the notes count what failed
     names = (["# records"] if stmt.merged else []) + [column_name(c) for c in columns]
     return Table(names, table_rows, source_rows=kept, store=store, hidden=hidden,
                  notes=ctx.notes(stmt.filter))

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import Counter
 
 from ..language import ast
-from ..params.model import dotted, folded, leaves
+from ..language.spelling import path_text
+from ..params.model import folded, leaves
 from ..plan import values
 from ..result import Table
 
@@ -16,7 +17,7 @@ def run(stmt: ast.Keys, ctx) -> Table:
     counts, examples = Counter(), {}
     for row in rows:
         for path, value in leaves(folded(row.params)):
-            name = dotted(path)
+            name = path_text(tuple(path))
             counts[name] += 1
             seen = examples.setdefault(name, [])
             if len(seen) < 3 and not any(values.equal(value, s) for s in seen):

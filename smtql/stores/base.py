@@ -7,8 +7,11 @@ from collections import Counter
 from typing import Iterable, Iterator, Protocol
 
 from ..language import ast
+from ..language.spelling import path_text
 from ..params import model as params
 from ..errors import QueryError, StoreError, closest, quoted_choices
+from . import outputs
+from .outputs import OutputReader
 from .rows import Row
 from ..plan.values import MISSING
 
@@ -49,6 +52,10 @@ class Store(ABC):
     orders_newest_first: bool = False
     limits_scan: bool = False
     tags_column_limit: int | None = None  # characters a record's joined tags may take
+    # The project's own data store root, when a project directory was opened
+    # (registry.open_store): output files are found there. None: each
+    # record's stored data store.
+    data_root: str | None = None
 
     @abstractmethod
     def scan(self, plan) -> Iterator[Row]:
@@ -98,14 +105,35 @@ class Store(ABC):
         group-by, computed by the store; only asked when `can_group`."""
         raise NotImplementedError
 
+    # -- output files
+    @property
+    def output_reader(self) -> OutputReader:
+        """Output files of this store's rows, found and read (outputs.py)."""
+        if "_output_reader" not in self.__dict__:
+            self._output_reader = OutputReader(self.datastore_root)
+        return self._output_reader
+
+    def datastore_root(self, row) -> str | None:
+        """The root of the data store the row's output paths are relative to."""
+        if self.data_root is not None:
+            return self.data_root
+        return self.stored_datastore_root(row)
+
+    def stored_datastore_root(self, row) -> str | None:
+        """The root of the data store stored with the record (default:
+        from its Record)."""
+        records = self.records([row])
+        return outputs.root_of(getattr(records[0], "datastore", None)) if records else None
+
     # -- per statement
     def statement_started(self) -> None:
         """A statement begins: per-statement state starts afresh."""
         self._faults = {}
+        self.output_reader.started()
 
     def statement_notes(self) -> list[str]:
         """Notes on what the last statement could not read."""
-        return fault_notes(getattr(self, "_faults", None) or {})
+        return fault_notes(getattr(self, "_faults", None) or {}) + self.output_reader.notes()
 
     def report_fault(self, label, field: str, reason: str) -> None:
         """Record `label`'s `field` could not be read, for `reason`."""
@@ -214,7 +242,7 @@ def parameter_key_names(p) -> set[str]:
     names = set()
     for path, _ in params.leaves(params.folded(p)):
         for i in range(1, len(path) + 1):
-            names.add(params.dotted(path[:i]))
+            names.add(path_text(tuple(path[:i])))
     return names
 
 

@@ -161,4 +161,17 @@ def open_store(directory=None, store: str | None = None, project: str | None = N
         from .sumatra_api import open_api_store
         opened = open_api_store(location, project)
     opened.opening_notes = list(location.notes)
+    if location.project_dir is not None:  # -C: the project's own data store
+        opened.data_root = project_data_root(location.project_dir)
     return opened
+
+
+def project_data_root(project_dir: Path) -> str | None:
+    """The data store root `.smt/project` names (read as JSON, no Sumatra
+    object made: a data store's constructor makes its folder)."""
+    from .outputs import project_data_root as root_in
+    try:
+        info = json.loads((project_dir / ".smt" / "project").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return root_in(info, project_dir) if isinstance(info, dict) else None

@@ -34,6 +34,9 @@ class Row:
     params: Any = field(default=None, repr=False)
     # A backend's own handle on the record (a primary key, a Record).
     handle: Any = field(default=None, repr=False, compare=False)
+    # The store that read it: what builds its Record and finds its output
+    # files, for the filters that need them (LANGUAGE.md §11).
+    store: Any = field(default=None, repr=False, compare=False)
 
     @property
     def outputs(self) -> int:
@@ -48,6 +51,19 @@ class Row:
     def param(self, path: tuple):
         return _params.lookup(self.params, path)
 
+    def __getstate__(self) -> dict:  # pickled without its store (a connection)
+        return {**self.__dict__, "store": None}
+
+    def record(self):
+        """The Sumatra Record, built by the store without side effects."""
+        return self.store.records([self])[0]
+
+    def output_value(self, glob: str, path: tuple):
+        return self.store.output_reader.value(self, glob, path)
+
+    def outputs_missing(self) -> bool:
+        return self.store.output_reader.missing(self)
+
 
 def text(value) -> str:
     """Sumatra text columns: null reads as empty text; smttask stores some
@@ -59,7 +75,7 @@ def text(value) -> str:
     return str(value)
 
 
-def from_record(record) -> Row:
+def from_record(record, store=None) -> Row:
     """A Row from a Sumatra Record, reading only what Sumatra itself read."""
     return Row(
         label=record.label,
@@ -78,4 +94,5 @@ def from_record(record) -> Row:
         repository=getattr(record.repository, "url", None),
         params=_params.plain(record.parameters),
         handle=record,
+        store=store,
     )

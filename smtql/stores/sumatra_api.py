@@ -44,7 +44,7 @@ class SumatraApiStore(Store):
         out, and a duration that is no number of seconds reads as null."""
         label = str(getattr(record, "label", "?"))
         try:
-            row = from_record(record)
+            row = from_record(record, self)
         except (TypeError, ValueError, AttributeError, OverflowError) as err:
             field = "timestamp" if not isinstance(getattr(record, "timestamp", None), datetime) \
                 else "record"

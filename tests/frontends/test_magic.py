@@ -325,6 +325,14 @@ def test_example_notebook_runs_with_a_real_kernel(demo_project, demo_connection,
         'and duration > 0s').labels
     assert figure1 and all(label in html('since = "2020-09-12"') for label in figure1)
     assert outputs("import smtql")[0].data["text/plain"] == str(len(figure1))
+    # results: a notebook function as a predicate, values and files from output files
+    good = demo_connection.query('tag finished and $c and output("metrics.json").loss < 0.1 '
+                                 'latest 5', c=lambda rec: "converged" in rec.outcome)
+    assert good.labels and all(label in html("def converged") for label in good.labels)
+    loaded = outputs("metrics = good.load")[0].data["text/plain"]
+    assert all(f"'{label}': {m['loss']}" in loaded
+               for label, m in good.load("metrics.json").items())
+    assert "digest_matches" in html("good.outputs()")
     # diffs: two records side by side, many records one row each
     latest, earliest = (demo_connection.query(f"describe {r}").label for r in ("latest", "earliest"))
     pair = html("%smtql diff latest, earliest")

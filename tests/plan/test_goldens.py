@@ -50,6 +50,10 @@ QUERIES = [
     "exists optimizer.momentum and not tag finished",
     "all",
     "not all",
+    # output files are read in Python, after every other condition (issue 13)
+    'output("metrics.json").loss < 0.1 and tag finished',
+    'output("metrics.json").loss < 0.1 or reason matches "^lr" or tag finished',
+    "outputs missing and not tag figure1 and outputs > 1",
 ]
 
 

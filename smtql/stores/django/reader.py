@@ -11,6 +11,7 @@ Nothing here writes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from fnmatch import fnmatchcase
@@ -23,13 +24,14 @@ from ...params.model import Unreadable, lookup
 from ...plan.evaluate import compile_filter
 from ...plan.values import MISSING
 from ...progress import progress
+from .. import outputs
 from ..base import Store, no_such_record, parameter_key_names
 from ..rows import Row
 from . import paramindex
 from . import schema as S
 from .compile import ALL_FIELDS, Compiler, decode_ts, groupable
 from .connect import StoreLocked, Transaction, connect
-from .records import build_records
+from .records import _datastore, _Unusable, build_records
 from .schema import Sql
 
 
@@ -408,6 +410,7 @@ class DjangoSqlStore(Store):
         """The executor starts a new statement: per-statement state (the
         parameter sets behind notes) starts afresh."""
         super().statement_started()
+        self._statement_roots = None
         self._statement_paramsets = None
         self._statement_unreadable = {}
         self._index_refreshed = False
@@ -452,8 +455,23 @@ class DjangoSqlStore(Store):
 
     # -- scanning
     def scan(self, plan) -> Iterator[Row]:
-        with Query(self) as qy:
+        with self.query() as qy:
             yield from self._scan(qy, plan)
+
+    @contextlib.contextmanager
+    def query(self):
+        """The read transaction open now (a scan's: a Python predicate or an
+        output file asks for records while the scan goes on, and SQLite
+        opens no transaction within one), or a new one."""
+        if self.__dict__.get("_open_query") is not None:
+            yield self._open_query
+            return
+        with Query(self) as qy:
+            self._open_query = qy
+            try:
+                yield qy
+            finally:
+                self._open_query = None
 
     def _scan(self, qy: Query, plan) -> Iterator[Row]:
         fields = ALL_FIELDS if plan is None or plan.fields is None else plan.fields
@@ -515,6 +533,7 @@ class DjangoSqlStore(Store):
                 d = dict(_ROW_DEFAULTS)
                 d.update(zip(names, values))
                 d["handle"] = d.pop("db_id")
+                d["store"] = self
                 pid = d.pop("parameters_id")
                 extra(d, pid)
                 row = new_row(Row)  # Row(**d), without the cost of keyword arguments
@@ -547,7 +566,7 @@ class DjangoSqlStore(Store):
         """The statements the plan runs, and how many candidates each stage
         leaves (a `count` with a trivial post-filter is one COUNT)."""
         keep = compile_filter(plan.post)
-        with Query(self) as qy:
+        with self.query() as qy:  # the post-filter may build Records (a Python predicate)
             if count and plan.post_is_trivial:
                 where = self.compiler.where(qy, plan.pre)
                 n = int(qy.run(Sql(f"SELECT COUNT(*) FROM {S.RECORD.name} r WHERE ") + where)[0][0])
@@ -746,10 +765,36 @@ class DjangoSqlStore(Store):
         from .writer import SqlWriter  # SQLAlchemy: imported for writes only
         return SqlWriter(self.location, self.project, layout=self.layout)
 
+    # -- output files
+    def stored_datastore_root(self, row) -> str | None:
+        """The root of the record's data store, from one map of every
+        record's data store, read once per statement: two statements,
+        whatever the number of records asked about."""
+        roots = self.__dict__.get("_statement_roots")
+        if roots is None:
+            roots = self._statement_roots = self._datastore_roots()
+        return roots.get(row.handle)
+
+    def _datastore_roots(self) -> dict:
+        q = self.dialect.q
+        column = self.layout.column_or_null(self.layout.record, "r", "datastore_id", q)
+        with self.query() as qy:
+            stores = {}
+            for ds_id, kind, parameters in qy.run(Sql(f"SELECT id, type, parameters "
+                                                      f"FROM {S.DATASTORE.name}")):
+                try:
+                    stores[ds_id] = outputs.root_of(_datastore({"type": kind,
+                                                                "parameters": parameters}))
+                except _Unusable:
+                    stores[ds_id] = None
+            return {db_id: stores.get(ds_id) for db_id, ds_id in qy.run(
+                Sql(f"SELECT r.db_id, {column} FROM {S.RECORD.name} r WHERE r.project_id = ?",
+                    [self.project]))}
+
     # -- Sumatra Record objects, on request
     def records(self, rows: Iterable[Row]) -> list:
         rows = list(rows)
-        with Query(self) as qy:
+        with self.query() as qy:
             return build_records(self, qy, [r.handle for r in rows])
 
 
