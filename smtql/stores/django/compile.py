@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
+from itertools import repeat
 from operator import attrgetter, methodcaller
 from typing import TYPE_CHECKING
 
@@ -78,7 +79,6 @@ def decode_duration(value):
 # A chunk's columns decoded at C speed (map, no Python frame per value):
 # at 10^5 rows decode_ts alone is a third of the Python time of a query.
 _TZINFO = attrgetter("tzinfo")
-_NAIVE_AS_UTC = methodcaller("replace", tzinfo=UTC)
 _AS_UTC = methodcaller("astimezone", UTC)
 _NUMBER_TYPES = frozenset((int, float, type(None)))
 
@@ -96,8 +96,9 @@ def decode_ts_column(values: list) -> list | None:
     elif kinds and kinds != {datetime}:
         return None
     zones = set(map(_TZINFO, values))
-    if zones == {None}:
-        return list(map(_NAIVE_AS_UTC, values))
+    if zones == {None}:  # value.replace(tzinfo=UTC), without keyword arguments (5x faster)
+        return list(map(datetime.combine, map(datetime.date, values), map(datetime.time, values),
+                        repeat(UTC, len(values))))
     if None in zones:
         return None
     return list(map(_AS_UTC, values))
@@ -131,8 +132,19 @@ class Compiler:
     # -- WHERE
     def where(self, qy: Query, pre) -> Sql:
         cond = self._cond(qy, pre)
-        return Sql("r.project_id = ?", [self.store.project]) + (
+        return self.in_project() + (
             "" if cond.text == TRUE_SQL else Sql(" AND ") + paren(cond))
+
+    def in_project(self) -> Sql:
+        """`r` is a record of the project. In a store of one project the
+        index on project_id matches every record, yet SQLite without
+        statistics prefers it to the primary key: records found by their
+        tags are then each looked up twice (the top 20 of 76,000 finished
+        records: 65 ms, not 35). Written unindexed there."""
+        column = "r.project_id"
+        if self.store.sole_project:
+            column = self.dialect.unindexed_text(column)
+        return Sql(f"{column} = ?", [self.store.project])
 
     def _cond(self, qy: Query, f) -> Sql:
         if isinstance(f, ast.All):
@@ -195,6 +207,18 @@ class Compiler:
         return (Sql(f"r.db_id IN (SELECT ti.object_id FROM {self.names.taggeditem.name} ti "
                     f"WHERE ") + self.record_items(ctype) + " AND "
                 + self.dialect.in_ints("ti.tag_id", tag_ids) + ")")
+
+    def tag_present(self, qy: Query, tag_ids) -> Sql:
+        """Some record of the project carries one of these tags: the tag's
+        items joined to their records, stopping at the first (`tagged`
+        would list every record with the tag first)."""
+        ctype = qy.content_type_id()
+        if not tag_ids or ctype is None:
+            return Sql(FALSE_SQL)
+        return (Sql(f"EXISTS (SELECT 1 FROM {self.names.taggeditem.name} ti "
+                    f"JOIN {S.RECORD.name} r ON r.db_id = ti.object_id WHERE ")
+                + self.dialect.in_ints("ti.tag_id", tag_ids) + " AND "
+                + self.record_items(ctype) + Sql(" AND r.project_id = ?)", [self.store.project]))
 
     def record_items(self, ctype) -> Sql:
         """`ti` is a tag item of a record. Every tagged item of a Sumatra

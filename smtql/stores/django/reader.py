@@ -44,6 +44,7 @@ def open_sql_store(location, project: str | None, index: bool | None = None) -> 
         store.close()
         raise
     store.project = choose_project(location, project, available)
+    store.sole_project = len(available) == 1
     return store
 
 
@@ -265,6 +266,9 @@ class DjangoSqlStore(Store):
         # Unreadable sets met while reading rows' parameters chunk by chunk.
         self._statement_unreadable: dict = {}
         self.record_content_type: int | None = None  # see Query.content_type_id
+        # The store held only this project when opened (open_sql_store):
+        # it chooses between two plans of the same answer (Compiler.in_project).
+        self.sole_project = False
         self.layout = self._detect_layout()
         self.compiler = Compiler(self)
 
@@ -506,9 +510,8 @@ class DjangoSqlStore(Store):
             known = [n for n in names if ids[n]]
             if not known:
                 return set()
-            checks = [Sql("CASE WHEN EXISTS (SELECT 1 FROM " + S.RECORD.name + " r WHERE "
-                          "r.project_id = ? AND ", [self.project]) + self.compiler.tagged(qy, ids[n])
-                      + ") THEN 1 ELSE 0 END" for n in known]
+            checks = ["CASE WHEN " + self.compiler.tag_present(qy, ids[n]) + " THEN 1 ELSE 0 END"
+                      for n in known]
             row = qy.run("SELECT " + Sql.join(", ", checks))[0]
         return {n for n, hit in zip(known, row) if hit}
 

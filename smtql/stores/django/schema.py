@@ -219,6 +219,12 @@ class Dialect:
         it is checked on the rows another index found)."""
         return f"({expr} + 0)"
 
+    def unindexed_text(self, expr: str) -> str:
+        """`expr`, a text column, as a value no index can serve, where a
+        planner without statistics picks an index matching every row
+        (SQLite; the servers keep statistics of their own)."""
+        return expr
+
     def nan_guard(self, expr: str) -> str | None:
         """A condition excluding NaN, where the database orders NaN above
         every number (PostgreSQL); None where NaN cannot be stored."""
@@ -251,6 +257,8 @@ class SqliteDialect(Dialect):
 
     def unindexed(self, expr):
         return f"+{expr}"  # SQLite's documented way to disqualify a term from indexing
+
+    unindexed_text = unindexed  # unary + leaves text as it is
 
     def in_int_array(self, expr, ids):
         import json
