@@ -425,6 +425,25 @@ class Compiler:
         same = Sql.join(" AND ", [paren(p) for p in parts] + [n_tags])
         return same if op == "=" else "NOT " + paren(same)
 
+    # -- ORDER BY a field (`order by FIELD … limit N` in the store)
+    def order_terms(self, name: str, descending: bool) -> list[str] | None:
+        """ORDER BY terms sorting on a record field exactly as the executor
+        does (selection.sort_rows: a null or unreadable value after every
+        other, ascending or not; numbers by value; text by code point, null
+        text as ''), or None when SQL cannot. Executable, repository,
+        outputs and tags are sorted in Python."""
+        way = " DESC" if descending else ""
+        if name == "timestamp":  # as `latest N` orders (a record without one is never a row)
+            return ["r.timestamp" + way]
+        if name == "duration":
+            # decode_duration reads anything but a finite number as null
+            known = self.dialect.finite_number("r.duration")
+            return [f"CASE WHEN {known} THEN 0 ELSE 1 END", "r.duration" + way]
+        if name in TEXT_FIELDS or name == "label":
+            expr = self.dialect.selected_text(self._field_expr(name))
+            return [self.dialect.text_order(expr) + way]
+        return None
+
     # -- SELECT list
     def select_list(self, fields) -> tuple[Sql, list]:
         """The main statement's columns and the Row attributes the first of

@@ -383,7 +383,9 @@ class DjangoSqlStore(Store):
         limit = plan.limit if plan is not None else None
         select, names = self.compiler.select_list(fields)
         sql = "SELECT " + select + Sql(f" FROM {S.RECORD.name} r WHERE ") + where
-        if limit is not None:
+        if limit is not None and limit[0] == "order":
+            chunks = [self._first(qy, sql, *limit[1:])]
+        elif limit is not None:
             kind, n = limit
             n = 1 if n is None else n
             if n <= 0:
@@ -409,6 +411,17 @@ class DjangoSqlStore(Store):
             ties = qy.run(sql + Sql(" AND r.timestamp = ?", [got[-1][2]]))
             return got + [v for v in ties if v[0] not in seen]
         return got[:n]
+
+    def _first(self, qy: Query, sql: Sql, n: int, keys) -> list:
+        """The first n rows in the executor's order (`keys`: (field,
+        descending) pairs, then newest first, then label): a total order,
+        so exactly the rows it keeps."""
+        terms = [t for name, descending in keys for t in self.compiler.order_terms(name, descending)]
+        terms += ["r.timestamp DESC", self.dialect.text_order("r.label")]
+        return qy.run(sql + Sql(f" ORDER BY {', '.join(terms)} LIMIT ?", [max(n, 0)]))
+
+    def orders_by(self, name: str) -> bool:
+        return self.compiler.order_terms(name, False) is not None
 
     def _rows_of(self, chunks, names, batched: "_Batched", bar):
         """Rows, one chunk of the main statement at a time: the chunk's tags,

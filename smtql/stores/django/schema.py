@@ -219,6 +219,11 @@ class Dialect:
         it is checked on the rows another index found)."""
         return f"({expr} + 0)"
 
+    def finite_number(self, expr: str) -> str:
+        """A condition: `expr` holds a finite number (MariaDB stores no
+        other)."""
+        return f"{expr} IS NOT NULL"
+
     def unindexed_text(self, expr: str) -> str:
         """`expr`, a text column, as a value no index can serve, where a
         planner without statistics picks an index matching every row
@@ -259,6 +264,10 @@ class SqliteDialect(Dialect):
         return f"+{expr}"  # SQLite's documented way to disqualify a term from indexing
 
     unindexed_text = unindexed  # unary + leaves text as it is
+
+    def finite_number(self, expr):
+        # a column keeps whatever was written: text, blobs, 9e999 (no NaN)
+        return f"typeof({expr}) IN ('integer', 'real') AND abs({expr}) <= 1.7976931348623157e308"
 
     def in_int_array(self, expr, ids):
         import json
@@ -301,6 +310,10 @@ class PostgresDialect(Dialect):
 
     def nan_guard(self, expr):
         return f"{expr} <> CAST('NaN' AS double precision)"
+
+    def finite_number(self, expr):
+        # NaN equals NaN in PostgreSQL, and is above Infinity
+        return f"{expr} IS NOT NULL AND abs({expr}) < CAST('Infinity' AS double precision)"
 
 
 class MysqlDialect(Dialect):
