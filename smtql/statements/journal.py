@@ -11,8 +11,16 @@ Format: JSON Lines, appended, one event per line:
 
     {"event": "begin", "id": "…", "time": "…", "project": "…", "op": "tag"|"untag"|"undo",
      "tags": [...], "statement": "…", "undoes": id|null,
-     "records": [{"label", "db_id", "added", "removed", "column_before", "column_after"}, …],
+     "records": {"labels": [...], "db_ids": [...], "change": [i, …],
+                 "changes": [{"added", "removed", "column_before", "column_after"}, …]},
      "new_tags": [...]}                  (only if the write made tag rows: Django stores)
+
+`records` is stored by column: a write of 10^5 records makes few distinct
+changes (records share their columns), so each record costs its label, its
+id and the number of its change, not six keys (16 MB for 10^5 records
+before, 3 MB now). Reading gives the records as dicts (label, db_id and the
+change's keys), in their order; an entry of the earlier form (a list of
+dicts) reads as it is.
     {"event": "commit", "id": "…"}        the write is in the store
     {"event": "abort", "id": "…"}         it was rolled back: nothing changed
 
@@ -117,6 +125,8 @@ class Journal:
         for line in data.split(b"\n"):
             event = _parse(line)
             if event is not None:
+                if isinstance(event.get("records"), dict):
+                    event["records"] = _expanded(event["records"])
                 out.append(event)
         return out
 
@@ -204,7 +214,7 @@ class Journal:
         event = {"event": "begin", "id": entry_id,
                  "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "project": project, "op": op, "tags": list(tags), "statement": statement,
-                 "undoes": undoes, "records": records}
+                 "undoes": undoes, "records": _by_column(records)}
         if new_tags:
             event["new_tags"] = list(new_tags)
         self._append(event)
@@ -232,6 +242,32 @@ class Journal:
                          + ("shows it was applied in full" if applied
                             else "shows it was not applied; nothing had changed"))
         return notes
+
+
+def _by_column(records: list[dict]) -> dict:
+    """The records as the journal stores them: labels, ids and the number
+    of each record's change, the distinct changes once."""
+    changes, index, numbers = [], {}, []
+    for r in records:
+        key = tuple((k, tuple(v) if isinstance(v, list) else v)
+                    for k, v in r.items() if k not in ("label", "db_id"))
+        if key not in index:
+            index[key] = len(changes)
+            changes.append({k: v for k, v in r.items() if k not in ("label", "db_id")})
+        numbers.append(index[key])
+    return {"labels": [r["label"] for r in records], "db_ids": [r.get("db_id") for r in records],
+            "change": numbers, "changes": changes}
+
+
+def _expanded(stored: dict) -> list[dict]:
+    """The records of `_by_column` as dicts again, in their order."""
+    out = []
+    for label, db_id, i in zip(stored["labels"], stored["db_ids"], stored["change"]):
+        record = {"label": label, **stored["changes"][i]}
+        if db_id is not None:
+            record["db_id"] = db_id
+        out.append(record)
+    return out
 
 
 def _parse(line: bytes) -> dict | None:
