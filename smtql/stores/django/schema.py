@@ -175,7 +175,7 @@ class Dialect:
 
     def in_ints(self, expr: str, ids: Sequence[int]) -> Sql:
         """`expr IN ids` for a possibly long list of integers."""
-        ids = sorted(set(int(i) for i in ids))
+        ids = sorted(set(map(int, ids)))
         if not ids:
             return Sql(FALSE_SQL)
         if len(ids) <= self.max_inline:
