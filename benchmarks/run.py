@@ -18,7 +18,8 @@ Every smtql figure is taken in a child process (so a slow query hits
 - the Python API (`smtql.connect(store=…).query(…)`): the first query in a
   fresh process ("fresh", connecting included) and the median of up to 3 in
   that process ("warm");
-- the command line, cold (a new interpreter, as a user types it; best of 5):
+- the command line, cold (a new interpreter, as a user types it, with
+  bytecode as an installed package has it; best of 5):
   `tag finished latest 20`, and the parameter count (first run with an empty
   cache directory: "first build"; then best of 3: "index exists");
 - hand-written SQL returning the same rows (labels checked equal) with the
@@ -39,6 +40,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -76,6 +78,9 @@ def env(extra: dict | None = None) -> dict:
     e["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in e.get("PYTHONPATH", "").split(
         os.pathsep) if p])
     e.pop("DJANGO_SETTINGS_MODULE", None)
+    # As an installed package runs: with bytecode (pip compiles it when it
+    # installs). Without it every cold start compiles smtql again (0.1-0.2 s).
+    e.pop("PYTHONDONTWRITEBYTECODE", None)
     e.update(extra or {})
     return e
 
@@ -123,7 +128,9 @@ def hand_sql(dialect: str, ct: int, project: str) -> dict[str, str]:
 
 
 def timed_sql(conn, dialect: str, sql: str, timeout: float, repeat: int = 3):
-    """(median seconds, rows), or (None, None) when stopped by the timeout."""
+    """(median seconds, rows, median CPU seconds of this process: SQLite's
+    work, the servers' not), or (None, None, None) when stopped by the
+    timeout."""
     cur = conn.cursor()
     deadline = [0.0]
     if dialect == "postgresql":
@@ -132,25 +139,26 @@ def timed_sql(conn, dialect: str, sql: str, timeout: float, repeat: int = 3):
         cur.execute(f"SET SESSION max_statement_time = {timeout}")
     else:
         conn.set_progress_handler(lambda: 1 if time.perf_counter() > deadline[0] else 0, 10000)
-    times, rows = [], None
+    times, cpu, rows = [], [], None
     try:
         for _ in range(repeat):
             deadline[0] = time.perf_counter() + timeout
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             cur.execute(sql)
             rows = cur.fetchall()
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
             if times[0] > 5:
                 break
     except Exception as err:  # noqa: BLE001 - a cancelled statement
         print(f"    hand SQL stopped: {type(err).__name__}: {err}", file=sys.stderr)
         conn.rollback()
-        return None, None
+        return None, None, None
     finally:
         if dialect == "sqlite":
             conn.set_progress_handler(None, 0)
     conn.commit()
-    return statistics.median(times), rows
+    return statistics.median(times), rows, statistics.median(cpu)
 
 
 # ------------------------------------------------------------------ stores
@@ -233,18 +241,20 @@ _SMTQL_CHILD = textwrap.dedent("""\
         return getattr(res, "data", None)
     t0 = time.perf_counter()
     conn = smtql.connect(store=uri)
-    times, got = [], None
+    times, cpu, got = [], [], None
     for i in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         got = answer(conn.query(text))
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
         if i == 0:
             fresh = time.perf_counter() - t0
         if times[0] > 5:
             break
     hwm = [l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM")][0]
     print(json.dumps({"fresh": fresh, "warm": sorted(times)[len(times) // 2], "runs": len(times),
-                      "answer": got, "peak_mb": int(hwm) / 1024}))
+                      "warm_cpu": sorted(cpu)[len(cpu) // 2], "answer": got,
+                      "peak_mb": int(hwm) / 1024}))
 """)
 
 
@@ -277,15 +287,18 @@ def timed_cmd(cmd: list[str], timeout: float, repeat: int = 5, extra_env=None):
     (ru_maxrss through GNU time, MB) and its stdout; None on timeout."""
     gnu_time = os.path.exists("/usr/bin/time")
     full = (["/usr/bin/time", "-f", "%M"] + cmd) if gnu_time else cmd
-    best = out = peak = None
+    best = out = peak = best_cpu = None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         try:
             proc = subprocess.run(full, capture_output=True, text=True, timeout=timeout,
                                   env=env(extra_env))
         except subprocess.TimeoutExpired:
             return None
         elapsed = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        best_cpu = cpu if best_cpu is None else min(best_cpu, cpu)
         if proc.returncode != 0:
             print(f"    {cmd[-1]!r} failed:\n{proc.stderr[-1500:]}", file=sys.stderr)
             return None
@@ -295,7 +308,7 @@ def timed_cmd(cmd: list[str], timeout: float, repeat: int = 5, extra_env=None):
         out = proc.stdout
         if elapsed > 10:
             break
-    return {"time": best, "peak_mb": peak, "stdout": out}
+    return {"time": best, "peak_mb": peak, "stdout": out, "cpu": best_cpu}
 
 
 _API_CHILD = textwrap.dedent("""\
@@ -365,9 +378,11 @@ def tag_all(uri: str, size: int, work: Path, timeout: float):
     """`tag bench-x where all` through smtql's API, on a copy of an SQLite store."""
     copy = work / f"tagcopy-{size}.sqlite"
     shutil.copyfile(uri, copy)
+    journals = work / "journals"
+    shutil.rmtree(journals, ignore_errors=True)  # the copy's journal of earlier runs
     try:
         return smtql_child(str(copy), "tag bench-x where all", timeout, repeat=1,
-                           extra_env={"SMTQL_JOURNAL_DIR": str(work / "journals")})
+                           extra_env={"SMTQL_JOURNAL_DIR": str(journals)})
     finally:
         copy.unlink(missing_ok=True)
 
@@ -414,7 +429,7 @@ def bench(backend: str, size: int, work: Path, sample: int, timeout: float) -> d
             row["cli"] = timed_cmd(cli_prefix() + ["--store", uri, "--format", "labels", text],
                                    timeout)
         if name in hand:
-            t, rows = timed_sql(raw, dialect, hand[name], timeout)
+            t, rows, row["sql_cpu"] = timed_sql(raw, dialect, hand[name], timeout)
             row["sql"] = t
             if rows is not None:
                 want = rows[0][0] if name.endswith("#") else [r[0] for r in rows]
@@ -448,6 +463,19 @@ def mb(x) -> str:
 
 def ratio(a, b):
     return f"{a / b:.2f}×" if a is not None and b else "—"
+
+
+def cpu_of(x, key: str) -> str:
+    return f" (CPU {fmt(x[key])})" if x and x.get(key) is not None else ""
+
+
+def cpu_ratio(backend, s, row) -> str:
+    """smtql's CPU time over hand SQL's, both in one process: on SQLite the
+    database's work is the process's, so the ratio holds on a machine
+    others load (wall times there stretch with the load, unevenly)."""
+    if backend != "sqlite" or not s or row.get("sql_cpu") is None or "warm_cpu" not in s:
+        return "—"
+    return ratio(s["warm_cpu"], row["sql_cpu"])
 
 
 def _le(value, limit):
@@ -509,13 +537,14 @@ def targets(r: dict) -> list[tuple]:
 
 def table(results: list[dict]) -> str:
     lines = ["| backend | records | query | answer | smtql warm | smtql fresh | CLI cold | "
-             "peak MB | hand SQL | × SQL | same | Sumatra API | API / smtql |",
-             "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|"]
+             "peak MB | hand SQL | × SQL | × SQL (CPU) | same | Sumatra API | API / smtql |",
+             "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|"]
     for r in results:
         head = f"| {r['backend']} | {r['size']:,} |"
         for name, row in r["q"].items():
             s, cli = row["smtql"], row.get("cli")
-            cli_txt = fmt(cli["time"]) if cli else ("timeout" if "cli" in row else "")
+            cli_txt = (fmt(cli["time"]) + cpu_of(cli, "cpu")) if cli else (
+                "timeout" if "cli" in row else "")
             if name == "Q3#":
                 first = row.get("cli_first")
                 cli_txt = f"first {fmt(first and first['time'])}, again {cli_txt}"
@@ -534,19 +563,22 @@ def table(results: list[dict]) -> str:
                 f"{fmt(s and s['fresh'])} | {cli_txt} | {f'{max(peak):.0f}' if peak else '—'} | "
                 f"{fmt(row['sql']) if 'sql' in row else '—'} | "
                 f"{(ratio(s['warm'], row.get('sql')) if s else 'timeout') if 'sql' in row else '—'} | "
+                f"{cpu_ratio(r['backend'], s, row)} | "
                 f"{same} | {(fmt(api) + ('*' if row['api_sampled'] else '')) if api else '—'} | "
                 f"{ratio(api, s['warm']) if s and api else '—'} |")
         if r["backend"] == "sqlite":
             tg = r.get("tag")
             changed = tg["answer"].get("changed") if tg and isinstance(tg["answer"], dict) else ""
             lines.append(f"{head} `tag bench-x where all` (on a copy) | {changed} | | "
-                         f"{fmt(tg and tg['fresh'])} | | "
+                         f"{fmt(tg and tg['fresh'])}{cpu_of(tg, 'warm_cpu')} | | "
                          f"{mb(tg)} "
-                         f"| | | | | |")
+                         f"| | | | | | |")
         py, cli = r["python"], r["cli_count"]
         lines.append(f"{head} cold CLI `count tag finished` | | | | {fmt(cli and cli['time'])} "
-                     f"(python -c pass {fmt(py['time'])}: {ratio(cli and cli['time'], py['time'])}) | "
-                     f"{mb(cli)} | | | | | |")
+                     f"(python -c pass {fmt(py['time'])}: {ratio(cli and cli['time'], py['time'])}; "
+                     f"CPU {fmt(cli and cli.get('cpu'))} / {fmt(py.get('cpu'))}: "
+                     f"{ratio(cli and cli.get('cpu'), py.get('cpu'))}) | "
+                     f"{mb(cli)} | | | | | | |")
     lines += ["", "| store | target | measured | limit | |", "|---|---|--:|--:|---|"]
     for r in results:
         for what, measured, limit, ok in targets(r):
@@ -590,7 +622,10 @@ def main(argv=None) -> int:
           "new process, connecting included (not the interpreter's start); CLI cold: a new "
           "interpreter, best of 5 (Q3#: the first run with an empty cache directory, then best "
           "of 3); peak MB: VmHWM (API) or ru_maxrss (CLI) of that process. × SQL: smtql warm / "
-          "hand SQL (median of 3). * Sumatra API: the first records of the store loaded as "
+          "hand SQL (median of 3); × SQL (CPU): the same of the CPU time of each process (SQLite "
+          "only: the database works in the process), which a loaded machine stretches far less; "
+          "(CPU …): a process's user + system time. * Sumatra API: the first records of the store "
+          "loaded as "
           "RecordStore.list does and filtered in Python, extrapolated linearly. Q3# has no "
           "hand-written SQL (parameter sets must be parsed).")
     return 0

@@ -9,6 +9,8 @@ the notes every answer carries.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
@@ -52,8 +54,34 @@ class Executor:
     def run_statement(self, stmt, ctx: StatementContext) -> Result:
         self.store.statement_started()
         bound = bind_statement(stmt, ctx.binding)
-        result = handler(bound)(bound, ctx)
+        with _collections_spaced():
+            result = handler(bound)(bound, ctx)
         opening = self.store.take_opening_notes()
         if opening:
             result.notes[:0] = opening
         return result
+
+
+# Allocations between two collections of the young generation while a
+# statement runs (Python's default: 700).
+SPACED_THRESHOLD = 50_000
+
+
+@contextmanager
+def _collections_spaced():
+    """A statement builds its answer's rows by the hundred thousand, all kept
+    alive until it ends. With Python's default thresholds the cyclic
+    collector runs every 700 allocations and, as the answer grows, rescans
+    it whole again and again: a third of the time of a 70,000-row `find`.
+    Spaced out, a statement still collects (garbage stays bounded: a
+    ConfigParser parameter set leaves reference cycles), but the answer is
+    scanned a few times, not dozens."""
+    old = gc.get_threshold()
+    if old[0] == 0 or old[0] >= SPACED_THRESHOLD:  # turned off, or spaced already
+        yield
+        return
+    gc.set_threshold(SPACED_THRESHOLD, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)

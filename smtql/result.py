@@ -113,7 +113,7 @@ class Table(Result):
 
     @property
     def labels(self) -> list[str]:
-        return [r for rows in self.source_rows for r in (row.label for row in rows)]
+        return [row.label for rows in self.source_rows for row in rows]
 
     @property
     def records(self) -> list:

@@ -69,15 +69,21 @@ def plan_of(stmt: ast.Find, store) -> planner.Plan:
     wanted = {planner.key_field(c) for c in columns}
     wanted |= {planner.key_field(o.key) for o in stmt.order}
     wanted |= {group_key_field(k) for k in stmt.per}
-    return planner.plan(stmt.filter, store, fields=wanted, limit=_store_limit(stmt),
+    return planner.plan(stmt.filter, store, fields=wanted, limit=_store_limit(stmt, store),
                         newest_first=not stmt.order)
 
 
-def _store_limit(stmt: ast.Find):
+def _store_limit(stmt: ast.Find, store):
     """("latest"|"earliest", n) when only the n newest (oldest) answers by
-    timestamp can be kept, so the store may return just those."""
+    timestamp can be kept, so the store may return just those; ("order", n,
+    keys) when only the first n by `order by` record fields the store can
+    sort on."""
     if stmt.limit is None or stmt.merged or stmt.per:
         return None
     if stmt.limit.kind in ("latest", "earliest") or (stmt.limit.kind == "limit" and not stmt.order):
         return ("earliest" if stmt.limit.kind == "earliest" else "latest", stmt.limit.count)
+    if stmt.limit.kind == "limit" and all(isinstance(o.key, ast.Field) and store.orders_by(o.key.name)
+                                          for o in stmt.order):
+        keys = tuple((o.key.name, o.descending) for o in stmt.order)
+        return ("order", stmt.limit.count, keys)
     return None

@@ -11,8 +11,17 @@ Format: JSON Lines, appended, one event per line:
 
     {"event": "begin", "id": "…", "time": "…", "project": "…", "op": "tag"|"untag"|"undo",
      "tags": [...], "statement": "…", "undoes": id|null,
-     "records": [{"label", "db_id", "added", "removed", "column_before", "column_after"}, …],
+     "records": {"labels": [...], "db_ids": [...], "change": [i, …],
+                 "changes": [{"added", "removed", "column_before", "column_after"}, …],
+                 "removed_items": [[[item id, db_id, tag], …] | null, …]},   (untag only)
      "new_tags": [...]}                  (only if the write made tag rows: Django stores)
+
+`records` is stored by column: a write of 10^5 records makes few distinct
+changes (records share their columns), so each record costs its label, its
+id and the number of its change, not six keys (16 MB for 10^5 records
+before, 3 MB now). Reading gives the records as dicts (label, db_id and the
+change's keys), in their order; an entry of the earlier form (a list of
+dicts) reads as it is.
     {"event": "commit", "id": "…"}        the write is in the store
     {"event": "abort", "id": "…"}         it was rolled back: nothing changed
 
@@ -117,6 +126,8 @@ class Journal:
         for line in data.split(b"\n"):
             event = _parse(line)
             if event is not None:
+                if isinstance(event.get("records"), dict):
+                    event["records"] = _expanded(event["records"])
                 out.append(event)
         return out
 
@@ -204,7 +215,7 @@ class Journal:
         event = {"event": "begin", "id": entry_id,
                  "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  "project": project, "op": op, "tags": list(tags), "statement": statement,
-                 "undoes": undoes, "records": records}
+                 "undoes": undoes, "records": _by_column(records)}
         if new_tags:
             event["new_tags"] = list(new_tags)
         self._append(event)
@@ -232,6 +243,45 @@ class Journal:
                          + ("shows it was applied in full" if applied
                             else "shows it was not applied; nothing had changed"))
         return notes
+
+
+# Kept for each record, not folded into the shared changes: its label, its
+# id, and the tag rows an untag deleted (with their ids, for an exact undo).
+_PER_RECORD = ("label", "db_id", "removed_items")
+
+
+def _by_column(records: list[dict]) -> dict:
+    """The records as the journal stores them: labels, ids and the number
+    of each record's change, the distinct changes once."""
+    changes, index, numbers = [], {}, []
+    for r in records:
+        change = {k: v for k, v in r.items() if k not in _PER_RECORD}
+        key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in change.items())
+        if key not in index:
+            index[key] = len(changes)
+            changes.append(change)
+        numbers.append(index[key])
+    out = {"labels": [r["label"] for r in records], "db_ids": [r.get("db_id") for r in records],
+           "change": numbers, "changes": changes}
+    items = [r.get("removed_items") for r in records]
+    if any(items):
+        out["removed_items"] = items
+    return out
+
+
+def _expanded(stored: dict) -> list[dict]:
+    """The records of `_by_column` as dicts again, in their order."""
+    out = []
+    items = stored.get("removed_items") or [None] * len(stored["labels"])
+    for label, db_id, i, removed in zip(stored["labels"], stored["db_ids"], stored["change"],
+                                        items):
+        record = {"label": label, **stored["changes"][i]}
+        if db_id is not None:
+            record["db_id"] = db_id
+        if removed:
+            record["removed_items"] = removed
+        out.append(record)
+    return out
 
 
 def _parse(line: bytes) -> dict | None:

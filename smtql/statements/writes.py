@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable
 
 from ..language import ast, fields
+from ..plan import planner
 from ..errors import QueryError, SmtqlError, StoreError
 from ..stores.django.schema import TAG_NAME_LENGTH
 from .journal import Journal, JournalWriteError, journal_path
+from .selection import sort_rows
 from ..result import TextResult
 from ..language.unparse import filter_text, selection_text, string_text, tag_text
 
@@ -58,7 +62,13 @@ class Preview:
     matched: int
     labels: list[str]  # the records that change
     description: str  # "tag 3 records with figure1"
-    inverse: str = ""
+    # The records that change in the journal's form (label, added, removed),
+    # made only when asked: only a dry run shows the inverse before the write.
+    planned: Callable[[], list] = list
+
+    @cached_property
+    def inverse(self) -> str:
+        return inverse_statement(self.planned())
 
     @property
     def count(self) -> int:
@@ -175,7 +185,8 @@ def _tag_write(stmt: ast.TagWrite, ctx) -> TextResult:
     validate(tags, op)
     statement = f"{op} {tags_text(tags)} where {filter_text(stmt.filter)}{selection_text(stmt.select)}"
     # newest first (as previews list them), or in the selection's order
-    rows = ctx.select_where(stmt.filter, stmt.select, fields={"tags"})
+    rows = (ctx.select_where(stmt.filter, stmt.select, fields={"tags"}) if stmt.select
+            else _selected_newest_first(ctx, stmt.filter))
     notes = ctx.notes(stmt.filter) if not rows else []
     if not rows:
         return TextResult(f"no record matches `{filter_text(stmt.filter)}`; nothing changed",
@@ -199,15 +210,24 @@ def _tag_write(stmt: ast.TagWrite, ctx) -> TextResult:
             raise WriteRefused(_too_long(too_long, limit))
     changes = [Change(row.label, add=wanted) if op == "tag" else Change(row.label, remove=wanted)
                for row, _ in changing]
-    planned_records = [{"label": row.label, "added": sorted(after - row.tags),
-                        "removed": sorted(row.tags - after)} for row, after in changing]
-    inverse = inverse_statement(planned_records)
+    def planned():
+        return [{"label": row.label, "added": sorted(after - row.tags),
+                 "removed": sorted(row.tags - after)} for row, after in changing]
     preposition = "with" if op == "tag" else "from"
     description = (f"{op} {len(changing)} record{'s' if len(changing) != 1 else ''} "
                    f"{preposition} {tags_text(tags)}")
     preview = Preview(op, tags, statement, len(rows), [r.label for r, _ in changing],
-                      description, inverse)
+                      description, planned)
     return _carry_out(ctx, preview, changes, verb, undoes=None)
+
+
+def _selected_newest_first(ctx, f) -> list:
+    """The rows the filter selects, newest first as previews list them
+    (ordered by the store where it can: a Python sort of 10^5 rows costs
+    more than the write)."""
+    plan = planner.plan(f, ctx.store, fields={"tags"}, newest_first=True)
+    rows = ctx.select_plan(plan)
+    return rows if ctx.store.orders_newest_first else sort_rows(rows)
 
 
 def _too_long(labels, limit: int) -> str:
@@ -345,7 +365,7 @@ def _undo(ctx) -> TextResult:
                       [c.label for c in changes],
                       f"undo `{entry['statement']:.200}` ({entry['time']}) on {n} "
                       f"record{'s' if n != 1 else ''}",
-                      inverse_statement(entry["records"]))
+                      lambda: entry["records"])
     def guard():  # another undo may have taken this write meanwhile
         latest = journal.last_undoable(store.project)
         if latest is None or latest["id"] != entry["id"]:

@@ -31,7 +31,8 @@ class Store(ABC):
       asks (`plan.newest_first`), so the executor need not sort;
     - `limits_scan`: `scan` honours `plan.limit` (only the n newest or
       oldest candidates, and their ties), and `count(plan)` says how many
-      there are in all;
+      there are in all; `orders_by(field)`: also the first n by `order by`
+      that field;
     - `count(plan)`, `explain(plan)`, `tag_counts()`, `present_tags()`,
       `param_keys()`, `has_param()`, `get_row()`: answered from `scan` by
       default;
@@ -72,6 +73,12 @@ class Store(ABC):
     # -- the plan
     def pushable(self, atom) -> bool:
         """Whether `scan` decides this predicate exactly from `plan.pre`."""
+        return False
+
+    def orders_by(self, name: str) -> bool:
+        """Whether `scan` honours a plan limit ("order", n, ((field,
+        descending), …)): the first n rows in the executor's order of `order
+        by` those record fields (needs `limits_scan`)."""
         return False
 
     def count(self, plan) -> int:

@@ -281,14 +281,19 @@ def run_statement(store, stmt):
     return list(Executor(store, {}, now=datetime(2021, 10, 1, tzinfo=UTC)).run(program))[-1]
 
 
+# Fields `order by … limit N` sorts in the store (and one it does not).
+ORDER_FIELDS = ("duration", "timestamp", "label", "reason", "outcome", "main_file", "outputs")
+
+
 def test_planned_engine_equals_the_reference(backend):
     kind, store, oracle, vocab = backend
     reference = ListStore(oracle)
 
     @SETTINGS
     @given(f=filters(vocab), n=st.integers(0, 6), which=st.sampled_from(["latest", "earliest",
-                                                                         "limit"]))
-    def check(f, n, which):
+                                                                         "limit"]),
+           order=st.lists(st.tuples(st.sampled_from(ORDER_FIELDS), st.booleans()), max_size=2))
+    def check(f, n, which, order):
         got, plan = planned_labels(store, f)
         want = reference_labels(oracle, f)
         assert got == want, (kind, f, plan)
@@ -301,6 +306,12 @@ def test_planned_engine_equals_the_reference(backend):
         stmt = ast.Find(f, show=(ast.Field("label"),), limit=ast.Limit(which, n))
         res_sql, res_ref = run_statement(store, stmt), run_statement(reference, stmt)
         assert res_sql.labels == res_ref.labels, (kind, f, which, n)
+        assert res_sql.hidden == res_ref.hidden
+        # order by FIELD … limit N: sorted and cut in the store (issue 10)
+        keys = tuple(ast.OrderKey(ast.Field(name), descending) for name, descending in order)
+        stmt = ast.Find(f, show=(ast.Field("label"),), order=keys, limit=ast.Limit(which, n))
+        res_sql, res_ref = run_statement(store, stmt), run_statement(reference, stmt)
+        assert res_sql.labels == res_ref.labels, (kind, f, order, which, n)
         assert res_sql.hidden == res_ref.hidden
 
     check()

@@ -107,12 +107,14 @@ class _DialectOf:
     dialect: object
     project: str
     layout: object  # the schema generation's names (generations.py)
+    sole_project: bool  # the store holds one project (the project test then unindexed)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mysql"])
 def test_compiled_sql(demo_connection, dialect):
     store = demo_connection.store
-    compiler = Compiler(_DialectOf(DIALECTS[dialect], store.project, store.layout))
+    compiler = Compiler(_DialectOf(DIALECTS[dialect], store.project, store.layout,
+                                   store.sole_project))
     got = {}
     with Query(store) as qy:
         for q in QUERIES:

@@ -66,7 +66,10 @@ def test_format_one_fsynced_json_line_per_event(tmp_path, monkeypatch):
     assert set(begin) == {"event", "id", "time", "project", "op", "tags", "statement", "undoes",
                           "records"}
     assert begin["project"] == "proj" and begin["op"] == "tag" and begin["tags"] == ["x"]
-    assert begin["undoes"] is None and begin["records"] == RECORDS
+    assert begin["undoes"] is None and begin["records"] == {  # by column (issue 10)
+        "labels": ["r1", "r2"], "db_ids": [1, 2], "change": [0, 1],
+        "changes": [{k: v for k, v in r.items() if k not in ("label", "db_id")} for r in RECORDS]}
+    assert j.entries("proj")[0]["records"] == RECORDS
     assert begin["time"].endswith("+00:00")
     assert events[1] == {"event": "commit", "id": wid}
     assert [(e["statement"], e["state"]) for e in j.entries("proj")] == [
@@ -230,7 +233,7 @@ def test_begin_is_on_disk_before_the_store_changes(store, monkeypatch):
     assert order == ["fsync", ("write", ["begin"]), "fsync"]
     events = [json.loads(x) for x in journal.read_text(encoding="utf-8").splitlines()]
     assert [e["event"] for e in events] == ["begin", "commit"]
-    assert len(events[0]["records"]) == 8
+    assert len(events[0]["records"]["labels"]) == 8
 
 
 def test_undo_reverts_each_write_once(store):

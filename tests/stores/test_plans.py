@@ -50,6 +50,8 @@ PROGRAMS = [
     "tag finished latest 20",
     "all earliest 3",
     "all limit 5",
+    "find all order by duration desc limit 5",  # order by … limit: sorted in the store
+    "find tag finished order by reason, timestamp limit 3",
     "find all show label, params, outputs, executable, repository, stdout",
     'find outputs > 1 and executable contains "python" and repository contains "/"',
     "keys tag finished",

@@ -15,6 +15,7 @@ import contextlib
 import json
 from collections import Counter
 from fnmatch import fnmatchcase
+from operator import itemgetter
 from typing import Iterable, Iterator
 
 from ...errors import QueryError, StoreError
@@ -29,7 +30,8 @@ from ..base import Store, no_such_record, parameter_key_names
 from ..rows import Row
 from . import paramindex
 from . import schema as S
-from .compile import ALL_FIELDS, Compiler, decode_ts, groupable
+from .compile import (ALL_FIELDS, Compiler, decode_duration, decode_ts, decode_ts_column,
+                      durations_fine, groupable)
 from .connect import StoreLocked, Transaction, connect
 from .records import _datastore, _Unusable, build_records
 from .schema import Sql
@@ -46,6 +48,7 @@ def open_sql_store(location, project: str | None, index: bool | None = None) -> 
         store.close()
         raise
     store.project = choose_project(location, project, available)
+    store.sole_project = len(available) == 1
     return store
 
 
@@ -298,6 +301,9 @@ class DjangoSqlStore(Store):
         # Unreadable sets met while reading rows' parameters chunk by chunk.
         self._statement_unreadable: dict = {}
         self.record_content_type: int | None = None  # see Query.content_type_id
+        # The store held only this project when opened (open_sql_store):
+        # it chooses between two plans of the same answer (Compiler.in_project).
+        self.sole_project = False
         self.layout = self._detect_layout()
         self.compiler = Compiler(self)
 
@@ -477,9 +483,11 @@ class DjangoSqlStore(Store):
         fields = ALL_FIELDS if plan is None or plan.fields is None else plan.fields
         where = self.compiler.where(qy, plan.pre if plan is not None else ast.All())
         limit = plan.limit if plan is not None else None
-        select, decoders = self.compiler.select_list(fields)
+        select, names = self.compiler.select_list(fields)
         sql = "SELECT " + select + Sql(f" FROM {S.RECORD.name} r WHERE ") + where
-        if limit is not None:
+        if limit is not None and limit[0] == "order":
+            chunks = [self._first(qy, sql, *limit[1:])]
+        elif limit is not None:
             kind, n = limit
             n = 1 if n is None else n
             if n <= 0:
@@ -490,11 +498,9 @@ class DjangoSqlStore(Store):
                 label = self.dialect.text_order("r.label")
                 sql = sql + Sql(f" ORDER BY r.timestamp DESC, {label}")
             chunks = _chunks(qy.run(sql, many=True))
-        names = [name for name, _ in decoders]
-        converters = [(i, decode) for i, (_, decode) in enumerate(decoders) if decode is not None]
         batched = _Batched(self, qy, fields)
         with progress(description="reading records") as bar:
-            yield from self._rows_of(chunks, names, converters, batched, bar)
+            yield from self._rows_of(chunks, names, batched, bar)
 
     def _newest(self, qy: Query, sql: Sql, kind: str, n: int) -> list:
         """The n newest (oldest) rows by timestamp, and every row that ties
@@ -518,42 +524,64 @@ class DjangoSqlStore(Store):
             return good + [v for v in ties if v[0] not in seen] + bad
         return good[:n] + bad
 
-    def _rows_of(self, chunks, names, converters, batched: "_Batched", bar):
+    def _first(self, qy: Query, sql: Sql, n: int, keys) -> list:
+        """The first n rows in the executor's order (`keys`: (field,
+        descending) pairs, then newest first, then label): a total order,
+        so exactly the rows it keeps."""
+        terms = [t for name, descending in keys for t in self.compiler.order_terms(name, descending)]
+        terms += ["r.timestamp DESC", self.dialect.text_order("r.label")]
+        return qy.run(sql + Sql(f" ORDER BY {', '.join(terms)} LIMIT ?", [max(n, 0)]))
+
+    def orders_by(self, name: str) -> bool:
+        return self.compiler.order_terms(name, False) is not None
+
+    def _rows_of(self, chunks, names, batched: "_Batched", bar):
         """Rows, one chunk of the main statement at a time: the chunk's tags,
         output paths and parameter sets are read then, keyed by its ids, so
-        memory holds one chunk, whatever the number of records."""
+        memory holds one chunk, whatever the number of records. A row's
+        dict holds only what was read: Row's other fields are its class
+        defaults."""
         new_row = Row.__new__
         for chunk in chunks:
             bar.advance(len(chunk))
-            extra = batched.read(chunk)
-            for values in chunk:
-                values = list(values)
-                if not self._decode(values, names, converters):
-                    continue
-                d = dict(_ROW_DEFAULTS)
-                d.update(zip(names, values))
-                d["handle"] = d.pop("db_id")
-                d["store"] = self
-                pid = d.pop("parameters_id")
-                extra(d, pid)
+            fill = batched.read(chunk)
+            for values, timestamp in self._decoded(chunk, names):
+                d = dict(zip(names, values))  # a trailing parameter set id left out
+                d["timestamp"] = timestamp
+                d["store"] = self  # what builds its Record and reads its output files
+                fill(d, values)
                 row = new_row(Row)  # Row(**d), without the cost of keyword arguments
                 row.__dict__ = d
                 yield row
 
-    def _decode(self, values, names, converters) -> bool:
-        """Decode a row's values in place. Store content that cannot be
-        decoded is reported and the rest of the answer stands: a field
-        reads as its default, and a record without a readable timestamp
-        (every answer is ordered by it) is left out (False)."""
-        for i, decode in converters:
+    def _decoded(self, chunk, names):
+        """(values, timestamp) of each row of the chunk whose timestamp
+        reads, its duration decoded. A chunk is decoded column by column;
+        one holding store content that does not decode is gone through
+        row by row, each fault reported, and the rest of the answer stands:
+        a duration reads as null, and a record without a readable timestamp
+        (every answer is ordered by it) is left out."""
+        stamps = decode_ts_column(list(map(_TIMESTAMP_COLUMN, chunk)))
+        at = names.index("duration") if "duration" in names else None
+        if stamps is not None and (at is None or durations_fine([v[at] for v in chunk])):
+            return zip(chunk, stamps)
+        return self._decoded_one_by_one(chunk, at)
+
+    def _decoded_one_by_one(self, chunk, at):
+        for values in chunk:
             try:
-                values[i] = decode(values[i])
+                timestamp = decode_ts(values[2])
             except (ValueError, TypeError, OverflowError, RecursionError) as err:
-                self.report_fault(values[1], names[i], f"{type(err).__name__}: {err}")
-                if names[i] == "timestamp":
-                    return False
-                values[i] = _ROW_DEFAULTS.get(names[i])
-        return True
+                self.report_fault(values[1], "timestamp", f"{type(err).__name__}: {err}")
+                continue
+            if at is not None:
+                values = list(values)
+                try:
+                    values[at] = decode_duration(values[at])
+                except (ValueError, TypeError, OverflowError, RecursionError) as err:
+                    self.report_fault(values[1], "duration", f"{type(err).__name__}: {err}")
+                    values[at] = None
+            yield values, timestamp
 
     def count(self, plan) -> int:
         """The number of records satisfying `plan.pre` (an answer only when
@@ -640,9 +668,8 @@ class DjangoSqlStore(Store):
             known = [n for n in names if ids[n]]
             if not known:
                 return set()
-            checks = [Sql("CASE WHEN EXISTS (SELECT 1 FROM " + S.RECORD.name + " r WHERE "
-                          "r.project_id = ? AND ", [self.project]) + self.compiler.tagged(qy, ids[n])
-                      + ") THEN 1 ELSE 0 END" for n in known]
+            checks = ["CASE WHEN " + self.compiler.tag_present(qy, ids[n]) + " THEN 1 ELSE 0 END"
+                      for n in known]
             row = qy.run("SELECT " + Sql.join(", ", checks))[0]
         return {n for n, hit in zip(known, row) if hit}
 
@@ -882,15 +909,16 @@ class _Batched:
         ids = [v[0] for v in chunk]
         tags = self._tags(ids) if self.tags_stored else {}
         outputs = self._outputs(ids) if self.outputs else {}
-        params = self._params({v[3] for v in chunk}) if self.params else None
+        params = self._params({v[-1] for v in chunk}) if self.params else None
         empty_tags, no_outputs = frozenset(), ()
 
-        def fill(d, pid):
+        def fill(d, values):
             if self.tags:
                 d["tags"] = tags.get(d["handle"], empty_tags)
             if self.outputs:
                 d["outputpath"] = outputs.get(d["handle"], no_outputs)
             if params is not None:
+                pid = values[-1]
                 d["params"] = params.get(pid) or Unreadable(
                     f"parameter set {pid} is missing from the store")
         return fill
@@ -939,7 +967,7 @@ def _names_list(value) -> list:
     return [v for v in value if v is not None]
 
 
-_ROW_DEFAULTS = {f.name: f.default for f in __import__("dataclasses").fields(Row)}
+_TIMESTAMP_COLUMN = itemgetter(2)  # of the main statement (Compiler.select_list)
 
 def _readable_ts(value) -> bool:
     try:

@@ -178,7 +178,7 @@ class Dialect:
 
     def in_ints(self, expr: str, ids: Sequence[int]) -> Sql:
         """`expr IN ids` for a possibly long list of integers."""
-        ids = sorted(set(int(i) for i in ids))
+        ids = sorted(set(map(int, ids)))
         if not ids:
             return Sql(FALSE_SQL)
         if len(ids) <= self.max_inline:
@@ -237,15 +237,21 @@ class Dialect:
         it is checked on the rows another index found)."""
         return f"({expr} + 0)"
 
+    def finite_number(self, expr: str) -> str:
+        """A condition: `expr` holds a finite number (MariaDB stores no
+        other)."""
+        return f"{expr} IS NOT NULL"
+
+    def unindexed_text(self, expr: str) -> str:
+        """`expr`, a text column, as a value no index can serve, where a
+        planner without statistics picks an index matching every row
+        (SQLite; the servers keep statistics of their own)."""
+        return expr
+
     def nan_guard(self, expr: str) -> str | None:
         """A condition excluding NaN, where the database orders NaN above
         every number (PostgreSQL); None where NaN cannot be stored."""
         return None
-
-    def project_column(self, expr: str) -> str:
-        """The project column as a statement reading whole groups tests it:
-        as it is, or (SQLite) so no index serves it."""
-        return expr
 
     def period(self, expr: str, unit: str) -> str:
         """The label of the UTC period of `unit` (hour, day, week, month,
@@ -287,7 +293,11 @@ class SqliteDialect(Dialect):
     def unindexed(self, expr):
         return f"+{expr}"  # SQLite's documented way to disqualify a term from indexing
 
-    project_column = unindexed
+    unindexed_text = unindexed  # unary + leaves text as it is
+
+    def finite_number(self, expr):
+        # a column keeps whatever was written: text, blobs, 9e999 (no NaN)
+        return f"typeof({expr}) IN ('integer', 'real') AND abs({expr}) <= 1.7976931348623157e308"
 
     def in_int_array(self, expr, ids):
         import json
@@ -357,6 +367,10 @@ class PostgresDialect(Dialect):
 
     def period(self, expr, unit):  # timestamptz, read in UTC whatever the session's zone
         return f"to_char({expr} AT TIME ZONE 'UTC', '{self._FORMATS[unit]}')"
+
+    def finite_number(self, expr):
+        # NaN equals NaN in PostgreSQL, and is above Infinity
+        return f"{expr} IS NOT NULL AND abs({expr}) < CAST('Infinity' AS double precision)"
 
 
 class MysqlDialect(Dialect):

@@ -30,6 +30,13 @@ writer such as `smt run`; PostgreSQL and MariaDB lock the record rows
 everything back; a failure *during* COMMIT (a server dropping the
 connection) leaves the outcome unknown to the client, so the store is read
 again on a new connection and the caller learns which it was.
+
+Set-based: a write of N records costs a constant number of statements per
+PART records (its labels, ids and tag items travel as one array parameter
+where the driver takes one: json_each on SQLite, ANY(array) on
+PostgreSQL), sent as the driver's own SQL (schema.Sql, the reader's
+builder) through SQLAlchemy's connection: compiling SQLAlchemy constructs
+of thousands of bound values cost more than the write itself.
 """
 
 from __future__ import annotations
@@ -39,11 +46,13 @@ from urllib.parse import urlparse
 
 from ...errors import StoreError
 from ..faults import Interrupted, fault_point
+from . import schema as S
 from .connect import busy_timeout
 from .generations import read_layout
+from .schema import DIALECTS, Sql
 
-CHUNK = 900  # bound parameters per IN (…): SQLite's old limit is 999
-COLUMN_CHUNK = CHUNK // 3  # records per column UPDATE: three parameters each
+PART = 20_000  # labels or ids per statement (one array parameter, or inline on MariaDB)
+COLUMN_CHUNK = 300  # records per column UPDATE (a CASE of three parameters each)
 
 
 def sqlalchemy_url(uri: str) -> str:
@@ -121,17 +130,7 @@ class SqlWriter:
             def _begin_immediate(conn):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, up front
         self.timeout = timeout
-        md = sa.MetaData()
-        C, I, S = sa.Column, sa.Integer, sa.String
-        self.record = sa.Table("django_store_record", md, C("db_id", I, primary_key=True),
-                               C("label", S), C("project_id", S), C("tags", S))
-        names = self.layout
-        self.tag = sa.Table(names.tag.name, md, C("id", I, primary_key=True), C("name", S))
-        self.item = sa.Table(names.taggeditem.name, md, C("id", I, primary_key=True),
-                             C("object_id", I), C("content_type_id", I), C("tag_id", I))
-        self.ctype = sa.Table("django_content_type", md, C("id", I, primary_key=True),
-                              C("app_label", S), C("model", S),
-                              *([C("name", S)] if names.content_type_has_name else []))
+        self.dialect = DIALECTS[self.kind]
 
     def close(self) -> None:
         self.engine.dispose()
@@ -143,46 +142,64 @@ class SqlWriter:
         return f"{u.scheme}://{u.hostname}{':' + str(u.port) if u.port else ''}{u.path}"
 
     # ------------------------------------------------------------------ reading
+    def _run(self, conn, sql: Sql, many: list | None = None):
+        """Run SQL of the reader's builder as the driver's own text (one
+        execute, or one executemany of `many` parameter tuples)."""
+        text, params = self.dialect.render(sql)
+        return conn.exec_driver_sql(text, many if many is not None else tuple(params))
+
+    def _rows(self, conn, sql: Sql) -> list:
+        """The rows of a query as the driver's tuples (SQLAlchemy's Row
+        objects cost more than the rest of reading 10^5 records)."""
+        result = self._run(conn, sql)
+        try:
+            return result.cursor.fetchall()
+        finally:
+            result.close()
+
     def _content_type(self, conn, create: bool):
-        sa, ct = self.sa, self.ctype
-        row = conn.execute(sa.select(ct.c.id).where(ct.c.app_label == "django_store",
-                                                     ct.c.model == "record")).first()
+        find = Sql(f"SELECT id FROM {S.CONTENT_TYPE.name} WHERE app_label = ? AND model = ?",
+                   list(S.RECORD_CONTENT_TYPE))
+        row = self._run(conn, find).first()
         if row is not None:
             return row[0]
         if not create:
             return None
-        # ContentType.objects.get_for_model(Record) creates it when missing
-        values = {"app_label": "django_store", "model": "record"}
-        if self.layout.content_type_has_name:  # before Django 1.8: the verbose name, NOT NULL
-            values["name"] = "record"
-        conn.execute(ct.insert().values(**values))
-        return self._content_type(conn, create=False)
+        # ContentType.objects.get_for_model(Record) creates it when missing;
+        # before Django 1.8 with its verbose name, NOT NULL
+        names, values = ["app_label", "model"], list(S.RECORD_CONTENT_TYPE)
+        if self.layout.content_type_has_name:
+            names, values = names + ["name"], values + ["record"]
+        q = self.dialect.q
+        self._run(conn, Sql(f"INSERT INTO {S.CONTENT_TYPE.name} ({', '.join(map(q, names))}) "
+                            f"VALUES ({', '.join('?' * len(values))})", values))
+        return self._run(conn, find).first()[0]
 
     def read(self, conn, labels, lock: bool = False) -> dict:
         """{label: [(db_id, column, frozenset of tag names)]} for these labels
         of the project, the tags as Sumatra reads them (the tag tables)."""
-        sa, rec, item, tag = self.sa, self.record, self.item, self.tag
+        d, q = self.dialect, self.dialect.q
         labels = list(dict.fromkeys(labels))
         by_id, out = {}, {}
-        for i in range(0, len(labels), CHUNK):
-            q = sa.select(rec.c.db_id, rec.c.label, rec.c.tags).where(
-                rec.c.project_id == self.project, rec.c.label.in_(labels[i:i + CHUNK]))
+        for part in _parts(labels):
+            sql = (Sql(f"SELECT r.db_id, r.label, r.tags FROM {S.RECORD.name} r "
+                       f"WHERE r.project_id = ? AND ", [self.project])
+                   + d.in_texts(f"r.{q('label')}", part))
             if lock and self.kind != "sqlite":
-                q = q.with_for_update()
-            for db_id, label, column in conn.execute(q):
+                sql = sql + " FOR UPDATE"
+            for db_id, label, column in self._rows(conn, sql):
                 by_id[db_id] = [label, column, set()]
         ctype = self._content_type(conn, create=False)
-        ids = list(by_id)
         if ctype is not None:
-            for i in range(0, len(ids), CHUNK):
-                q = (sa.select(item.c.object_id, tag.c.name)
-                     .select_from(item.join(tag, tag.c.id == item.c.tag_id))
-                     # `+ 0`: no index serves the content type, so the planner
-                     # cannot pick the one on content_type_id (every tag item)
-                     # over object_id's when the store has no statistics
-                     .where((item.c.content_type_id + 0) == ctype,
-                            item.c.object_id.in_(ids[i:i + CHUNK])))
-                for object_id, name in conn.execute(q):
+            for part in _parts(list(by_id)):
+                # the content type unindexed, so the planner cannot pick the
+                # index on content_type_id (every tag item) over object_id's
+                # when the store has no statistics
+                sql = (Sql(f"SELECT ti.object_id, t.name FROM {self.layout.taggeditem.name} ti "
+                           f"JOIN {self.layout.tag.name} t ON t.id = ti.tag_id WHERE "
+                           f"{d.unindexed('ti.content_type_id')} = ? AND ", [ctype])
+                       + d.in_ints("ti.object_id", part))
+                for object_id, name in self._rows(conn, sql):
                     by_id[object_id][2].add(name)
         for db_id, (label, column, names) in by_id.items():
             out.setdefault(label, []).append((db_id, column, frozenset(names)))
@@ -258,11 +275,11 @@ class SqlWriter:
 
     def _tag_ids(self, conn, names) -> dict:
         """{name: id} of the tag rows these names have."""
-        sa, tag = self.sa, self.tag
-        names, ids = sorted(names), {}
-        for i in range(0, len(names), CHUNK):
-            for tid, name in conn.execute(sa.select(tag.c.id, tag.c.name)
-                                          .where(tag.c.name.in_(names[i:i + CHUNK]))):
+        ids = {}
+        for part in _parts(sorted(names)):
+            sql = (Sql(f"SELECT t.id, t.name FROM {self.layout.tag.name} t WHERE ")
+                   + self.dialect.in_texts("t.name", part))
+            for tid, name in self._rows(conn, sql):
                 ids[name] = tid
         return ids
 
@@ -270,48 +287,48 @@ class SqlWriter:
         """Journal the tagged-item rows a record's removed tags have, as
         [id, db_id, name] (`removed_items`), for an undo to put them back
         with the same ids."""
-        sa, item, tag = self.sa, self.item, self.tag
         losing = {p["db_id"]: p for p in plan if p["removed"]}
         ctype = self._content_type(conn, create=False) if losing else None
         if ctype is None:
             return
-        ids = sorted(losing)
-        for i in range(0, len(ids), CHUNK):
-            q = (sa.select(item.c.id, item.c.object_id, tag.c.name)
-                 .select_from(item.join(tag, tag.c.id == item.c.tag_id))
-                 .where((item.c.content_type_id + 0) == ctype,  # as in read()
-                        item.c.object_id.in_(ids[i:i + CHUNK])))
-            for item_id, object_id, name in conn.execute(q):
+        d, item, tag = self.dialect, self.layout.taggeditem.name, self.layout.tag.name
+        for part in _parts(sorted(losing)):
+            sql = (Sql(f"SELECT ti.id, ti.object_id, t.name FROM {item} ti JOIN {tag} t "
+                       f"ON t.id = ti.tag_id WHERE {d.unindexed('ti.content_type_id')} = ? AND ",
+                       [ctype])  # unindexed: as in read()
+                   + d.in_ints("ti.object_id", part))
+            for item_id, object_id, name in self._rows(conn, sql):
                 p = losing[object_id]
                 if name in p["removed"]:
                     p.setdefault("removed_items", []).append([item_id, object_id, name])
 
-    def _insert_items(self, conn, rows: list[dict], put_back: dict) -> None:
-        """Insert tagged-item rows; those an undo puts back keep the id they
-        had (`put_back`: {(db_id, name): id}), unless that id was taken since."""
-        sa, item = self.sa, self.item
-        wanted = [put_back.get((r["object_id"], r.pop("name"))) for r in rows]
+    def _insert_items(self, conn, rows: list[tuple], put_back: dict) -> None:
+        """Insert tagged-item rows (object_id, content_type_id, tag_id, name);
+        those an undo puts back keep the id they had (`put_back`: {(db_id,
+        name): id}), unless that id was taken since."""
+        item = self.layout.taggeditem.name
+        wanted = [put_back.get((r[0], r[3])) for r in rows]
         taken = set()
-        free = sorted(i for i in wanted if i is not None)
-        for i in range(0, len(free), CHUNK):
-            taken |= set(conn.execute(sa.select(item.c.id)
-                                      .where(item.c.id.in_(free[i:i + CHUNK]))).scalars())
-        with_id = [dict(r, id=i) for r, i in zip(rows, wanted) if i is not None and i not in taken]
-        fresh = [r for r, i in zip(rows, wanted) if i is None or i in taken]
-        for part in (with_id, fresh):
-            if part:
-                conn.execute(item.insert(), part)
+        for part in _parts(sorted(i for i in wanted if i is not None)):
+            taken |= {i for (i,) in self._rows(
+                conn, Sql(f"SELECT id FROM {item} WHERE ") + self.dialect.in_ints("id", part))}
+        with_id = [(i, *r[:3]) for r, i in zip(rows, wanted) if i is not None and i not in taken]
+        fresh = [r[:3] for r, i in zip(rows, wanted) if i is None or i in taken]
+        if with_id:
+            self._run(conn, Sql(f"INSERT INTO {item} (id, object_id, content_type_id, tag_id) "
+                                "VALUES (?, ?, ?, ?)"), many=with_id)
+        if fresh:
+            self._run(conn, Sql(f"INSERT INTO {item} (object_id, content_type_id, tag_id) "
+                                "VALUES (?, ?, ?)"), many=fresh)
 
     def _write(self, conn, plan, ids: dict, drop_tags, put_back) -> None:
-        sa, item, tag, rec = self.sa, self.item, self.tag, self.record
+        d, tag, item = self.dialect, self.layout.tag.name, self.layout.taggeditem.name
         ctype = self._content_type(conn, create=True)
-        added_names = sorted({t for p in plan for t in p["added"]})
-        for name in added_names:
+        for name in sorted({t for p in plan for t in p["added"]}):
             if name not in ids:  # Tag.objects.get_or_create(name=name)
-                conn.execute(tag.insert().values(name=name))
-                ids[name] = conn.execute(sa.select(tag.c.id).where(tag.c.name == name)).scalar_one()
-        self._insert_items(conn, [{"object_id": p["db_id"], "content_type_id": ctype,
-                                   "tag_id": ids[t], "name": t}
+                self._run(conn, Sql(f"INSERT INTO {tag} (name) VALUES (?)", [name]))
+                ids[name] = self._tag_ids(conn, [name])[name]
+        self._insert_items(conn, [(p["db_id"], ctype, ids[t], t)
                                   for p in plan for t in p["added"]], put_back)
         fault_point()
         removals: dict[int, list] = {}
@@ -319,21 +336,21 @@ class SqlWriter:
             for t in p["removed"]:
                 removals.setdefault(ids[t], []).append(p["db_id"])
         for tag_id, objects in removals.items():
-            for i in range(0, len(objects), CHUNK):
-                conn.execute(item.delete().where(item.c.content_type_id == ctype,
-                                                 item.c.tag_id == tag_id,
-                                                 item.c.object_id.in_(objects[i:i + CHUNK])))
+            for part in _parts(objects):
+                self._run(conn, Sql(f"DELETE FROM {item} WHERE content_type_id = ? AND tag_id = ? "
+                                    f"AND ", [ctype, tag_id]) + d.in_ints("object_id", part))
         if drop_tags:
-            conn.execute(tag.delete().where(tag.c.name.in_(sorted(drop_tags)),
-                                            ~sa.exists().where(item.c.tag_id == tag.c.id)))
+            self._run(conn, Sql(f"DELETE FROM {tag} WHERE ") + d.in_texts("name", sorted(drop_tags))
+                      + f" AND NOT EXISTS (SELECT 1 FROM {item} ti WHERE ti.tag_id = {tag}.id)")
         # one UPDATE per COLUMN_CHUNK records, whatever their columns: records'
         # tags differ (status, their own tags), so one per distinct column
         # would be one per record
         for i in range(0, len(plan), COLUMN_CHUNK):
             part = plan[i:i + COLUMN_CHUNK]
-            column = sa.case({p["db_id"]: p["column_after"] for p in part}, value=rec.c.db_id)
-            conn.execute(rec.update().where(rec.c.db_id.in_([p["db_id"] for p in part]))
-                         .values(tags=column))
+            case = Sql(" ".join(["WHEN ? THEN ?"] * len(part)),
+                       [v for p in part for v in (p["db_id"], p["column_after"])])
+            self._run(conn, Sql(f"UPDATE {S.RECORD.name} SET tags = CASE db_id ") + case
+                      + " END WHERE " + d.in_ints("db_id", [p["db_id"] for p in part]))
 
     def _failure(self, err) -> str:
         text = _reason(err)
@@ -361,19 +378,29 @@ class SqlWriter:
                 "shows the transaction was rolled back: nothing changed")
 
 
+def _parts(items: list):
+    for i in range(0, len(items), PART):
+        yield items[i:i + PART]
+
+
 def _plan(changes, wanted: dict) -> list[dict]:
     """Per record that changes: what the tag tables gain and lose, and its
-    column before and after."""
-    plan = []
+    column before and after. Records share few distinct (column, change)
+    pairs: each is worked out once."""
+    plan, columns = [], {}
     for change in changes:
         for db_id, column, before in wanted.get(change.label, ()):
             after = (before - change.remove) | change.add
             if after == before:
                 continue
-            plan.append({"label": change.label, "db_id": db_id,
-                         "added": sorted(after - before), "removed": sorted(before - after),
-                         "column_before": column,
-                         "column_after": new_column(column, before, after, change.restore)})
+            key = (column, before, after, change.restore)
+            if key not in columns:  # the lists shared by the records of this key
+                columns[key] = (sorted(after - before), sorted(before - after),
+                                new_column(column, before, after, change.restore))
+            added, removed, column_after = columns[key]
+            plan.append({"label": change.label, "db_id": db_id, "added": added,
+                         "removed": removed, "column_before": column,
+                         "column_after": column_after})
     return plan
 
 
