@@ -5,7 +5,6 @@ waits for them."""
 from __future__ import annotations
 
 import heapq
-import re
 import threading
 from collections import Counter
 
@@ -67,7 +66,8 @@ class Vocabulary:
     def _load_rows(self, store) -> None:
         """Labels and values from the newest MAX_LABELS records, one scan."""
         from ..language import ast
-        from ..params.model import folded, leaves, dotted
+        from ..language.spelling import path_text
+        from ..params.model import folded, leaves
         from ..plan.planner import Plan
         from ..language.unparse import literal_text
 
@@ -92,7 +92,7 @@ class Vocabulary:
                 for path, value in leaves(folded(row.params)):
                     literal = literal_text(value)
                     if len(literal) <= 80:
-                        add(dotted(path), literal)
+                        add(path_text(tuple(path)), literal)
         self.values = values
         self.labels = [r.label for r in rows]
 

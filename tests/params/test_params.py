@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from smtql.params.model import Unreadable, dotted, folded, leaves, lookup, plain
+from smtql.language.spelling import path_text
+from smtql.params.model import Unreadable, folded, leaves, lookup, plain
 from smtql.plan.values import MISSING
 
 TASK = {
@@ -84,7 +85,7 @@ def test_folded_replaces_tasks_by_their_inputs():
 
 
 def test_leaves_lists_every_key_as_a_user_writes_it():
-    found = {dotted(path): value for path, value in leaves(folded(TASK))}
+    found = {path_text(path): value for path, value in leaves(folded(TASK))}
     assert found == {
         "seed": 3, "optimizer.lr": 0.01, "optimizer.betas": (0.9, 0.999),
         "optimizer.model.params.μtilde": [-3.4, -0.1],
@@ -99,11 +100,11 @@ def test_leaves_of_empty_and_odd_sets():
     assert list(leaves(5)) == []
 
 
-def test_dotted_back_quotes_what_is_not_an_identifier():
-    assert dotted(("a", 0, "b")) == "a.0.b"
-    assert dotted(("learning-rate",)) == "`learning-rate`"
-    assert dotted(("μtilde",)) == "μtilde"
-    assert dotted(("a b", "c")) == "`a b`.c"
+def test_a_path_back_quotes_what_is_not_an_identifier():
+    assert path_text(("a", 0, "b")) == "a.0.b"
+    assert path_text(("learning-rate",)) == "`learning-rate`"
+    assert path_text(("μtilde",)) == "μtilde"
+    assert path_text(("a b", "c")) == "`a b`.c"
 
 
 def test_plain_reads_sumatra_parameter_sets():
