@@ -222,6 +222,23 @@ class Outputs:
         assert any("not on disk" in n for n in res.notes)
 
 
+    def test_output_values_group_and_aggregate(self, project):
+        """`output(…)` as a group key and an aggregate's argument (LANGUAGE.md
+        §9, §11), against the files read here."""
+        _, directory, conn = project
+        losses = [m["loss"] for r in every_record(conn) if "_finished_" in r.tags
+                  for m in [metrics(directory, r)] if m is not None]
+        res = conn.query('tag finished group by status show count(output("metrics.json").loss), '
+                         'min(output("metrics.json").loss), max(output("metrics.json").loss)')
+        (row,) = [row for row in res if row["status"] == "finished"]
+        assert row['count(output("metrics.json").loss)'] == len(losses) > 0
+        assert row['min(output("metrics.json").loss)'] == min(losses)
+        assert row['max(output("metrics.json").loss)'] == max(losses)
+        res = conn.query('tag finished group by output("metrics.json").loss show count')
+        counted = {row['output("metrics.json").loss']: row["count"] for row in res}
+        for loss in set(losses):
+            assert counted[loss] == losses.count(loss)
+
     def test_output_values_of_each_format(self, project, tmp_path):
         _, directory, conn = project
         one = f'label = "{FORMATS_LABEL}"'

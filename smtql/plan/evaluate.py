@@ -214,9 +214,11 @@ _COMPILERS = {
 
 def value_of(row, key):
     """What a key reads of a record: a field's value (None when null), a
-    parameter's value (MISSING when the record lacks it)."""
+    parameter's or an output file's value (MISSING when the record lacks it)."""
     if isinstance(key, ast.Field):
         return row.value_of(key.name)
+    if isinstance(key, ast.Output):
+        return row.output_value(key.glob, key.path)
     return row.param(key.path)
 
 
