@@ -51,7 +51,6 @@ def locked(location: str) -> StoreLocked:
 
 def is_locked(err) -> bool:
     """Whether SQLite gave up waiting for another process's lock."""
-    import sqlite3
     if not isinstance(err, sqlite3.OperationalError):
         return False
     code = getattr(err, "sqlite_errorcode", None)  # Python >= 3.11; 5: SQLITE_BUSY
@@ -124,7 +123,6 @@ WAL_FILES = ("-wal", "-shm")
 
 
 def _open_read_only(path: str):
-    import sqlite3
     absent = [path + s for s in WAL_FILES if not os.path.exists(path + s)]
     conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=busy_timeout(),
                            isolation_level=None, check_same_thread=False, factory=_ReadOnly)
@@ -152,7 +150,6 @@ class _ReadOnly(sqlite3.Connection):
 
 
 def _let_sqlite_remove(path: str) -> None:
-    import sqlite3
     try:
         conn = sqlite3.connect(path, timeout=0, isolation_level=None)
         try:
@@ -167,7 +164,6 @@ def _has_hot_journal(conn, path: str) -> bool:
     """Whether SQLite refuses to read because of a hot journal. SQLite
     decides hotness on the first read (a `-journal` with a live header and
     no writer holding the lock), so ask it rather than guess from the file."""
-    import sqlite3
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
     except sqlite3.OperationalError as err:
@@ -186,7 +182,6 @@ def _roll_back_hot_journal(path: str) -> str:
     """Open the store read-write once, so that SQLite rolls the interrupted
     transaction back (it does so on the first read), and say so; or, where
     smtql may not write, tell the user what to run."""
-    import sqlite3
     journal = path + "-journal"
     what = (f"the record store {path} holds an interrupted write: a writer killed in the "
             f"middle of a transaction left its rollback journal {journal}")
