@@ -1,6 +1,6 @@
 """Golden files: each statement on the fixed store, drawn in each format.
 
-Run with SMTQL_UPDATE_GOLDENS=1 to rewrite the files after a deliberate
+Run with SMTQL_UPDATE_GOLDEN=1 to rewrite the files after a deliberate
 change, then read the diff."""
 
 from __future__ import annotations
@@ -48,10 +48,10 @@ CASES = [
 
 def _check(name: str, text: str) -> None:
     path = GOLDEN / name
-    if os.environ.get("SMTQL_UPDATE_GOLDENS"):
+    if os.environ.get("SMTQL_UPDATE_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text + "\n", encoding="utf-8")
-    assert path.exists(), f"no golden file {path}; run with SMTQL_UPDATE_GOLDENS=1"
+    assert path.exists(), f"no golden file {path}; run with SMTQL_UPDATE_GOLDEN=1"
     assert text + "\n" == path.read_text(encoding="utf-8")
 
 
