@@ -28,28 +28,20 @@ def lark_parser() -> Lark:
     grammar = resources.files("smtql.language").joinpath("smtql.lark").read_text(encoding="utf-8")
     # cache=True keeps the built parser in a temp file keyed by the grammar's
     # hash: start-up then costs a file read, not a grammar analysis.
-    return Lark(grammar, start=["program", "value_entry"], parser="lalr", lexer="contextual",
-                propagate_positions=True, maybe_placeholders=True, cache=True,
-                postlex=_WholeWords())
+    def build(callbacks):
+        return Lark(grammar, start=["program", "value_entry"], parser="lalr", lexer="contextual",
+                    propagate_positions=True, maybe_placeholders=True, cache=True,
+                    lexer_callbacks=callbacks)
+    # The keyword check needs the terminals' names, which Lark gives: a
+    # second build with them costs a read of the same cache file.
+    names = [t.name for t in build({}).terminals if t.name not in _WORDY]
+    return build({name: _whole_word for name in names})
 
 
 # Terminals that are names, numbers or text, not keywords.
 _WORDY = {"KEY", "WORD", "REF_WORD", "NAME", "VAR", "STRING", "LABEL", "DATE", "DURATION",
           "NUMBER", "INT", "TIME_UNIT", "COMMENT", "WS"}
 _SOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("smtql_source", default=None)
-
-
-class _WholeWords:
-    """The token stream with every keyword checked to end where its word
-    does (`_whole_word`); names, numbers and text pass as they are."""
-
-    always_accept = ()
-
-    def process(self, stream):
-        for token in stream:
-            if token.type not in _WORDY:
-                _whole_word(token)
-            yield token
 
 
 class _GluedKeyword(Exception):
