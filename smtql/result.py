@@ -293,6 +293,59 @@ class RecordResult(Result):
 
 
 @dataclass(repr=False)
+class RecordsResult(Result):
+    """Several records, every field of each (`describe A, B`, `describe
+    where SELECTION`), one after another. The rows are held; the records'
+    fields are read `chunk` rows at a time as they are drawn
+    (`described()`), so a describe of thousands of records never holds
+    their Records or their text at once. `read(rows)` gives the fields of
+    a chunk; `columns` names them (a CSV's header, with no record too)."""
+
+    shape: ClassVar[str] = "records"
+
+    rows: list = field(repr=False)
+    read: Any = field(repr=False)
+    columns: tuple[str, ...] = ()
+    store: Any = field(default=None, repr=False)
+    chunk: int = 50
+    first: list | None = field(default=None, repr=False)  # the first chunk's fields, read ahead
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def labels(self) -> list[str]:
+        return [r.label for r in self.rows]
+
+    @property
+    def records(self) -> list:
+        return self.store.records(self.rows) if self.rows else []
+
+    def summary(self) -> str:
+        return f"{len(self.rows)} records described"
+
+    def read_ahead(self) -> None:
+        """Read the first chunk now: what the store could not read of it
+        is in the statement's notes, printed before the answer."""
+        if self.first is None:
+            self.first = self.read(self.rows[:self.chunk])
+
+    def described(self):
+        """Each record as a RecordResult, in order, read chunk by chunk."""
+        for start in range(0, len(self.rows), self.chunk):
+            part = self.rows[start:start + self.chunk]
+            fields = self.first if start == 0 and self.first is not None else self.read(part)
+            for row, fields_of_row in zip(part, fields):
+                yield RecordResult(row.label, fields_of_row, row=row, store=self.store)
+
+    def late_notes(self) -> list[str]:
+        """The store's notes on the records read while drawing, not yet said."""
+        if self.store is None:
+            return []
+        return [n for n in self.store.statement_notes() if n not in self.notes]
+
+
+@dataclass(repr=False)
 class DiffResult(Result):
     """What differs between records (`diff`). `fields` and `params` are
     (name, cells) pairs, the cells aligned with `labels`; a cell is the

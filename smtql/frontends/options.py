@@ -69,6 +69,9 @@ def emit(result, args, out=None, err=None, fmt: str | None = None, color: bool |
                          f'plot … to "chart.png" (or .svg, .pdf)', exit_status=EXIT_USAGE)
     if color is None:
         color = is_terminal(out) and "NO_COLOR" not in os.environ
+    if result.shape == "records":
+        _emit_pieces(result, args, out, err, fmt, color, labelled, first, pager)
+        return
     text = result.render(fmt, **render_options(args, fmt, color))
     if labelled and fmt == "json":
         import json
@@ -85,6 +88,72 @@ def emit(result, args, out=None, err=None, fmt: str | None = None, color: bool |
         page(text, pager, out)
     else:
         print(text, file=out, flush=True)
+
+
+def _emit_pieces(result, args, out, err, fmt, color, labelled, first, pager) -> None:
+    """Print a result drawn record by record (a describe of several) as its
+    pieces are made: memory holds one piece, not the text. Through the
+    pager when the text is taller or wider than the screen: the pieces are
+    kept only until that is known."""
+    from ..render import render_pieces
+    options = render_options(args, fmt, color)
+    if labelled and fmt == "json":
+        options["one_line"] = True  # one document per line
+    pieces = render_pieces(result, fmt, **options)
+    head = ""
+    if labelled and fmt in ("table", "markdown") and result.statement:
+        head = ("" if first else "\n") + f"-- {_one_line(result.statement)}\n"
+    elif labelled and fmt == "csv" and not first:
+        head = "\n"
+    try:
+        if pager and is_terminal(out):
+            _page_pieces(head, pieces, pager, out)
+        else:
+            out.write(head)
+            for piece in pieces:
+                out.write(piece)
+                out.flush()
+            out.write("\n")
+            out.flush()
+    finally:
+        pieces.close()  # a pager left early: no more records are read
+    for note in result.late_notes():
+        print(f"note: {note}", file=err, flush=True)
+
+
+def _page_pieces(head: str, pieces, pager: str, out) -> None:
+    """The pieces on `out` if all fit the screen, else through the pager,
+    written to it one by one."""
+    import subprocess
+    held = head
+    for piece in pieces:
+        held += piece
+        if beyond_screen(held):
+            break
+    else:
+        print(held, file=out, flush=True)
+        return
+    out.flush()
+    try:
+        proc = subprocess.Popen(pager, shell=True, stdin=subprocess.PIPE,
+                                encoding="utf-8", errors="replace")
+    except OSError:
+        out.write(held)
+        for piece in pieces:
+            out.write(piece)
+        print(file=out, flush=True)
+        return
+    try:
+        proc.stdin.write(held)
+        for piece in pieces:
+            proc.stdin.write(piece)
+        proc.stdin.write("\n")
+        proc.stdin.close()
+    except BrokenPipeError:  # the user left the pager before reading all
+        pass
+    except KeyboardInterrupt:  # the pager has Ctrl-C to itself
+        pass
+    proc.wait()
 
 
 DEFAULT_PAGER = "less -SRXF"  # as pgcli: keep colours, chop long lines, leave if it fits

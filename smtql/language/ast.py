@@ -305,8 +305,12 @@ class Count(Node):
 
 @dataclass(frozen=True)
 class Describe(Node):
-    ref: Ref | None = None
-    where: Filter | None = None  # `describe where FILTER`: the one record it selects
+    """`describe REFS`: one ref (one record, as one object), several, or
+    `where FILTER` and the SELECTION's clauses (`select`)."""
+
+    refs: tuple[Ref, ...] = ()
+    where: Filter | None = None
+    select: Selection | None = None
 
 
 @dataclass(frozen=True)

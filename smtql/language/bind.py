@@ -256,9 +256,9 @@ def bind_statement(stmt, ctx: Context):
                                    tags=tuple(bind_word(t, ctx, "tag") for t in stmt.tags),
                                    select=_bind_selection(stmt.select, ctx))
     if isinstance(stmt, ast.Describe):
-        if stmt.where is not None:
-            return dataclasses.replace(stmt, where=bind_filter(stmt.where, ctx))
-        return dataclasses.replace(stmt, ref=bind_ref(stmt.ref, ctx))
+        where = bind_filter(stmt.where, ctx) if stmt.where is not None else None
+        return dataclasses.replace(stmt, refs=tuple(bind_ref(r, ctx) for r in stmt.refs),
+                                   where=where, select=_bind_selection(stmt.select, ctx))
     if isinstance(stmt, ast.Diff):
         where = bind_filter(stmt.where, ctx) if stmt.where is not None else None
         return dataclasses.replace(stmt, refs=tuple(bind_ref(r, ctx) for r in stmt.refs),

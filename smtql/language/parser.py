@@ -390,18 +390,11 @@ class _ToAst(Transformer):
         return ast.Tags(filter_ if filter_ is not None else ast.All(), span=_span_of(meta))
 
     def describe(self, meta, children):
-        return ast.Describe(children[0], span=_span_of(meta))
-
-    def describe_where(self, meta, children):
-        return ast.Describe(where=children[0], span=_span_of(meta))
+        return ast.Describe(**_refs_fields(children[0]), span=_span_of(meta))
 
     def diff(self, meta, children):
         refs, *options = children
-        if isinstance(refs, tuple):
-            kwargs = {"refs": refs}
-        else:
-            where, select = refs
-            kwargs = {"where": where, "select": select}
+        kwargs = _refs_fields(refs)
         for name, node, value in options:
             if name in kwargs:
                 raise self._error(f"'{name}' may appear only once in a diff", node)
@@ -903,6 +896,14 @@ def _words_fitting_at(source: str, pos: int) -> tuple[str, ...]:
         return predicate_words() + statement_words() + tuple(fields.FIELDS)
     words = tuple(_keyword_names(accepted))
     return words + (tuple(fields.FIELDS) if "KEY" in accepted else ())
+
+
+def _refs_fields(refs) -> dict:
+    """A REFS (`refs` or `refs_where`) as the fields of its statement."""
+    if isinstance(refs, tuple):
+        return {"refs": refs}
+    where, select = refs
+    return {"where": where, "select": select}
 
 
 def _describe_token(tok) -> str:

@@ -8,9 +8,9 @@ format; `render` picks it.
 
 from __future__ import annotations
 
-from .machine import render_csv, render_json, render_labels
-from .markup import render_html, render_markdown
-from .terminal import render_table
+from .machine import csv_pieces, json_pieces, labels_pieces, render_csv, render_json, render_labels
+from .markup import html_pieces, markdown_pieces, render_html, render_markdown
+from .terminal import render_table, table_pieces
 
 FORMATS = {
     "table": render_table,
@@ -21,10 +21,32 @@ FORMATS = {
     "html": render_html,
 }
 
+# A result drawn record by record (shape "records": a describe of several),
+# so the text is written as it is made, never held whole.
+PIECES = {
+    "table": table_pieces,
+    "csv": csv_pieces,
+    "json": json_pieces,
+    "markdown": markdown_pieces,
+    "labels": labels_pieces,
+    "html": html_pieces,
+}
+
+
+def render_pieces(result, fmt: str = "table", **options):
+    """The text `render` gives, in pieces to write one after another (one
+    piece unless the result is drawn record by record)."""
+    if result.shape == "records":
+        yield from PIECES[fmt](result, **options)
+    else:
+        yield render(result, fmt, **options)
+
 
 def render(result, fmt: str = "table", **options) -> str:
     """`options`: max_chars, max_lines (cutting text), and for the table
     format width, color and vertical."""
+    if result.shape == "records":
+        return "".join(PIECES[fmt](result, **options))
     if result.shape == "plot":
         from .chart import render_chart
         return render_chart(result, fmt, **options)

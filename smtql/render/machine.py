@@ -22,6 +22,8 @@ def as_data(result):
         return {"count": result.count}
     if result.shape == 'record':
         return {k: jsonable(v) for k, v in result.fields.items()}
+    if result.shape == 'records':  # whole: render_json streams it instead
+        return [as_data(r) for r in result.described()]
     if result.shape == 'diff':
         def by_label(part):
             return {name: {label: jsonable(c) for label, c in zip(result.labels, cells)
@@ -39,6 +41,40 @@ def render_json(result, **options) -> str:
     if result.shape == 'text' and result.verbatim:
         return result.text
     return json.dumps(jsonable(as_data(result)), ensure_ascii=False, indent=2, allow_nan=False)
+
+
+def json_pieces(result, one_line=False, **options):
+    """A describe of several records as a JSON array, one record a piece
+    (`one_line`: the array on one line, as a labelled answer is)."""
+    indent, sep = (None, ", ") if one_line else (2, ",\n")
+    yield "["
+    for i, record in enumerate(result.described()):
+        text = json.dumps(jsonable(as_data(record)), ensure_ascii=False, indent=indent,
+                          allow_nan=False)
+        if not one_line:
+            text = "\n".join("  " + line for line in text.splitlines())
+        yield (sep if i else ("" if one_line else "\n")) + text
+    yield "]" if one_line or not result.rows else "\n]"
+
+
+def csv_pieces(result, **options):
+    """A describe of several records as CSV: the field names, then a line per
+    record (as `describe REF` writes its one line)."""
+    yield _csv_line(result.columns)
+    for record in result.described():
+        data = as_data(record)
+        yield "\n" + _csv_line([_csv_cell(data.get(c)) for c in result.columns])
+
+
+def labels_pieces(result, **options):
+    for i, label in enumerate(result.labels):
+        yield ("\n" if i else "") + label
+
+
+def _csv_line(cells) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    return out.getvalue().rstrip("\n")
 
 
 def render_csv(result, **options) -> str:

@@ -65,6 +65,13 @@ def _markdown_describe(result: RecordResult, max_chars, max_lines) -> str:
     return "\n".join(out)
 
 
+def markdown_pieces(result, max_chars=None, max_lines=None, **options):
+    """A describe of several records: each as `describe REF` writes it (a
+    heading with the label), records set apart by a rule (`---`)."""
+    for i, record in enumerate(result.described()):
+        yield ("\n\n---\n\n" if i else "") + _markdown_describe(record, max_chars, max_lines)
+
+
 # ------------------------------------------------------------------ HTML
 
 def _h(text: str) -> str:
@@ -146,6 +153,23 @@ def _html_grid(grid: Grid) -> str:
         bodies.append(f"<tbody>{rows}</tbody>")
     footer = f"<p><small>{_h(grid.footer)}</small></p>" if grid.footer else ""
     return f"<table><thead><tr>{head}</tr></thead>{''.join(bodies)}</table>{footer}"
+
+
+def html_pieces(result, max_chars=None, max_lines=None, limit=None, **options):
+    """A describe of several records: a rule and a heading with the label,
+    then the record's table. `limit`: the records drawn at most (a
+    notebook's first ones); a line says how many more the result holds."""
+    yield f"<div class=\"smtql\">{_STYLE}"
+    for i, record in enumerate(result.described()):
+        if limit and i == limit:
+            more = len(result) - limit
+            yield (f"<p><small>showing the first {limit} records; {more} more are in the "
+                   "result (.labels, .records); %config SmtqlMagic.displaylimit = 0 shows "
+                   "all</small></p>")
+            break
+        yield (f"<hr><h4>{html.escape(record.label)}</h4>"
+               + _html_describe(record, max_chars, max_lines))
+    yield "".join(f"<p><em>note: {html.escape(n)}</em></p>" for n in result.notes) + "</div>"
 
 
 def _html_describe(result: RecordResult, max_chars, max_lines) -> str:

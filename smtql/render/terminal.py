@@ -294,6 +294,20 @@ def _draw_pairs(console, lines, name_width: int, indent: int = 0) -> None:
     console.print(Padding(grid, (0, 0, 0, indent)) if indent else grid)
 
 
+def table_pieces(result, max_chars=None, max_lines=None, width=None, color=False,
+                 **options):
+    """A describe of several records, one record a piece: a rule with the
+    label, then its sections as `describe REF` draws them; a blank line
+    between records."""
+    from rich.text import Text
+    width = width or shutil.get_terminal_size((FALLBACK_WIDTH, 24)).columns
+    for i, record in enumerate(result.described()):
+        console = _console(width, color)
+        console.rule(Text(record.label, style="bold"), align="left")
+        _draw_describe(console, record, max_chars, max_lines)
+        yield ("\n\n" if i else "") + _text(console)
+
+
 def _draw_describe(console, result: RecordResult, max_chars, max_lines) -> None:
     from rich.padding import Padding
     from rich.text import Text

@@ -1,45 +1,65 @@
-"""`describe REF`: every field of one record as plain data (LANGUAGE.md §1).
+"""`describe REFS`: every field of each record as plain data (LANGUAGE.md §1).
 
 What `smt list -l` shows, read from the Sumatra Record, with the data files,
 dependencies and platforms kept as small objects rather than joined text, so
 the JSON form is useful to scripts and every renderer lays them out its own
 way. The parameters stay as stored (not task-folded): this is the record.
+
+One ref (`describe latest`) answers one record (a RecordResult: JSON an
+object). Several refs or `where SELECTION` answer a RecordsResult whatever
+the number selected (JSON a list, also of one or none), so a script reads
+one shape per statement. Its Records are built a chunk at a time as the
+answer is drawn: `describe where all` on thousands of records streams.
 """
 
 from __future__ import annotations
 
-from ..errors import QueryError
+from functools import partial
+
 from ..language import ast
 from ..language.dates import as_utc
-from ..result import RecordResult
-from .selection import sort_rows
+from ..result import RecordResult, RecordsResult
+from .selection import refs_rows
+
+# Records read (and drawn) at a time by a describe of several.
+CHUNK = 50
+# A describe of more records than this says how to see fewer. It is not
+# refused, nor asked about: the user wrote the selection, the answer
+# streams (memory holds one chunk), a pager quits early, and a script
+# reading JSON or CSV must get every record it asked for.
+MANY = 20
 
 
-def run(stmt: ast.Describe, ctx) -> RecordResult:
-    row, notes = (ctx.resolve(stmt.ref), []) if stmt.where is None else _selected(stmt, ctx)
+def run(stmt: ast.Describe, ctx):
+    if stmt.where is None and len(stmt.refs) == 1:
+        return _one(stmt.refs[0], ctx)
+    rows, notes, what = refs_rows(stmt, ctx)
+    n = len(rows)
+    if not rows:
+        notes.append(f"{what} no records")
+    elif n > MANY:
+        notes.append(f"describing {n:,} records, one after another; "
+                     "`latest N` or `limit N` after the filter describes fewer")
+    result = RecordsResult(rows, partial(described_fields, ctx.store), columns=FIELDS,
+                           store=ctx.store, chunk=CHUNK, notes=notes)
+    result.read_ahead()
+    result.notes += ctx.store.statement_notes()  # the records' parts it could not read
+    return result
+
+
+def _one(ref, ctx) -> RecordResult:
+    row = ctx.resolve(ref)
     record = ctx.store.records([row])[0]
     # the store's notes: the record's parts it could not read
     return RecordResult(row.label, describe_record(record, row), row=row, store=ctx.store,
-                        notes=notes + ctx.store.statement_notes())
+                        notes=ctx.store.statement_notes())
 
 
-SHOWN_LABELS = 3  # labels named when a selection holds several records
-
-
-def _selected(stmt: ast.Describe, ctx):
-    """The one record `describe where FILTER` selects (and the filter's
-    notes); a selection of none or several is an error that says so."""
-    rows = sort_rows(ctx.select(stmt.where))
-    if len(rows) == 1:
-        return rows[0], ctx.notes(stmt.where)
+def described_fields(store, rows: list) -> list[dict]:
+    """The fields of each row's record, read together (one chunk)."""
     if not rows:
-        raise ctx.located(QueryError("describe shows one record; the filter selects none"),
-                          stmt)
-    n = len(rows)
-    labels = ", ".join(r.label for r in rows[:SHOWN_LABELS]) + (", …" if n > SHOWN_LABELS else "")
-    raise ctx.located(QueryError(
-        f"describe shows one record; the filter selects {n} ({labels}): narrow it, "
-        "or use `find` for a table, `diff where` to compare them"), stmt)
+        return []
+    return [describe_record(rec, row) for rec, row in zip(store.records(rows), rows)]
 
 
 def describe_record(record, row) -> dict:
@@ -71,6 +91,13 @@ def describe_record(record, row) -> dict:
         "parameters": row.params,
         "stdout_stderr": row.stdout_stderr,
     }
+
+
+# The fields, in the order describe_record gives them (a CSV's header).
+FIELDS = ("label", "timestamp", "tags", "reason", "outcome", "duration", "user", "main_file",
+          "version", "diff", "script_arguments", "executable", "repository", "launch_mode",
+          "platforms", "dependencies", "datastore", "input_data", "output_data", "repeats",
+          "parameters", "stdout_stderr")
 
 
 def text(value) -> str:

@@ -22,8 +22,9 @@ from .describe import executable_text, launch_mode_text, text
 from ..errors import QueryError
 from ..params.model import Unreadable, folded, leaves
 from ..result import DiffResult, Folded
-from ..language.unparse import filter_text, key_text
+from ..language.unparse import key_text
 from ..plan.values import MISSING, equal
+from .selection import refs_rows
 
 # The fields compared, in the order they are shown. Two records: what
 # `smt diff` compares, plus the reason (why each run was made); more
@@ -37,12 +38,7 @@ _IGNORED_DATA_NAMES = (re.compile(r"\.log"), re.compile(r"^log"))
 
 
 def run(stmt: ast.Diff, ctx) -> DiffResult:
-    if stmt.where is not None:
-        rows, notes = ctx.select_where(stmt.where, stmt.select), ctx.notes(stmt.where)
-        what = f"'{filter_text(stmt.where)}' selects"
-    else:  # a record named twice is compared once
-        rows = list({r.label: r for r in map(ctx.resolve, stmt.refs)}.values())
-        notes, what = [], "the references name"
+    rows, notes, what = refs_rows(stmt, ctx)  # a record named twice is compared once
     if len(rows) < 2:
         raise ctx.located(QueryError(
             f"diff compares at least two records; {what} {len(rows)}"), stmt)

@@ -1,6 +1,6 @@
 """The executor's row operations, shared by the statements: order
-(`order by`, newest first), merge (`merged`) and limits (`limit`,
-`latest`, `earliest`)."""
+(`order by`, newest first), merge (`merged`), limits (`limit`,
+`latest`, `earliest`) and the records a REFS names (`diff`, `describe`)."""
 
 from __future__ import annotations
 
@@ -141,3 +141,16 @@ def group_key_field(key) -> str:
     if isinstance(key, ast.PeriodKey):
         return "timestamp"
     return key_field(key)
+
+
+def refs_rows(stmt, ctx) -> tuple[list, list[str], str]:
+    """The rows a REFS names (`diff`, `describe`): `where SELECTION` in its
+    order (newest first without one), or the refs in the order written, a
+    record named twice kept once. Also the filter's notes, and what chose
+    the rows, for a message (`'tag x' selects`)."""
+    from ..language.unparse import filter_text
+    if stmt.where is not None:
+        rows = ctx.select_where(stmt.where, stmt.select)
+        return rows, ctx.notes(stmt.where), f"'{filter_text(stmt.where)}' selects"
+    rows = list({r.label: r for r in map(ctx.resolve, stmt.refs)}.values())
+    return rows, [], "the references name"
