@@ -147,7 +147,14 @@ def _invocations(demo: Path, tmp: Path) -> dict:
         "store_empty": (["--store", str(tmp / "empty.db"), "count all"], None, None),
         "store_random": (["--store", str(tmp / "random.db"), "count all"], None, None),
         "store_damaged": (["--store", str(tmp / "damaged.db"), "count all"], None, None),
-        "describe_where": (["-C", d, "describe where tag finished"], None, None),
+        "describe_where": (["-C", d, "--format", "json", "describe where tag finished"],
+                           None, None),
+        "describe_where_csv": (["-C", d, "--format", "csv",
+                                "describe where tag finished latest 2; describe latest, earliest"],
+                               None, None),
+        "describe_where_labelled": (["-C", d, "--format", "json",
+                                     "describe latest; describe where tag finished latest 2"],
+                                    None, None),
         "label_in": (["-C", d, "count label in [\"nolabel\", \"20200101-000000_abcdef\"]"],
                      None, None),
     }
@@ -454,10 +461,23 @@ def test_a_file_that_is_no_store_says_so(cli, name):
 
 
 def test_describe_where_reads_a_selection(cli, demo_reference):
-    err = failed(cli["describe_where"], 1)
-    n = sum(1 for r in demo_reference if finished(r))
-    assert f"the filter selects {n} (" in err and "label called" not in err
-    assert "unexpected" not in err  # `where` is not read as a label
+    expected = [r["label"] for r in newest_first(filter(finished, demo_reference))]
+    proc = cli["describe_where"]
+    assert [d["label"] for d in json.loads(ok(proc))] == expected
+    assert f"note: describing {len(expected)} records" in proc.stderr
+
+
+def test_describe_of_several_in_csv_and_labelled_json(cli, demo_reference):
+    order = [r["label"] for r in newest_first(demo_reference)]
+    done = [r["label"] for r in newest_first(filter(finished, demo_reference))]
+    # two CSV tables, set apart by a blank line, each a header and a line per record
+    first, second = ok(cli["describe_where_csv"]).split("\n\n")
+    assert [r["label"] for r in csv.DictReader(io.StringIO(first))] == done[:2]
+    assert [r["label"] for r in csv.DictReader(io.StringIO(second))] == [order[0], order[-1]]
+    # several answers in JSON: one document per line, the second a list
+    one, several = ok(cli["describe_where_labelled"]).splitlines()
+    assert json.loads(one)["label"] == order[0]
+    assert [d["label"] for d in json.loads(several)] == done[:2]
 
 
 def test_a_label_no_record_has_gets_a_note_with_the_closest(cli, demo_reference):

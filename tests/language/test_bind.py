@@ -167,13 +167,15 @@ def test_let_binds_in_the_context_and_later_statements_see_it():
 
 def test_statements_bind_every_part():
     program, ctx = ctx_for("find tag $t latest $n; explain count x = $v; "
-                           "describe $r; keys after $d",
+                           "describe $r; keys after $d; describe where tag $t latest $n",
                            t="a", n=parse_value("2"), v=1, r="L1", d="2020")
-    find, explain, describe, keys = (bind_statement(s, ctx) for s in program.statements)
+    find, explain, describe, keys, selection = (bind_statement(s, ctx)
+                                                for s in program.statements)
     assert find.filter.tags == ("a",) and find.limit.count == 2
     assert explain.statement.filter.value == ast.Const(1)
-    assert describe.ref == ast.Ref("label", "L1")
+    assert describe.refs == (ast.Ref("label", "L1"),)
     assert keys.filter.date.value.start.year == 2020
+    assert selection.where.tags == ("a",) and selection.select.limit.count == 2
 
 
 def test_bind_value_directly():
