@@ -413,12 +413,14 @@ class TextResult(Result):
 @dataclass
 class Series:
     """One line (bars, points) of a chart: its name in the legend, its
-    points, and the unit of its values ("duration", "time" or "")."""
+    points, the unit of its values ("duration", "time" or ""), and the
+    column it draws. Series of another unit get a y axis of their own."""
 
     name: str
     x: list
     y: list
     y_unit: str = ""
+    column: str = ""  # the y column (or aggregate) it draws: its axis says so
 
 
 @dataclass(repr=False)

@@ -38,6 +38,35 @@ def _scaled(values, size):
     return [v / size for v in values] if size != 1.0 else list(values)
 
 
+def y_axes(result, series=None) -> list[tuple[str, str, list]]:
+    """The y axes a chart needs: (unit, label, series) for each unit its
+    series have, in the order first met. The label names the columns drawn
+    on the axis (the x column for a chart of one column)."""
+    groups: dict[str, list] = {}
+    for s in result.series if series is None else series:
+        groups.setdefault(s.y_unit, []).append(s)
+    out = []
+    for unit, members in groups.items():
+        names = list(dict.fromkeys(s.column for s in members if s.column))
+        out.append((unit, ", ".join(names) or ", ".join(result.ys) or result.x, members))
+    return out
+
+
+# How far right each y axis after the twin is set (in axes widths).
+_AXIS_OFFSET = 0.14
+
+
+def _axis(ax, j: int):
+    """The j-th y axis: the first is `ax`, the next share its x axis and
+    have their ticks and label on the right."""
+    if j == 0:
+        return ax
+    twin = ax.twinx()
+    if j > 1:
+        twin.spines.right.set_position(("axes", 1 + _AXIS_OFFSET * (j - 1)))
+    return twin
+
+
 def figure(result):
     """A matplotlib Figure of the chart (no window: the Agg canvas)."""
     from matplotlib.figure import Figure
@@ -45,8 +74,6 @@ def figure(result):
     ax = fig.add_subplot()
     series = [s for s in result.series if s.x or s.y]
     xs = [v for s in series for v in s.x]
-    ys = [v for s in series for v in s.y]
-    y_unit = series[0].y_unit if series else ""
     if result.kind == "hist":
         x_label, xsize = axis_label(result.x, result.x_unit, [v for s in series for v in s.y])
         for s in series:
@@ -56,35 +83,52 @@ def figure(result):
     else:
         x_label, xsize = axis_label(result.x, result.x_unit, xs if result.x_unit == "duration"
                                     else ())
-        y_label, ysize = axis_label(", ".join(result.ys) or result.x, y_unit, ys)
         categories = sorted({str(v) for v in xs}) if result.kind in ("bar", "box") else []
         width = 0.8 / max(1, len(series))
-        for i, s in enumerate(series):
-            x = _scaled(s.x, xsize) if result.x_unit == "duration" else s.x
-            y = _scaled(s.y, ysize)
-            if result.kind == "line":
-                ax.plot(x, y, marker="o", label=s.name)
-            elif result.kind == "scatter":
-                ax.scatter(x, y, label=s.name)
-            elif result.kind == "bar":
-                where = [categories.index(str(v)) + (i - (len(series) - 1) / 2) * width
-                         for v in s.x]
-                ax.bar(where, y, width=width, label=s.name)
-            elif result.kind == "box":
-                groups = [[yv for xv, yv in zip(s.x, y) if str(xv) == c] for c in categories]
-                ax.boxplot(groups, positions=[j + (i - (len(series) - 1) / 2) * width
-                                              for j in range(len(categories))],
-                           widths=width * 0.9)
+        place = {id(s): i for i, s in enumerate(series)}  # one color and bar slot each
+        for j, (unit, names, members) in enumerate(y_axes(result, series)):
+            on = _axis(ax, j)
+            y_label, ysize = axis_label(names, unit, [v for s in members for v in s.y])
+            for s in members:
+                _draw(on, result.kind, s, place[id(s)], len(series), categories, width,
+                      _scaled(s.x, xsize) if result.x_unit == "duration" else s.x,
+                      _scaled(s.y, ysize))
+            on.set_ylabel(y_label)
         if categories:
             ax.set_xticks(range(len(categories)), categories, rotation=30, ha="right")
         ax.set_xlabel(x_label)
-        ax.set_ylabel(y_label)
         if result.x_unit == "time":
             fig.autofmt_xdate()
+    axes = fig.axes
     if result.color is not None or len(series) > 1:
-        ax.legend(title=result.color)
+        handles, labels = [], []
+        for a in axes:
+            h, l = a.get_legend_handles_labels()
+            handles += h
+            labels += l
+        # on the top axes, so no twin's lines are drawn over it
+        axes[-1].legend(handles, labels, title=result.color)
     ax.set_title(result.title)
     return fig
+
+
+def _draw(ax, kind: str, s, i: int, n: int, categories: list, width: float, x, y) -> None:
+    """Series `s` (the i-th of n, its values scaled: x, y) on `ax`. The
+    color is the series' place among all, as twin axes each restart the
+    color cycle."""
+    color = f"C{i % 10}"
+    if kind == "line":
+        ax.plot(x, y, marker="o", label=s.name, color=color)
+    elif kind == "scatter":
+        ax.scatter(x, y, label=s.name, color=color)
+    elif kind == "bar":
+        where = [categories.index(str(v)) + (i - (n - 1) / 2) * width for v in s.x]
+        ax.bar(where, y, width=width, label=s.name, color=color)
+    elif kind == "box":
+        groups = [[yv for xv, yv in zip(s.x, y) if str(xv) == c] for c in categories]
+        ax.boxplot(groups, positions=[j + (i - (n - 1) / 2) * width
+                                      for j in range(len(categories))],
+                   widths=width * 0.9)
 
 
 def save(result, path) -> Path:
@@ -98,36 +142,48 @@ def save(result, path) -> Path:
     return path
 
 
+# The y axes of a terminal chart: plotext has a left and a right one.
+_SIDES = ("left", "right")
+
+
 def terminal(result, width: int | None = None, height: int | None = None) -> str:
     """The chart drawn in text (plotext), for a terminal."""
     import plotext as plt
     plt.clear_figure()
     plt.plotsize(width or 80, height or 20)
     plt.theme("clear")
-    y_unit = result.series[0].y_unit if result.series else ""
-    ys = [v for s in result.series for v in s.y]
+    left_out = []
     if result.kind == "hist":
+        ys = [v for s in result.series for v in s.y]
         label, size = axis_label(result.x, result.x_unit, ys)
         for s in result.series:
             plt.hist(_scaled(s.y, size), label=s.name if len(result.series) > 1 else None)
         plt.xlabel(label)
     else:
-        y_label, size = axis_label(", ".join(result.ys) or result.x, y_unit, ys)
         dates = result.x_unit == "time"
         if dates:
             plt.date_form("Y-m-d")
-        for s in result.series:
-            x = [plt.datetime_to_string(v) if isinstance(v, datetime) else v for v in s.x] \
-                if dates else [str(v) if isinstance(v, str) else v for v in s.x]
-            y = _scaled(s.y, size)
-            label = s.name if len(result.series) > 1 else None
-            draw = {"line": plt.plot, "scatter": plt.scatter, "bar": plt.bar,
-                    "box": plt.scatter}[result.kind]
-            draw(x, y, label=label)
+        axes = y_axes(result)
+        for side, (unit, names, members) in zip(_SIDES, axes):
+            y_label, size = axis_label(names, unit, [v for s in members for v in s.y])
+            for s in members:
+                x = [plt.datetime_to_string(v) if isinstance(v, datetime) else v for v in s.x] \
+                    if dates else [str(v) if isinstance(v, str) else v for v in s.x]
+                label = s.name if len(result.series) > 1 else None
+                if label is not None and len(axes) > 1:
+                    label += f" ({side})"  # which axis to read it against
+                draw = {"line": plt.plot, "scatter": plt.scatter, "bar": plt.bar,
+                        "box": plt.scatter}[result.kind]
+                draw(x, _scaled(s.y, size), label=label, yside=side)
+            plt.ylabel(y_label, yside=side)
+        left_out = [names for _, names, _ in axes[len(_SIDES):]]
         plt.xlabel(result.x)
-        plt.ylabel(y_label)
     plt.title(result.title)
-    return plt.build()
+    text = plt.build()
+    if left_out:
+        text += ("\nnot drawn: " + "; ".join(left_out) + " (a terminal chart has two y axes, "
+                 'one per unit; plot … to "chart.png" draws every one)')
+    return text
 
 
 def render_chart(result, fmt: str, **options) -> str:

@@ -124,7 +124,7 @@ def _series(table, x, ys, color, kind, grouped, inner) -> list[Series]:
                 vs.append(yv)
             name = y if color is None else (f"{_text(key)}" if len(ys) <= 1 else
                                             f"{y}, {_text(key)}")
-            out.append(Series(name=name, x=xs, y=vs, y_unit=_unit(y, inner)))
+            out.append(Series(name=name, x=xs, y=vs, y_unit=_unit(y, inner), column=y))
     return out
 
 

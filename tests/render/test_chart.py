@@ -5,6 +5,7 @@ pipe refused (exit 2), and the inline figure a notebook shows."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -52,6 +53,62 @@ def test_durations_are_drawn_in_a_readable_unit_and_text_as_bars():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["ada", "alan", "emmy"]
     hours = run("plot all show timestamp, duration").series[0]
     assert len(hours.x) == 6 and hours.y_unit == "duration"  # e has no duration: left out
+
+
+def _ydata(ax) -> dict:
+    return {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+
+
+def test_a_second_unit_gets_its_own_axis_and_one_legend_covers_both():
+    res = run("plot all group by month show count, mean(duration)")
+    left, right = res.figure.axes
+    assert left.get_shared_x_axes().joined(left, right)  # a twin: one x axis
+    assert (left.get_ylabel(), right.get_ylabel()) == ("count", "mean(duration) (s)")
+    # 2020-11: a, b, c, d (10, 30, 2, 40 s); 2020-12: e (no duration); 2021-01: f, g (5, 10 s)
+    assert _ydata(left) == {"count": [4, 1, 2]}
+    assert _ydata(right) == {"mean(duration)": [20.5, 7.5]}
+    legend = right.get_legend()  # on the top axes, drawn over both
+    assert [t.get_text() for t in legend.get_texts()] == ["count", "mean(duration)"]
+    assert left.get_legend() is None
+    colors = [line.get_color() for line in left.get_lines() + right.get_lines()]
+    assert len(set(colors)) == 2  # a twin restarts the cycle; the series do not share a color
+
+
+def test_series_of_one_unit_share_an_axis_and_its_scale():
+    res = run("plot all group by month show count, count(seed)")
+    (ax,) = res.figure.axes
+    assert ax.get_ylabel() == "count, count(seed)"
+    assert _ydata(ax) == {"count": [4, 1, 2], "count(seed)": [4, 1, 1]}
+    hours = run("plot all group by user show min(duration), max(duration) as bar")
+    (ax,) = hours.figure.axes
+    assert ax.get_ylabel() == "min(duration), max(duration) (s)"
+    assert len(ax.patches) == 6
+
+
+def test_each_unit_an_axis_colored_series_on_the_axis_of_their_column():
+    res = run("plot all group by month, model.kind show count, sum(duration), max(timestamp)")
+    axes = res.figure.axes
+    assert [a.get_ylabel() for a in axes] == ["count", "sum(duration) (s)",
+                                              "max(timestamp) (UTC)"]
+    assert axes[2].spines["right"].get_position() != axes[1].spines["right"].get_position()
+    assert sorted(_ydata(axes[0])) == ["count, gru", "count, lstm", "count, rnn"]
+    assert _ydata(axes[1])["sum(duration), gru"] == [40, 10]  # a + b; g (e has none)
+    stamps = [mdates.num2date(v) for v in axes[2].get_lines()[0].get_ydata(orig=False)]
+    assert stamps[0] == datetime(2020, 11, 3, 10, 30, tzinfo=UTC)  # b, gru's newest in Nov.
+    labels = [t.get_text() for t in axes[-1].get_legend().get_texts()]
+    assert len(labels) == sum(len(a.get_lines()) for a in axes) == len(res.series)
+
+
+def test_the_terminal_chart_draws_a_second_unit_on_its_right_axis():
+    text = re.sub(r"\x1b\[[0-9;]*m", "", run("plot all group by month show count, "
+                                             "mean(duration)").render("table", width=100))
+    assert "count (left)" in text and "mean(duration) (right)" in text
+    last = text.splitlines()[-1]
+    assert last.split()[0] == "count" and last.rstrip().endswith("mean(duration) (s)")
+    assert "not drawn" not in text
+    three = run("plot all group by month show count, mean(duration), max(timestamp)")
+    assert three.render("table", width=100).splitlines()[-1].startswith(
+        "not drawn: max(timestamp) (a terminal chart has two y axes")
 
 
 def test_a_find_draws_columns_against_the_first_and_one_column_as_a_histogram():
@@ -104,6 +161,16 @@ def test_the_command_line_draws_in_a_terminal_and_refuses_a_pipe(demo_project):
     screen = child.before
     assert child.exitstatus == 0
     assert query[len("plot "):] in screen and "month" in screen and "┤" in screen  # title, axis, ticks
+    # two units: the second on the right axis, with its unit
+    query = "plot status finished group by month show count, mean(duration)"
+    child = pexpect.spawn(sys.executable, ["-m", "smtql", "-C", str(demo_project), query],
+                          env=child_env(), encoding="utf-8", dimensions=(30, 100), timeout=120)
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = child.before
+    assert child.exitstatus == 0
+    assert "count (left)" in screen and "mean(duration) (right)" in screen
+    assert re.search(r"mean\(duration\) \((s|min|h|d)\)", screen)
 
 
 def test_the_docs_figures_are_made_again_by_their_script(demo_project, tmp_path):
