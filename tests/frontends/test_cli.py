@@ -507,3 +507,22 @@ def test_a_program_that_is_not_utf8_is_a_program_error(demo_project):
     assert proc.returncode == 1, proc.stderr
     err = proc.stderr.decode("utf-8", "replace")
     assert "not UTF-8" in err and "0xff" in err and "record store" not in err
+
+
+def test_describe_of_many_in_a_terminal_goes_through_the_pager_and_stops_with_it(
+        demo_project, demo_reference):
+    """A pager that quits early (`head`) ends the answer: no traceback, no
+    broken-pipe message, exit 0; what it showed is the first record."""
+    import pexpect
+    env = dict(child_env(), PAGER="head -n 3")
+    child = pexpect.spawn(sys.executable, ["-m", "smtql", "-C", str(demo_project),
+                                           "describe where all"],
+                          env=env, encoding="utf-8", dimensions=(30, 100), timeout=120)
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = child.before
+    assert child.exitstatus == 0, screen
+    assert "Traceback" not in screen and "Broken pipe" not in screen
+    assert f"describing {len(demo_reference)} records" in screen
+    newest = newest_first(demo_reference)
+    assert newest[0]["label"] in screen and newest[1]["label"] not in screen
