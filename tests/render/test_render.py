@@ -31,6 +31,8 @@ CASES = [
     ("merged_latest", "all merged latest 2", ("table", "json")),
     ("keys", "keys all", ("table", "json", "markdown", "html")),
     ("describe", "describe 20200913-083000", ("table", "json", "markdown", "html", "csv")),
+    ("describe_several", "describe where tag figure1 latest 2", ALL),
+    ("describe_none", "describe where tag nothing-has-this", ("table", "json", "csv", "html")),
     ("diff_pair", "diff 20200912-101500_aaaaaa, 20200913-083000",
      ("table", "json", "csv", "markdown", "html", "labels")),
     ("diff_many", "diff where tag figure1", ("table", "json", "csv", "markdown", "html")),
