@@ -12,6 +12,8 @@ Nothing here writes.
 from __future__ import annotations
 
 import contextlib
+import functools
+import heapq
 import json
 from collections import Counter
 from fnmatch import fnmatchcase
@@ -21,7 +23,8 @@ from typing import Iterable, Iterator
 from ...errors import QueryError, StoreError
 from ...language import ast
 from ...params import cache as paramcache
-from ...params.model import Unreadable, lookup
+from ...language.spelling import path_text
+from ...params.model import Unreadable, folded, leaves, lookup
 from ...plan.evaluate import compile_filter
 from ...plan.values import MISSING
 from ...progress import progress
@@ -728,6 +731,50 @@ class DjangoSqlStore(Store):
         qy.note_index_sets()
         return counts
 
+    # -- `keys FILTER` from the index
+    def keys_of(self, plan):
+        """`keys`' counts answered from the parameter index: the answer's
+        records counted per parameter set in one GROUP BY, each set's
+        leaf keys read from its shape (paramindex: key names kept per
+        structure), so no set is parsed but those the index has no shape
+        for; and a few sets per shape (the newest of the answer) parsed
+        for the examples. None without the index."""
+        with Query(self) as qy:
+            index = qy.param_index()
+            if index is None:
+                return None
+            by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
+                                f"WHERE ") + self.compiler.where(qy, plan.pre)
+                            + Sql(" GROUP BY r.parameters_id"), many=True)
+            per_shape, others, newest = Counter(), {}, {}
+            with index.reading():
+                names = index.shape_names()
+                for chunk in _chunks(by_set, 20000):  # two small numbers a row
+                    known = index.shapes_of(pid for pid, _ in chunk)
+                    for pid, n in chunk:
+                        readable, shape = known.get(pid, (1, None))
+                        if shape is not None:
+                            per_shape[shape] += n
+                            _keep_newest(newest.setdefault(shape, []), pid)
+                        elif readable:
+                            others[pid] = n
+            counts = Counter()
+            for shape, n in per_shape.items():
+                for name in _leaf_names(names[shape]):
+                    counts[name] += n
+            sample = []  # (set id, parsed) to take examples from
+            for pid, parsed in qy.read_sets(sorted(others)):
+                if not isinstance(parsed, Unreadable):
+                    for path, _ in leaves(folded(parsed)):
+                        counts[path_text(tuple(path))] += others[pid]
+                    sample.append((pid, parsed))
+            ids = sorted(i for kept in newest.values() for i in kept)
+            sample += [(pid, parsed) for pid, parsed in qy.read_sets(ids)
+                       if not isinstance(parsed, Unreadable)]
+            qy.note_index_sets()
+        sample.sort(key=itemgetter(0), reverse=True)  # examples from the newest sets
+        return counts, [parsed for _, parsed in sample]
+
     def has_param(self, path: tuple) -> bool:
         with Query(self) as qy:
             index = qy.param_index()
@@ -823,6 +870,35 @@ class DjangoSqlStore(Store):
         rows = list(rows)
         with self.query() as qy:
             return build_records(self, qy, [r.handle for r in rows])
+
+
+# ------------------------------------------------------------------ keys from the index
+
+EXAMPLE_SETS = 5  # sets per shape parsed for `keys`' examples (3 distinct values a key)
+
+
+def _keep_newest(kept: list, pid: int) -> None:
+    """Keep the EXAMPLE_SETS largest ids seen (a min-heap)."""
+    if len(kept) < EXAMPLE_SETS:
+        heapq.heappush(kept, pid)
+    elif pid > kept[0]:
+        heapq.heapreplace(kept, pid)
+
+
+@functools.lru_cache(maxsize=256)
+def _leaf_names_of(names: tuple) -> tuple:
+    from ...language.parser import read_key
+    paths = {name: tuple(read_key(name).path) for name in names}
+    inner = {path_text(p[:i]) for p in paths.values() for i in range(1, len(p))}
+    return tuple(n for n in names if n not in inner)
+
+
+def _leaf_names(names) -> tuple:
+    """The leaf keys (what `keys` lists) of a shape's key names (each leaf's
+    and every prefix's, base.parameter_key_names): the names that are no
+    other name's prefix. A shape's names are its sets' structure, so its
+    leaves are too."""
+    return _leaf_names_of(tuple(names))
 
 
 # ------------------------------------------------------------------ group-by rows
