@@ -21,8 +21,10 @@ _stores: dict = {}
 
 
 # SQLite with the parameter index too: parameter keys' values then come
-# from the index (ParamIndex.values), the other sets parsed.
-@pytest.fixture(scope="module", params=["sqlite", "sqlite-index", "postgres", "mysql"])
+# from the index (ParamIndex.values), the other sets parsed; PostgreSQL with
+# it groups by the values' codes (ParamIndex.value_codes) in the statement.
+@pytest.fixture(scope="module", params=["sqlite", "sqlite-index", "postgres",
+                                        "postgres-index", "mysql"])
 def store(request, tmp_path_factory):
     backend = request.param.split("-")[0]
     store_support.require_server(backend)

@@ -486,20 +486,31 @@ class Compiler:
         return None
 
     # -- GROUP BY (see `groupable` below)
-    def _group_parts(self, qy: Query, keys, aggregates):
+    def _group_parts(self, qy: Query, keys, aggregates, coded=None):
         """(select list, GROUP BY list, joins, how to read each selected column):
-        a column's reader is ("key", key) or ("agg", aggregate, part)."""
+        a column's reader is ("key", key) or ("agg", aggregate, part).
+        `coded`: parameter key path -> its values coded by the parameter
+        index (ParamIndex.value_codes), grouped by code, not by set."""
         d = self.dialect
         selected, grouped, joins, readers = [], [], [], []
+        status_joined = False
         for key in keys:
             if isinstance(key, ast.PeriodKey):
                 expr = d.period("r.timestamp", key.unit)
+            elif isinstance(key, ast.Param) and coded and key.path in coded:
+                alias = f"pv{len(joins)}"
+                ids, codes, _, newest = coded[key.path]
+                joins.append(self._codes_join(alias, ids, codes))
+                # Sets the index has not seen (newer) are grouped one by one.
+                expr = (f"COALESCE({alias}.code, CASE WHEN r.parameters_id > {int(newest)} "
+                        f"THEN -2 - r.parameters_id ELSE -1 END)")
             elif isinstance(key, ast.Param):
                 expr = "r.parameters_id"
             elif isinstance(key, ast.StatusKey):
                 expr = "st.name"
-                if not joins:
+                if not status_joined:
                     joins.append(self._status_join(qy))
+                    status_joined = True
             else:
                 expr = d.text_expr(self._field_expr(key.name))
             selected.append(Sql(expr))
@@ -521,6 +532,14 @@ class Compiler:
         return selected, grouped, joins, readers
 
 
+    @staticmethod
+    def _codes_join(alias: str, ids: str, codes: str) -> Sql:
+        """Each record's parameter set's value code (ParamIndex.value_codes):
+        the two arrays travel as two parameters and are joined once, by
+        hash, on the set id (PostgreSQL; a set of no code: NULL)."""
+        return Sql(f" LEFT JOIN unnest(CAST(? AS integer[]), CAST(? AS integer[])) "
+                   f"AS {alias}(set_id, code) ON {alias}.set_id = r.parameters_id", [ids, codes])
+
     def _status_join(self, qy: Query) -> Sql:
         """Each record's status tags (none: one row of NULL)."""
         ctype = qy.content_type_id()
@@ -533,9 +552,10 @@ class Compiler:
                 + ") st ON st.object_id = r.db_id")
 
 
-    def group_statement(self, qy: Query, pre, keys, aggregates):
-        """The one GROUP BY statement of a group-by, and its column readers."""
-        selected, grouped, joins, readers = self._group_parts(qy, keys, aggregates)
+    def group_statement(self, qy: Query, pre, keys, aggregates, coded=None):
+        """The one GROUP BY statement of a group-by, and its column readers
+        (`coded`: see _group_parts)."""
+        selected, grouped, joins, readers = self._group_parts(qy, keys, aggregates, coded)
         # Every record of the group is read: SQLite, without statistics,
         # would find each candidate through the project index (twice the
         # work of its primary key); the project is checked on the row.

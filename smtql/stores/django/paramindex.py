@@ -806,6 +806,55 @@ class ParamIndex:
         return out
 
 
+    def value_codes(self, path):
+        """The values at the task-folded key `path`, for a server to group
+        by (issue 14): (set ids, codes: two texts of integer arrays,
+        `{…}`, one code per set; code -> value; the newest id indexed), or
+        None for a path the index does not answer (list indices). Code k
+        >= 0 is a value the index holds (a number, boolean, string or
+        null, in an exact set); code -2 - id is a set the caller parses (a
+        set the index is not exact about, could not index or read, or
+        whose value there is a list, dict, big number or other); a set of
+        neither, indexed, has no node there: MISSING. The ids are joined
+        by SQLite (group_concat), so no row per set passes through Python."""
+        if not path or not all(isinstance(s, str) and SEP not in s for s in path):
+            return None
+        c = self.conn
+        c.execute("BEGIN")
+        try:
+            max_id, _ = self.state()
+            # The nodes of the exact sets at the key, each value once with
+            # its sets (one node a set: exact sets have one per key).
+            at_key = ("FROM nodes WHERE path = (SELECT id FROM paths WHERE key = ?) AND elem = 0 "
+                      "AND set_id NOT IN (SELECT id FROM sets WHERE exact = 0)")
+            known = c.execute(f"SELECT kind, num, text, group_concat(set_id), COUNT(*) {at_key} "
+                              f"AND kind IN ('n', 'b', 's', 'z') GROUP BY kind, num, text",
+                              (canonical(path),)).fetchall()
+            doubtful = [r[0] for r in c.execute(
+                f"SELECT set_id {at_key} AND kind NOT IN ('n', 'b', 's', 'z') "
+                f"UNION ALL SELECT id FROM sets WHERE exact = 0", (canonical(path),))]
+        finally:
+            c.execute("COMMIT")
+        ids, codes, values = [], [], {}
+        for code, (kind, num, text, members, n) in enumerate(known):
+            values[code] = _node_value(kind, num, text)
+            ids.append(members)
+            codes.append(",".join([str(code)] * n))
+        ids += map(str, doubtful)
+        codes += (str(-2 - i) for i in doubtful)
+        return ("{" + ",".join(ids) + "}", "{" + ",".join(codes) + "}", values, max_id)
+
+
+def _node_value(kind, num, text):
+    """The value of a node row of kind n, b, s or z (a whole number as an
+    int: the index keeps numbers as floats)."""
+    if kind == "n":
+        return math.nan if num is None else int(num) if num.is_integer() else num
+    if kind == "b":
+        return bool(num)
+    return text if kind == "s" else None
+
+
 class _Rebuild(Exception):
     pass
 

@@ -618,26 +618,53 @@ class DjangoSqlStore(Store):
         """One GROUP BY statement; parameter keys are grouped by set there
         and the sets' values merged here (structural equality is Python's)."""
         with Query(self) as qy:
-            sql, readers = self.compiler.group_statement(qy, plan.pre, keys, aggregates)
+            coded = self._coded_keys(qy, keys)
+            sql, readers = self.compiler.group_statement(qy, plan.pre, keys, aggregates, coded)
             found = qy.run(sql)
             values = {}
             params = [(i, r[1]) for i, r in enumerate(readers)
                       if r[0] == "key" and isinstance(r[1], ast.Param)]
             if params:
-                values = self._set_values(qy, [k for _, k in params],
-                                          {row[i] for row in found for i, _ in params})
+                column = {}
+                for i, k in params:
+                    column.setdefault(k.path, set()).update(row[i] for row in found)
+                values = self._set_values(qy, [k for _, k in params], column, coded)
             self.last_group_statements = list(qy.statements)  # for `explain`
         return merge_partial_groups(found, readers, values)
 
-    def _set_values(self, qy: Query, keys, ids) -> dict:
-        """key path -> set id -> the key's value in each of these sets: from
-        the parameter index where it answers, the other sets parsed."""
+    def _coded_keys(self, qy: Query, keys) -> dict:
+        """key path -> ParamIndex.value_codes of the parameter keys a server
+        groups by value (PostgreSQL, with the index; issue 14): the SQL then
+        returns a row per value and per doubtful set, not one per set."""
+        if self.dialect.name != "postgresql":
+            return {}
         index = qy.param_index()
-        values = {k.path: (index.values(k.path) if index is not None else {}) for k in keys}
-        unknown = sorted(i for i in ids if any(i not in v for v in values.values()))
-        for pid, parsed in qy.read_sets(unknown):
-            for k in keys:
-                values[k.path].setdefault(pid, lookup(parsed, k.path))
+        if index is None:
+            return {}
+        coded = {}
+        for key in keys:
+            if isinstance(key, ast.Param) and key.path not in coded:
+                found = index.value_codes(key.path)
+                if found is not None:
+                    coded[key.path] = found
+        return coded
+
+    def _set_values(self, qy: Query, keys, column: dict, coded: dict) -> dict:
+        """key path -> what the statement's column holds for the key (a set
+        id; a code of `coded`: see ParamIndex.value_codes) -> the key's
+        value: from the parameter index where it answers, the other sets
+        parsed. `column`: key path -> the values its column holds."""
+        index = qy.param_index()
+        values, wanted = {}, {}
+        for k in keys:
+            held = values[k.path] = ({**coded[k.path][2], -1: MISSING} if k.path in coded
+                                     else index.values(k.path) if index is not None else {})
+            for v in column[k.path]:
+                if v not in held:  # a set: its id, or -2 - its id when coded
+                    wanted.setdefault(-2 - v if k.path in coded else v, []).append((k, v))
+        for pid, parsed in qy.read_sets(sorted(wanted)):
+            for k, v in wanted[pid]:
+                values[k.path][v] = lookup(parsed, k.path)
         if index is not None:
             qy.note_index_sets()
         return values
