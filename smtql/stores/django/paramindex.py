@@ -827,12 +827,16 @@ class ParamIndex:
             # its sets (one node a set: exact sets have one per key).
             at_key = ("FROM nodes WHERE path = (SELECT id FROM paths WHERE key = ?) AND elem = 0 "
                       "AND set_id NOT IN (SELECT id FROM sets WHERE exact = 0)")
-            known = c.execute(f"SELECT kind, num, text, group_concat(set_id), COUNT(*) {at_key} "
-                              f"AND kind IN ('n', 'b', 's', 'z') GROUP BY kind, num, text",
-                              (canonical(path),)).fetchall()
+            # Two statements, each read in the order of a covering index
+            # (nodes_num, nodes_text): no row looked up, no sort.
+            key = (canonical(path),)
+            known = c.execute(f"SELECT kind, num, NULL, group_concat(set_id), COUNT(*) {at_key} "
+                              f"AND kind IN ('n', 'b', 'z') GROUP BY kind, num", key).fetchall()
+            known += c.execute(f"SELECT kind, NULL, text, group_concat(set_id), COUNT(*) {at_key} "
+                               f"AND kind = 's' GROUP BY text", key).fetchall()
             doubtful = [r[0] for r in c.execute(
-                f"SELECT set_id {at_key} AND kind NOT IN ('n', 'b', 's', 'z') "
-                f"UNION ALL SELECT id FROM sets WHERE exact = 0", (canonical(path),))]
+                f"SELECT set_id {at_key} AND kind IN ('l', 'd', 'N', 'S', 'o') "
+                f"UNION ALL SELECT id FROM sets WHERE exact = 0", key)]
         finally:
             c.execute("COMMIT")
         ids, codes, values = [], [], {}
