@@ -102,7 +102,14 @@ CREATE INDEX IF NOT EXISTS nodes_text ON nodes (path, elem, kind, text, set_id);
 CREATE INDEX IF NOT EXISTS sets_unindexed ON sets (indexed) WHERE indexed = 0;
 CREATE INDEX IF NOT EXISTS sets_inexact ON sets (exact) WHERE exact = 0;
 """
-_TABLES = ("meta", "sets", "paths", "shapes", "nodes")
+_TABLES = ("meta", "sets", "paths", "shapes", "nodes", "structures")
+# Which shape each structure of set has (_Writer._shape_of), kept so that a
+# fresh process indexing new sets does not work out the key names of every
+# structure again (236 of 1,000 new sets at 10^6: a third of the CPU of
+# bringing the index up to date). Made when missing: an index written
+# before it was kept is still this format.
+_STRUCTURES = "CREATE TABLE IF NOT EXISTS structures (sig TEXT PRIMARY KEY, shape INTEGER NOT NULL)"
+WRITE_CACHE = -65536  # KiB of page cache while writing (the default, 2 MB, rereads index pages)
 
 
 def _script(conn, text: str) -> None:
@@ -875,6 +882,11 @@ def _text(content):
     return content
 
 
+def _node_order(row) -> tuple:
+    _, path, elem, kind, num, text = row
+    return path, elem, kind, num if num is not None else -math.inf, text or ""
+
+
 class _Writer:
     """Rows for the index, inserted in batches within the caller's
     transaction; meta is updated last, in the same transaction."""
@@ -884,7 +896,10 @@ class _Writer:
         c = index.conn
         self.paths = dict(c.execute("SELECT key, id FROM paths"))
         self.shapes = dict(c.execute("SELECT names, id FROM shapes"))
-        self.by_structure = index.__dict__.setdefault("_by_structure", {})
+        # Per transaction: another process may rebuild the index between two.
+        self.by_structure = {}
+        c.execute(_STRUCTURES)
+        c.execute(f"PRAGMA cache_size = {WRITE_CACHE}")
         self.added = 0
 
     def _path(self, key: str) -> int:
@@ -907,10 +922,18 @@ class _Writer:
         structure: sets of one sweep differ in values, not in keys."""
         if None in sig:
             return self._shape(parameter_key_names(parsed))
-        sig = tuple(sig)
+        sig = hashlib.blake2b(repr(tuple(sig)).encode("utf-8", "surrogatepass"),
+                              digest_size=16).hexdigest()
         shape = self.by_structure.get(sig)
         if shape is None:
-            shape = self.by_structure[sig] = self._shape(parameter_key_names(parsed))
+            conn = self.index.conn
+            known = conn.execute("SELECT shape FROM structures WHERE sig = ?", (sig,)).fetchone()
+            if known:
+                shape = known[0]
+            else:
+                shape = self._shape(parameter_key_names(parsed))
+                conn.execute("INSERT INTO structures VALUES (?, ?)", (sig, shape))
+            self.by_structure[sig] = shape
         return shape
 
     def add(self, rows) -> None:
@@ -938,6 +961,9 @@ class _Writer:
             nodes.extend((pid, path(k), e, t, n, x) for k, e, t, n, x in out)
         c = self.index.conn
         c.executemany("INSERT INTO sets VALUES (?, ?, ?, ?, ?, ?, ?)", sets)
+        # In the indexes' order (path, elem, kind, value): neighbouring rows
+        # go to one index page, not each to its own (a fifth less time).
+        nodes.sort(key=_node_order)
         c.executemany("INSERT INTO nodes VALUES (?, ?, ?, ?, ?, ?)", nodes)
         self.added += len(sets)
         self.index.built_now += len(sets)
