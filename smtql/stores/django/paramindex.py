@@ -109,7 +109,7 @@ _TABLES = ("meta", "sets", "paths", "shapes", "nodes", "structures")
 # bringing the index up to date). Made when missing: an index written
 # before it was kept is still this format.
 _STRUCTURES = "CREATE TABLE IF NOT EXISTS structures (sig TEXT PRIMARY KEY, shape INTEGER NOT NULL)"
-WRITE_CACHE = -65536  # KiB of page cache while writing (the default, 2 MB, rereads index pages)
+WRITE_CACHE = -32768  # KiB of page cache while writing (the default, 2 MB, rereads index pages)
 
 
 def _script(conn, text: str) -> None:
