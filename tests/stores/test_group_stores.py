@@ -65,9 +65,11 @@ def test_per_table_through_the_store(store):
 
 # ------------------------------------------------------------------ issue 14: values coded
 
-def test_postgres_groups_parameter_values_in_the_statement(tmp_path):
+@pytest.mark.parametrize("form", ["few values", "joined"])
+def test_postgres_groups_parameter_values_in_the_statement(form, monkeypatch):
     """With the index, PostgreSQL groups a parameter key by the values'
-    codes (ParamIndex.value_codes), joined on the set id: the statement
+    codes (ParamIndex.value_codes), each value's sets one `= ANY(array)`
+    (few values) or all joined on the set id (many): the statement
     returns a row per value and per set the index cannot answer for (a
     list value), not one per set; its plan
     (EXPLAINed under the statement's own settings) has no nested loop over
@@ -77,7 +79,10 @@ def test_postgres_groups_parameter_values_in_the_statement(tmp_path):
     from smtql.stores.django.reader import Query
     from smtql.stores.django.schema import Sql
     from smtql.stores.registry import open_store
+    from smtql.stores.django import compile as compile_module
     store_support.require_server("postgres")
+    if form == "joined":
+        monkeypatch.setattr(compile_module, "FEW_VALUES", 0)
     kinds = ["gru", "lstm", "rnn"]
     records = [Record(f"r{i}", datetime(2021, 1, 1) + timedelta(hours=i), tags=("finished",),
                       duration=60.0 * i, format="json",
@@ -95,10 +100,13 @@ def test_postgres_groups_parameter_values_in_the_statement(tmp_path):
         got = run(indexed, query)
         want = run(plain, query)
         assert _lines(got) == _lines(want)
-        text, params = next((t, p) for t, p in indexed.statement_log if "unnest" in t)
+        mark = "unnest(" if form == "joined" else "= ANY(CAST("
+        text, params = next((t, p) for t, p in indexed.statement_log
+                            if "GROUP BY" in t and mark in t)
         with Query(indexed) as qy:
             qy.run(Sql("SELECT set_config('enable_nestloop', 'off', true), "
-                       "set_config('enable_sort', 'off', true)"))
+                       "set_config('enable_sort', 'off', true), "
+                       "set_config('work_mem', '64MB', true)"))
             rows = indexed.conn.execute(text, params).fetchall()
             plan = indexed.conn.execute("EXPLAIN (FORMAT JSON) " + text, params).fetchone()[0]
         # gru, lstm, rnn, null (i % 10 == 0 but 10), missing (`bare`); the list: its own row

@@ -498,12 +498,13 @@ class Compiler:
             if isinstance(key, ast.PeriodKey):
                 expr = d.period("r.timestamp", key.unit)
             elif isinstance(key, ast.Param) and coded and key.path in coded:
-                alias = f"pv{len(joins)}"
-                ids, codes, _, newest = coded[key.path]
-                joins.append(self._codes_join(alias, ids, codes))
-                # Sets the index has not seen (newer) are grouped one by one.
-                expr = (f"COALESCE({alias}.code, CASE WHEN r.parameters_id > {int(newest)} "
-                        f"THEN -2 - r.parameters_id ELSE -1 END)")
+                expr, join = self._coded_key(coded[key.path], f"pv{len(joins)}")
+                if join is not None:
+                    joins.append(join)
+                selected.append(expr)
+                grouped.append(str(len(selected)))  # by position: its parameters once
+                readers.append(("key", key))
+                continue
             elif isinstance(key, ast.Param):
                 expr = "r.parameters_id"
             elif isinstance(key, ast.StatusKey):
@@ -533,12 +534,27 @@ class Compiler:
 
 
     @staticmethod
-    def _codes_join(alias: str, ids: str, codes: str) -> Sql:
-        """Each record's parameter set's value code (ParamIndex.value_codes):
-        the two arrays travel as two parameters and are joined once, by
-        hash, on the set id (PostgreSQL; a set of no code: NULL)."""
-        return Sql(f" LEFT JOIN unnest(CAST(? AS integer[]), CAST(? AS integer[])) "
-                   f"AS {alias}(set_id, code) ON {alias}.set_id = r.parameters_id", [ids, codes])
+    def _coded_key(codes, alias: str) -> tuple[Sql, Sql | None]:
+        """(the GROUP BY expression of a parameter key whose values the index
+        coded (paramindex.ValueCodes), a join it needs or None). Few
+        values: one `= ANY(array)` per value (PostgreSQL hashes a constant
+        array), no join; many: the (set id, code) arrays unnested and
+        joined once, by hash, on the set id. Sets the index has not seen
+        (newer than it) are grouped one by one, as the doubtful ones."""
+        newer = f"WHEN r.parameters_id > {int(codes.newest)} THEN -2 - r.parameters_id "
+        if len(codes.values) <= FEW_VALUES and len(codes.doubtful) <= FEW_DOUBTFUL:
+            whens = [Sql("WHEN r.parameters_id = ANY(CAST(? AS integer[])) THEN " + str(k) + " ",
+                         [codes.sets_of(k)]) for k in range(len(codes.values))]
+            if codes.doubtful:
+                whens.append(Sql("WHEN r.parameters_id = ANY(CAST(? AS integer[])) "
+                                 "THEN -2 - r.parameters_id ", [
+                                     "{" + ",".join(map(str, codes.doubtful)) + "}"]))
+            return "CASE " + Sql.join("", whens) + newer + "ELSE -1 END", None
+        ids, code_list = codes.arrays()
+        join = Sql(f" LEFT JOIN unnest(CAST(? AS integer[]), CAST(? AS integer[])) "
+                   f"AS {alias}(set_id, code) ON {alias}.set_id = r.parameters_id",
+                   [ids, code_list])
+        return Sql(f"COALESCE({alias}.code, CASE {newer}ELSE -1 END)"), join
 
     def _status_join(self, qy: Query) -> Sql:
         """Each record's status tags (none: one row of NULL)."""
@@ -602,6 +618,8 @@ class Compiler:
 # other arguments) streams in Python.
 
 GROUP_TEXT_KEYS = TEXT_FIELDS + ("label",)
+FEW_VALUES = 16  # a parameter key's coded values tested one by one, not joined (_coded_key)
+FEW_DOUBTFUL = 100_000  # … when its doubtful sets are no more than these (one more array)
 _GROUP_AGGREGATES = {
     None: ("count",),
     "duration": ("count", "sum", "mean", "min", "max"),

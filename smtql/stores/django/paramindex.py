@@ -815,9 +815,8 @@ class ParamIndex:
 
     def value_codes(self, path):
         """The values at the task-folded key `path`, for a server to group
-        by (issue 14): (set ids, codes: two texts of integer arrays,
-        `{…}`, one code per set; code -> value; the newest id indexed), or
-        None for a path the index does not answer (list indices). Code k
+        by (issue 14), coded (ValueCodes), or None for a path the index
+        does not answer (list indices). Code k
         >= 0 is a value the index holds (a number, boolean, string or
         null, in an exact set); code -2 - id is a set the caller parses (a
         set the index is not exact about, could not index or read, or
@@ -846,14 +845,32 @@ class ParamIndex:
                 f"UNION ALL SELECT id FROM sets WHERE exact = 0", key)]
         finally:
             c.execute("COMMIT")
-        ids, codes, values = [], [], {}
-        for code, (kind, num, text, members, n) in enumerate(known):
-            values[code] = _node_value(kind, num, text)
-            ids.append(members)
-            codes.append(",".join([str(code)] * n))
-        ids += map(str, doubtful)
-        codes += (str(-2 - i) for i in doubtful)
-        return ("{" + ",".join(ids) + "}", "{" + ",".join(codes) + "}", values, max_id)
+        return ValueCodes([_node_value(kind, num, text) for kind, num, text, _, _ in known],
+                          [(members, n) for _, _, _, members, n in known], doubtful, max_id)
+
+
+class ValueCodes:
+    """A key's values coded (ParamIndex.value_codes): `values[k]` is code
+    k's value, `members[k]` its sets (ids joined by commas, how many),
+    `doubtful` the sets coded -2 - id, `newest` the newest id indexed."""
+
+    def __init__(self, values: list, members: list, doubtful: list[int], newest: int):
+        self.values, self.members, self.doubtful, self.newest = values, members, doubtful, newest
+
+    def decoded(self) -> dict:
+        """code -> value (-1: MISSING); a doubtful set's code is not here."""
+        from ...plan.values import MISSING
+        return {**dict(enumerate(self.values)), -1: MISSING}
+
+    def arrays(self) -> tuple[str, str]:
+        """(set ids, their codes): two PostgreSQL integer array texts."""
+        ids = [m for m, _ in self.members] + [str(i) for i in self.doubtful]
+        codes = [",".join([str(k)] * n) for k, (_, n) in enumerate(self.members)]
+        codes += (str(-2 - i) for i in self.doubtful)
+        return "{" + ",".join(ids) + "}", "{" + ",".join(codes) + "}"
+
+    def sets_of(self, code: int) -> str:
+        return "{" + self.members[code][0] + "}"
 
 
 def _node_value(kind, num, text):
