@@ -164,6 +164,14 @@ class Store(ABC):
             counts.update(row.tags)
         return counts
 
+    def keys_of(self, plan):
+        """(leaf key -> number of the plan's records with it, a few of
+        their parameter sets, parsed, newest first, to take examples from)
+        answered without parsing every record's set (a persistent index),
+        or None: `keys` then parses each record's set. Only asked when the
+        plan's post-filter is trivial."""
+        return None
+
     def param_keys(self) -> Counter:
         """Every task-folded parameter key (leaves and their prefixes), with
         how many records have it."""

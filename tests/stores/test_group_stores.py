@@ -21,8 +21,10 @@ _stores: dict = {}
 
 
 # SQLite with the parameter index too: parameter keys' values then come
-# from the index (ParamIndex.values), the other sets parsed.
-@pytest.fixture(scope="module", params=["sqlite", "sqlite-index", "postgres", "mysql"])
+# from the index (ParamIndex.values), the other sets parsed; PostgreSQL with
+# it groups by the values' codes (ParamIndex.value_codes) in the statement.
+@pytest.fixture(scope="module", params=["sqlite", "sqlite-index", "postgres",
+                                        "postgres-index", "mysql"])
 def store(request, tmp_path_factory):
     backend = request.param.split("-")[0]
     store_support.require_server(backend)
@@ -59,3 +61,69 @@ def test_per_table_through_the_store(store):
     for case in PER_CASES:
         labels = run(store, case["query"]).labels
         assert [NAMES[label] for label in labels] == case["select"], case["query"]
+
+
+# ------------------------------------------------------------------ issue 14: values coded
+
+@pytest.mark.parametrize("form", ["few values", "joined"])
+def test_postgres_groups_parameter_values_in_the_statement(form, monkeypatch):
+    """With the index, PostgreSQL groups a parameter key by the values'
+    codes (ParamIndex.value_codes), each value's sets one `= ANY(array)`
+    (few values) or all joined on the set id (many): the statement
+    returns a row per value and per set the index cannot answer for (a
+    list value), not one per set; its plan
+    (EXPLAINed under the statement's own settings) has no nested loop over
+    the records and no subplan; the lines equal those without the index."""
+    from datetime import datetime, timedelta
+    from support.generations import Record
+    from smtql.stores.django.reader import Query
+    from smtql.stores.django.schema import Sql
+    from smtql.stores.registry import open_store
+    from smtql.stores.django import compile as compile_module
+    store_support.require_server("postgres")
+    if form == "joined":
+        monkeypatch.setattr(compile_module, "FEW_VALUES", 0)
+    kinds = ["gru", "lstm", "rnn"]
+    records = [Record(f"r{i}", datetime(2021, 1, 1) + timedelta(hours=i), tags=("finished",),
+                      duration=60.0 * i, format="json",
+                      parameters={"seed": i, "model": {"kind": kinds[i % 3] if i % 10 else
+                                                                 ["gru"] if i == 10 else None}})
+               for i in range(1, 61)] + [Record("bare", datetime(2021, 3, 1), parameters={"x": 1},
+                                                format="json", tags=("finished",))]
+    uri = build_store("0.8.1", "postgres", records).uri
+    query = "tag finished group by model.kind show count, mean(duration)"
+    indexed = open_store(store=uri, index=True)
+    plain = open_store(store=uri, index=False)
+    try:
+        run(indexed, "count seed > 0")  # builds the index
+        indexed.statement_log = []
+        got = run(indexed, query)
+        want = run(plain, query)
+        assert _lines(got) == _lines(want)
+        mark = "unnest(" if form == "joined" else "= ANY(CAST("
+        text, params = next((t, p) for t, p in indexed.statement_log
+                            if "GROUP BY" in t and mark in t)
+        with Query(indexed) as qy:
+            qy.run(Sql("SELECT set_config('enable_nestloop', 'off', true), "
+                       "set_config('enable_sort', 'off', true), "
+                       "set_config('work_mem', '64MB', true)"))
+            rows = indexed.conn.execute(text, params).fetchall()
+            plan = indexed.conn.execute("EXPLAIN (FORMAT JSON) " + text, params).fetchone()[0]
+        # gru, lstm, rnn, null (i % 10 == 0 but 10), missing (`bare`); the list: its own row
+        assert len(rows) == 6, rows
+        nodes = list(_plan_nodes(plan[0]["Plan"]))
+        assert not [n for n in nodes if n["Node Type"] == "Nested Loop"], nodes
+        assert not [n for n in nodes if n.get("Parent Relationship") == "SubPlan"], nodes
+    finally:
+        indexed.close()
+        plain.close()
+
+
+def _lines(result):
+    return sorted((str(r["model.kind"]), r["count"], r["mean(duration)"]) for r in result.rows)
+
+
+def _plan_nodes(node):
+    yield node
+    for child in node.get("Plans", ()):
+        yield from _plan_nodes(child)

@@ -284,6 +284,41 @@ def test_new_records_are_indexed_by_the_next_query(fresh):
     conn.close()
 
 
+def test_known_structures_are_not_worked_out_again(tmp_path, monkeypatch):
+    """A structure's shape is kept in the index (table structures): a fresh
+    process indexing new sets of a known structure reads it, and works out
+    key names (parameter_key_names) only for a new one; an index kept
+    before the table existed gets it."""
+    project = build_demo("sqlite", tmp_path / "p", records=30, seed=4)
+    save_records(project, _sweep(3))
+    assert _answer(project) == _answer(project, index=False)  # built, the sweep's shape known
+    calls = []
+    real = paramindex.parameter_key_names
+    monkeypatch.setattr(paramindex, "parameter_key_names", lambda p: calls.append(p) or real(p))
+    save_records(project, _sweep(4, start=100), tag="b")
+    conn = smtql.connect(project)  # a fresh ParamIndex: nothing known in memory
+    assert conn.query(COUNT).count == _answer(project, index=False)
+    index = conn.store._param_index
+    assert index.built_now == 4 and calls == []
+    shapes = index.shapes_of(range(index.state()[0] + 1))
+    newest = sorted(shapes)[-7:]  # the 3 sets of the first sweep, then the 4 new ones
+    assert len({shapes[i][1] for i in newest}) == 1
+    # a new structure is worked out once, then known
+    save_records(project, [{"other": {"x": i}} for i in range(3)], tag="c")
+    assert conn.query("count other.x >= 0").count == 3
+    assert len(calls) == 1
+    # an index without the table (written before it was kept): made again
+    index.conn.execute("DROP TABLE structures")
+    save_records(project, [{"other": {"x": 9}}], tag="d")
+    assert conn.query("count other.x >= 0").count == 4
+    assert len(calls) == 2
+    plain = smtql.connect(project, index=False)
+    assert {r["key"]: r["records"] for r in conn.query("keys all").rows} == \
+        {r["key"]: r["records"] for r in plain.query("keys all").rows}
+    plain.close()
+    conn.close()
+
+
 def test_a_rebuilt_store_and_deleted_sets_rebuild_the_index(fresh):
     kind, project = fresh
     conn = smtql.connect(project)

@@ -66,6 +66,7 @@ PROGRAMS = [
     "status failed group by week show count",
     "tag finished group by main_file show count, mean(duration)",
     "tag finished group by optimizer.model.kind, status, month show count, max(timestamp)",
+    "tag finished group by optimizer.model.kind show count, mean(duration)",  # codes joined
     "all group by tag show median(duration), labels",
     "tags tag finished",
     "tag finished order by duration per seed",

@@ -486,20 +486,32 @@ class Compiler:
         return None
 
     # -- GROUP BY (see `groupable` below)
-    def _group_parts(self, qy: Query, keys, aggregates):
+    def _group_parts(self, qy: Query, keys, aggregates, coded=None):
         """(select list, GROUP BY list, joins, how to read each selected column):
-        a column's reader is ("key", key) or ("agg", aggregate, part)."""
+        a column's reader is ("key", key) or ("agg", aggregate, part).
+        `coded`: parameter key path -> its values coded by the parameter
+        index (ParamIndex.value_codes), grouped by code, not by set."""
         d = self.dialect
         selected, grouped, joins, readers = [], [], [], []
+        status_joined = False
         for key in keys:
             if isinstance(key, ast.PeriodKey):
                 expr = d.period("r.timestamp", key.unit)
+            elif isinstance(key, ast.Param) and coded and key.path in coded:
+                expr, join = self._coded_key(coded[key.path], f"pv{len(joins)}")
+                if join is not None:
+                    joins.append(join)
+                selected.append(expr)
+                grouped.append(str(len(selected)))  # by position: its parameters once
+                readers.append(("key", key))
+                continue
             elif isinstance(key, ast.Param):
                 expr = "r.parameters_id"
             elif isinstance(key, ast.StatusKey):
                 expr = "st.name"
-                if not joins:
+                if not status_joined:
                     joins.append(self._status_join(qy))
+                    status_joined = True
             else:
                 expr = d.text_expr(self._field_expr(key.name))
             selected.append(Sql(expr))
@@ -521,6 +533,29 @@ class Compiler:
         return selected, grouped, joins, readers
 
 
+    @staticmethod
+    def _coded_key(codes, alias: str) -> tuple[Sql, Sql | None]:
+        """(the GROUP BY expression of a parameter key whose values the index
+        coded (paramindex.ValueCodes), a join it needs or None). Few
+        values: one `= ANY(array)` per value (PostgreSQL hashes a constant
+        array), no join; many: the (set id, code) arrays unnested and
+        joined once, by hash, on the set id. Sets the index has not seen
+        (newer than it) are grouped one by one, as the doubtful ones."""
+        newer = f"WHEN r.parameters_id > {int(codes.newest)} THEN -2 - r.parameters_id "
+        if len(codes.values) <= FEW_VALUES and len(codes.doubtful) <= FEW_DOUBTFUL:
+            whens = [Sql("WHEN r.parameters_id = ANY(CAST(? AS integer[])) THEN " + str(k) + " ",
+                         [codes.sets_of(k)]) for k in range(len(codes.values))]
+            if codes.doubtful:
+                whens.append(Sql("WHEN r.parameters_id = ANY(CAST(? AS integer[])) "
+                                 "THEN -2 - r.parameters_id ", [
+                                     "{" + ",".join(map(str, codes.doubtful)) + "}"]))
+            return "CASE " + Sql.join("", whens) + newer + "ELSE -1 END", None
+        ids, code_list = codes.arrays()
+        join = Sql(f" LEFT JOIN unnest(CAST(? AS integer[]), CAST(? AS integer[])) "
+                   f"AS {alias}(set_id, code) ON {alias}.set_id = r.parameters_id",
+                   [ids, code_list])
+        return Sql(f"COALESCE({alias}.code, CASE {newer}ELSE -1 END)"), join
+
     def _status_join(self, qy: Query) -> Sql:
         """Each record's status tags (none: one row of NULL)."""
         ctype = qy.content_type_id()
@@ -533,9 +568,10 @@ class Compiler:
                 + ") st ON st.object_id = r.db_id")
 
 
-    def group_statement(self, qy: Query, pre, keys, aggregates):
-        """The one GROUP BY statement of a group-by, and its column readers."""
-        selected, grouped, joins, readers = self._group_parts(qy, keys, aggregates)
+    def group_statement(self, qy: Query, pre, keys, aggregates, coded=None):
+        """The one GROUP BY statement of a group-by, and its column readers
+        (`coded`: see _group_parts)."""
+        selected, grouped, joins, readers = self._group_parts(qy, keys, aggregates, coded)
         # Every record of the group is read: SQLite, without statistics,
         # would find each candidate through the project index (twice the
         # work of its primary key); the project is checked on the row.
@@ -582,6 +618,8 @@ class Compiler:
 # other arguments) streams in Python.
 
 GROUP_TEXT_KEYS = TEXT_FIELDS + ("label",)
+FEW_VALUES = 16  # a parameter key's coded values tested one by one, not joined (_coded_key)
+FEW_DOUBTFUL = 100_000  # … when its doubtful sets are no more than these (one more array)
 _GROUP_AGGREGATES = {
     None: ("count",),
     "duration": ("count", "sum", "mean", "min", "max"),

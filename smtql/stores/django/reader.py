@@ -12,6 +12,8 @@ Nothing here writes.
 from __future__ import annotations
 
 import contextlib
+import functools
+import heapq
 import json
 from collections import Counter
 from fnmatch import fnmatchcase
@@ -21,7 +23,8 @@ from typing import Iterable, Iterator
 from ...errors import QueryError, StoreError
 from ...language import ast
 from ...params import cache as paramcache
-from ...params.model import Unreadable, lookup
+from ...language.spelling import path_text
+from ...params.model import Unreadable, folded, leaves, lookup
 from ...plan.evaluate import compile_filter
 from ...plan.values import MISSING
 from ...progress import progress
@@ -615,26 +618,65 @@ class DjangoSqlStore(Store):
         """One GROUP BY statement; parameter keys are grouped by set there
         and the sets' values merged here (structural equality is Python's)."""
         with Query(self) as qy:
-            sql, readers = self.compiler.group_statement(qy, plan.pre, keys, aggregates)
+            coded = self._coded_keys(qy, keys)
+            sql, readers = self.compiler.group_statement(qy, plan.pre, keys, aggregates, coded)
+            if coded:
+                # PostgreSQL without statistics (Sumatra never ANALYZEs)
+                # guesses a handful of records for a filter (a tag: 42 of
+                # 763,351) and looks each up by primary key, then sorts
+                # for the GROUP BY: 14 s at 10^6. A group-by reads every
+                # record of its filter: hash joins and a hash aggregate,
+                # with the memory to hash the filter's ids at once (4 MB:
+                # 8 batches through 400 MB of temporary files), for this
+                # transaction only (3.2 s under load, not 14).
+                qy.run(Sql("SELECT set_config('enable_nestloop', 'off', true), "
+                           "set_config('enable_sort', 'off', true), "
+                           f"set_config('work_mem', '{GROUP_WORK_MEM}', true)"))
             found = qy.run(sql)
             values = {}
             params = [(i, r[1]) for i, r in enumerate(readers)
                       if r[0] == "key" and isinstance(r[1], ast.Param)]
             if params:
-                values = self._set_values(qy, [k for _, k in params],
-                                          {row[i] for row in found for i, _ in params})
+                column = {}
+                for i, k in params:
+                    column.setdefault(k.path, set()).update(row[i] for row in found)
+                values = self._set_values(qy, [k for _, k in params], column, coded)
             self.last_group_statements = list(qy.statements)  # for `explain`
         return merge_partial_groups(found, readers, values)
 
-    def _set_values(self, qy: Query, keys, ids) -> dict:
-        """key path -> set id -> the key's value in each of these sets: from
-        the parameter index where it answers, the other sets parsed."""
+    def _coded_keys(self, qy: Query, keys) -> dict:
+        """key path -> ParamIndex.value_codes of the parameter keys a server
+        groups by value (PostgreSQL, with the index; issue 14): the SQL then
+        returns a row per value and per doubtful set, not one per set."""
+        if self.dialect.name != "postgresql":
+            return {}
         index = qy.param_index()
-        values = {k.path: (index.values(k.path) if index is not None else {}) for k in keys}
-        unknown = sorted(i for i in ids if any(i not in v for v in values.values()))
-        for pid, parsed in qy.read_sets(unknown):
-            for k in keys:
-                values[k.path].setdefault(pid, lookup(parsed, k.path))
+        if index is None:
+            return {}
+        coded = {}
+        for key in keys:
+            if isinstance(key, ast.Param) and key.path not in coded:
+                found = index.value_codes(key.path)
+                if found is not None:
+                    coded[key.path] = found
+        return coded
+
+    def _set_values(self, qy: Query, keys, column: dict, coded: dict) -> dict:
+        """key path -> what the statement's column holds for the key (a set
+        id; a code of `coded`: see ParamIndex.value_codes) -> the key's
+        value: from the parameter index where it answers, the other sets
+        parsed. `column`: key path -> the values its column holds."""
+        index = qy.param_index()
+        values, wanted = {}, {}
+        for k in keys:
+            held = values[k.path] = (coded[k.path].decoded() if k.path in coded
+                                     else index.values(k.path) if index is not None else {})
+            for v in column[k.path]:
+                if v not in held:  # a set: its id, or -2 - its id when coded
+                    wanted.setdefault(-2 - v if k.path in coded else v, []).append((k, v))
+        for pid, parsed in qy.read_sets(sorted(wanted)):
+            for k, v in wanted[pid]:
+                values[k.path][v] = lookup(parsed, k.path)
         if index is not None:
             qy.note_index_sets()
         return values
@@ -727,6 +769,50 @@ class DjangoSqlStore(Store):
                     counts[name] += others[pid]
         qy.note_index_sets()
         return counts
+
+    # -- `keys FILTER` from the index
+    def keys_of(self, plan):
+        """`keys`' counts answered from the parameter index: the answer's
+        records counted per parameter set in one GROUP BY, each set's
+        leaf keys read from its shape (paramindex: key names kept per
+        structure), so no set is parsed but those the index has no shape
+        for; and a few sets per shape (the newest of the answer) parsed
+        for the examples. None without the index."""
+        with Query(self) as qy:
+            index = qy.param_index()
+            if index is None:
+                return None
+            by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
+                                f"WHERE ") + self.compiler.where(qy, plan.pre)
+                            + Sql(" GROUP BY r.parameters_id"), many=True)
+            per_shape, others, newest = Counter(), {}, {}
+            with index.reading():
+                names = index.shape_names()
+                for chunk in _chunks(by_set, 20000):  # two small numbers a row
+                    known = index.shapes_of(pid for pid, _ in chunk)
+                    for pid, n in chunk:
+                        readable, shape = known.get(pid, (1, None))
+                        if shape is not None:
+                            per_shape[shape] += n
+                            _keep_newest(newest.setdefault(shape, []), pid)
+                        elif readable:
+                            others[pid] = n
+            counts = Counter()
+            for shape, n in per_shape.items():
+                for name in _leaf_names(names[shape]):
+                    counts[name] += n
+            sample = []  # (set id, parsed) to take examples from
+            for pid, parsed in qy.read_sets(sorted(others)):
+                if not isinstance(parsed, Unreadable):
+                    for path, _ in leaves(folded(parsed)):
+                        counts[path_text(tuple(path))] += others[pid]
+                    sample.append((pid, parsed))
+            ids = sorted(i for kept in newest.values() for i in kept)
+            sample += [(pid, parsed) for pid, parsed in qy.read_sets(ids)
+                       if not isinstance(parsed, Unreadable)]
+            qy.note_index_sets()
+        sample.sort(key=itemgetter(0), reverse=True)  # examples from the newest sets
+        return counts, [parsed for _, parsed in sample]
 
     def has_param(self, path: tuple) -> bool:
         with Query(self) as qy:
@@ -823,6 +909,36 @@ class DjangoSqlStore(Store):
         rows = list(rows)
         with self.query() as qy:
             return build_records(self, qy, [r.handle for r in rows])
+
+
+# ------------------------------------------------------------------ keys from the index
+
+GROUP_WORK_MEM = "64MB"  # a coded group-by's hash of its filter's records (10^6 ids: ~46 MB)
+EXAMPLE_SETS = 5  # sets per shape parsed for `keys`' examples (3 distinct values a key)
+
+
+def _keep_newest(kept: list, pid: int) -> None:
+    """Keep the EXAMPLE_SETS largest ids seen (a min-heap)."""
+    if len(kept) < EXAMPLE_SETS:
+        heapq.heappush(kept, pid)
+    elif pid > kept[0]:
+        heapq.heapreplace(kept, pid)
+
+
+@functools.lru_cache(maxsize=256)
+def _leaf_names_of(names: tuple) -> tuple:
+    from ...language.parser import read_key
+    paths = {name: tuple(read_key(name).path) for name in names}
+    inner = {path_text(p[:i]) for p in paths.values() for i in range(1, len(p))}
+    return tuple(n for n in names if n not in inner)
+
+
+def _leaf_names(names) -> tuple:
+    """The leaf keys (what `keys` lists) of a shape's key names (each leaf's
+    and every prefix's, base.parameter_key_names): the names that are no
+    other name's prefix. A shape's names are its sets' structure, so its
+    leaves are too."""
+    return _leaf_names_of(tuple(names))
 
 
 # ------------------------------------------------------------------ group-by rows
