@@ -147,6 +147,8 @@ class Compiler:
     # -- WHERE
     def where(self, qy: Query, pre, unindexed_project: bool = False) -> Sql:
         cond = self._cond(qy, pre)
+        if self.store.only_project_records:
+            return cond
         return self.in_project(unindexed_project) + (
             "" if cond.text == TRUE_SQL else Sql(" AND ") + paren(cond))
 
