@@ -87,7 +87,7 @@ class Table(Result):
     rows: list[dict[str, Any]]
     source_rows: list[list] = field(default_factory=list, repr=False)
     store: Any = field(default=None, repr=False)
-    hidden: int = 0  # rows the limit left out
+    hidden: int | None = 0  # rows the limit left out; None: not counted (too long)
     kind: str = "find"
 
     def __len__(self) -> int:

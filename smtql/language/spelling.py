@@ -8,9 +8,8 @@ from __future__ import annotations
 import functools
 import re
 from datetime import date, datetime
-from importlib import resources
 
-from . import fields
+from . import fields, grammar_text
 from ..params.model import KeyLiteral
 
 
@@ -58,5 +57,5 @@ def literal_key_text(v) -> str:
 def _keywords() -> frozenset:
     """Every word the grammar gives a meaning (`and`, `status`, `latest`,
     `true`, …): a key spelled like one needs `params.` in front."""
-    grammar = resources.files("smtql.language").joinpath("smtql.lark").read_text("utf-8")
+    grammar = grammar_text()
     return frozenset(w.lower() for w in re.findall(r'"([A-Za-z_]+)"i', grammar))

@@ -100,7 +100,9 @@ def table_footer(result: Table) -> str:
         merged = sum(len(g) for g in result.source_rows) if result.source_rows else None
         if merged is not None:
             text += f" from {merged} record{'' if merged == 1 else 's'}"
-    if result.hidden:
+    if result.hidden is None:
+        text += "; how many more match was not counted, to answer sooner"
+    elif result.hidden:
         text += f", {result.hidden} more not shown"
     return text + ")"
 

@@ -81,10 +81,12 @@ class Store(ABC):
         by` those record fields (needs `limits_scan`)."""
         return False
 
-    def count(self, plan) -> int:
+    def count(self, plan, within: float | None = None) -> int | None:
         """The number of records satisfying `plan.pre` (an answer when the
         post-filter is trivial). `scan` may return more than `plan.pre`
-        selects: the pre-filter is decided here again."""
+        selects: the pre-filter is decided here again. With `within`, a
+        store that can stop counting after so many seconds may do so and
+        answer None (this one always counts)."""
         from ..plan.evaluate import compile_filter
         keep = compile_filter(plan.pre)
         return sum(1 for row in self.scan(plan) if keep(row))

@@ -108,6 +108,9 @@ class _DialectOf:
     project: str
     layout: object  # the schema generation's names (generations.py)
     sole_project: bool  # the store holds one project (the project test then unindexed)
+    # shown with the project's test, which a store of only this project's
+    # records leaves out (reader.records_all_of_project)
+    only_project_records: bool = False
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mysql"])

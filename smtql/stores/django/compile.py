@@ -23,6 +23,7 @@ in Python.
 
 from __future__ import annotations
 
+import copy
 import math
 from datetime import datetime, timezone
 from itertools import repeat
@@ -120,6 +121,16 @@ class Compiler:
         self.store = store
         self.dialect = store.dialect
         self.names = store.layout  # the generation's table names (generations.py)
+        self.per_record = False  # how tag tests are written: see `for_few_records`
+
+    def for_few_records(self) -> "Compiler":
+        """This compiler, writing each tag test for one record at a time
+        (`EXISTS`, through the object_id index): for a statement whose
+        records are few already (the newest of a window), where the usual
+        test, keyed by tag, would list every record with the tag."""
+        few = copy.copy(self)
+        few.per_record = True
+        return few
 
     # -- the split: what SQL decides exactly
     def pushable(self, atom) -> bool:
@@ -136,6 +147,8 @@ class Compiler:
     # -- WHERE
     def where(self, qy: Query, pre, unindexed_project: bool = False) -> Sql:
         cond = self._cond(qy, pre)
+        if self.store.only_project_records:
+            return cond
         return self.in_project(unindexed_project) + (
             "" if cond.text == TRUE_SQL else Sql(" AND ") + paren(cond))
 
@@ -240,6 +253,11 @@ class Compiler:
         ctype = qy.content_type_id()
         if not tag_ids or ctype is None:
             return Sql(FALSE_SQL)
+        if self.per_record:  # only the object_id index can serve it, once per record
+            return (Sql(f"EXISTS (SELECT 1 FROM {self.names.taggeditem.name} ti "
+                        f"WHERE ti.object_id = r.db_id AND ") + self.record_items(ctype) + " AND "
+                    + self.dialect.in_ints(self.dialect.unindexed("ti.tag_id"), tag_ids)
+                    + self.dialect.kept_apart + ")")
         # Uncorrelated, keyed by tag: the (tag_id, …) indexes find the items.
         # The content type is tested unindexed (see `record_items`).
         return (Sql(f"r.db_id IN (SELECT ti.object_id FROM {self.names.taggeditem.name} ti "

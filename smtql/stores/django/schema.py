@@ -140,6 +140,13 @@ class Dialect:
     # Whether a text column can hold U+0000 (PostgreSQL's cannot, and refuses
     # it as a parameter).
     text_holds_nul = True
+    # Whether `latest N` is looked for among the newest records first
+    # (reader._newest_in_window): where a planner without statistics loops
+    # over every tagged item for `tag finished latest 20`.
+    newest_in_window = False
+    # What ends a correlated subquery so that the planner runs it per row
+    # as written, instead of turning it into a join of its own choosing.
+    kept_apart = ""
 
     def q(self, identifier: str) -> str:
         return f'"{identifier}"'
@@ -245,7 +252,7 @@ class Dialect:
     def unindexed_text(self, expr: str) -> str:
         """`expr`, a text column, as a value no index can serve, where a
         planner without statistics picks an index matching every row
-        (SQLite; the servers keep statistics of their own)."""
+        (SQLite, PostgreSQL; MariaDB keeps statistics of its own)."""
         return expr
 
     def nan_guard(self, expr: str) -> str | None:
@@ -326,6 +333,15 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     placeholder = "%s"
     text_holds_nul = False
+    newest_in_window = True
+    kept_apart = " OFFSET 0"  # a sublink with OFFSET is never pulled up into a join
+
+    def unindexed_text(self, expr):
+        # Without statistics (autovacuum off, or before its first analyze)
+        # `project_id = 'demo'` is taken to match 0.1 % of the records: the
+        # index, then every page anyway (the newest 1,000 of 10^6 records:
+        # 1.6 s, against 0.7 s for the plain scan).
+        return f"({expr} || '')"
 
     def text_order(self, expr):
         return f'{expr} COLLATE "C"'
