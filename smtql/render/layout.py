@@ -136,11 +136,19 @@ def diff_row_columns(result: DiffResult, max_chars=DEFAULT_MAX_CHARS,
     text made as they are read: a renderer sizing a layout reads only as
     far as it needs."""
     columns = [(Column("label", "fixed"), (printable(label) for label in result.labels))]
+    folded = set(result.folded)
     for i, (name, cells) in enumerate(result.columns):
         column = _column(name) if i < len(result.fields) else Column(name)
+        # A key's name is never wrapped, and a folded cell keeps its digest,
+        # the one thing it says: a table that cannot give them this room is
+        # folded further (or turns vertical) rather than drawn unreadable.
+        column.narrowest = max(len(name), FOLDED_TEXT_WIDTH if name in folded else 0)
         columns.append((column, (_diff_cell(c, name, max_chars, max_lines, pair=False)
                                  for c in cells)))
     return columns
+
+
+FOLDED_TEXT_WIDTH = len("<+> 01234567")  # a folded cell: Folded's text
 
 
 LISTED_FIELDS = ("dependencies", "input_data", "output_data")
@@ -202,20 +210,16 @@ def _some_names(names: list[str], most: int = 6) -> str:
 
 # A diff drawn where no width is known (a notebook, Markdown) and asked
 # without `depth` folds to the deepest depth that leaves this many parameter
-# columns or fewer (depth 1 if none does), as smttask's ParameterComparison
-# folds by default.
+# columns or fewer, as smttask's ParameterComparison folds by default.
 FOLD_ABOVE = 12
 
 
 def folded_to_columns(result: DiffResult, most: int = FOLD_ABOVE) -> DiffResult:
-    """A diff asked without `depth` folded to `most` parameter columns."""
+    """A diff asked without `depth` folded to `most` parameter columns (at
+    depth 0 all parameters are one column)."""
     if result.folds is None or len(result.params) <= most:
         return result
-    for depth in result.folds.depths():
-        if depth >= 1 and len(result.folds.at(depth)[0]) <= most:
-            break
-    else:
-        depth = min(1, result.folds.deepest)
+    depth = next(d for d in result.folds.depths() if len(result.folds.at(d)[0]) <= most)
     return result.folded_to(depth, f"{most} parameter columns")
 
 
