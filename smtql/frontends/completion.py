@@ -115,7 +115,7 @@ def _scan(text: str) -> tuple[tuple, str, int, bool]:
         if not quote and text[i - 1] in ";\n":
             safe = (i, bounds)
     _checkpoint = (text, *safe)
-    return bounds, quote, start, False
+    return bounds, quote, start if quote else 0, False
 
 
 def _split_word(text: str) -> tuple[str, str, str, tuple] | None:
