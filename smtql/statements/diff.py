@@ -110,7 +110,8 @@ class Folds:
         return self._at[depth]
 
     def depths(self) -> range:
-        """The depths that fold something, deepest first."""
+        """The depths below the deepest key, deepest first (each may fold
+        something; at 0 all the parameters are one column)."""
         return range(self.deepest - 1, -1, -1)
 
 
