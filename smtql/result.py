@@ -4,7 +4,7 @@ JSON, Markdown or HTML. Results never print."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from .cellvalues import Distinct, Folded, digest  # noqa: F401 - part of the result's data
@@ -360,11 +360,30 @@ class DiffResult(Result):
     folded: list[str] = field(default_factory=list)
     compared: int = 0  # parameter keys (leaves) compared
     depth: int | None = None
-    default_depth: bool = False  # folded because no depth was asked and keys were many
+    default_depth: bool = False  # folded by a renderer to fit: no depth was asked
     raw: bool = False
     ignored: list[str] = field(default_factory=list)
     source_rows: list = field(default_factory=list, repr=False)
     store: Any = field(default=None, repr=False)
+    # No depth asked, more than two records: the parameters, ready to be
+    # folded to the depth a page holds (statements.diff.Folds); else None.
+    folds: Any = field(default=None, repr=False)
+    # Fields left out so the table fits (a renderer's choice, not the user's).
+    dropped: list[str] = field(default_factory=list)
+    fitted_to: str = ""  # what a renderer folded or dropped for: "80 columns"
+
+    def folded_to(self, depth: int, fitted_to: str = "") -> "DiffResult":
+        """The same diff with its parameter keys folded to `depth` (as if
+        asked without `depth` and folded to fit). Only a diff with `folds`."""
+        params, folded_names = self.folds.at(depth)
+        return replace(self, params=params, folded=folded_names, depth=depth,
+                       default_depth=True, fitted_to=fitted_to)
+
+    def without_fields(self, names) -> "DiffResult":
+        """The same diff with the fields `names` left out (to fit a page)."""
+        names = list(names)
+        return replace(self, fields=[(n, c) for n, c in self.fields if n not in names],
+                       dropped=self.dropped + names)
 
     @property
     def pair(self) -> bool:

@@ -63,19 +63,36 @@ _VALUE_TOKENS = {"NUMBER", "INT", "STRING", "DATE", "LABEL", "DURATION", "TRUE",
 @dataclass
 class Context:
     """Where the cursor stands: the word being typed (`word`), the tokens
-    before it and the token kinds the grammar accepts next. `accepts` is
-    None when the text before the word does not parse."""
+    of its statement before it and the token kinds the grammar accepts next.
+    `accepts` is None when the text before the word does not parse. `lets`:
+    the names the statements before this one bind."""
 
     word: str
     tokens: list = field(default_factory=list)
     accepts: set | None = None
     quote: str = ""  # the word is inside an open string or back-quote
+    lets: list = field(default_factory=list)
 
 
-def _split_word(text: str) -> tuple[str, str, str] | None:
-    """(text before the word, the word, open quote char or '') or None when
-    the cursor is in a comment."""
-    quote, start, i = "", 0, 0
+# Completion runs at every key, on all the text before the cursor. Only the
+# cursor's statement is parsed there; the statements before it are parsed
+# once each (cached by their text: statements are separated by top-level `;`
+# and the grammar is a list of them, so each parses alone iff the program
+# does), and the text is scanned for quotes, comments and `;` from where the
+# previous key's scan left off (a checkpoint after a line end or a `;`,
+# nothing open), so a key's work does not grow with the program before the
+# cursor's statement.
+_checkpoint: tuple = ("", 0, ())  # (text scanned, safe offset, `;` offsets before it)
+
+
+def _scan(text: str) -> tuple[tuple, str, int, bool]:
+    """(the offsets of the top-level `;`, the open quote or '', where it
+    opened, whether the text ends in a comment)."""
+    global _checkpoint
+    old, i, bounds = _checkpoint
+    if not text.startswith(old[:i]):
+        i, bounds = 0, ()
+    quote, start, safe = "", 0, (i, bounds)
     while i < len(text):
         c = text[i]
         if quote:
@@ -89,44 +106,76 @@ def _split_word(text: str) -> tuple[str, str, str] | None:
         elif c == "#" or text.startswith("--", i) and (i == 0 or not text[i - 1].isalnum()):
             end = text.find("\n", i)
             if end < 0:
-                return None
+                _checkpoint = (text, *safe)
+                return bounds, "", 0, True
             i = end
+        elif c == ";":
+            bounds += (i,)
         i += 1
+        if not quote and text[i - 1] in ";\n":
+            safe = (i, bounds)
+    _checkpoint = (text, *safe)
+    return bounds, quote, start if quote else 0, False
+
+
+def _split_word(text: str) -> tuple[str, str, str, tuple] | None:
+    """(text before the word, the word, open quote char or '', the offsets
+    of the top-level `;` before it) or None when the cursor is in a
+    comment."""
+    bounds, quote, start, in_comment = _scan(text)
+    if in_comment:
+        return None
+    statement = bounds[-1] + 1 if bounds else 0
     if quote == "`":
         # a back-quoted segment: the word is the whole key it belongs to
-        m = re.search(r"[\w.`]*$", text[:start])
-        begin = m.start() if m else start
-        return text[:begin], text[begin:], "`"
+        m = re.search(r"[\w.`]*$", text[statement:start])
+        begin = statement + m.start() if m else start
+        return text[:begin], text[begin:], "`", bounds
     if quote:
-        return text[:start], text[start:], quote
-    m = _WORD_CHARS.search(text)
+        return text[:start], text[start:], quote, bounds
+    m = _WORD_CHARS.search(text, statement)
     word = m.group(0)
     # `-` starts a comment or a number, not a word
     while word.startswith("-"):
         word = word[1:]
-    return text[:len(text) - len(word)], word, ""
+    return text[:len(text) - len(word)], word, "", bounds
 
 
 def context(text: str) -> Context | None:
     """The completion context of the text before the cursor."""
-    from lark.exceptions import UnexpectedInput
-    from ..language.parser import lark_parser
-
     split = _split_word(text)
     if split is None:
         return None
-    before, word, quote = split
+    before, word, quote, bounds = split
     ctx = Context(word=word, quote=quote)
-    parser = lark_parser().parse_interactive(before, start="program")
+    starts = (0,) + tuple(b + 1 for b in bounds)
+    for begin, end in zip(starts, bounds):  # the statements before the cursor's
+        tokens, _ = _parsed(before[begin:end])
+        if tokens is None:  # a mistake before: nothing to offer
+            return ctx
+        ctx.lets += _let_names(tokens)
+    tokens, accepts = _parsed(before[starts[-1]:])
+    ctx.tokens, ctx.accepts = list(tokens or ()), None if accepts is None else set(accepts)
+    return ctx
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(statement: str) -> tuple[tuple | None, frozenset | None]:
+    """The tokens of one statement's text and the token kinds the grammar
+    accepts after them; (None, None) if it does not parse."""
+    from lark.exceptions import UnexpectedInput
+    from ..language.parser import lark_parser
+
+    parser = lark_parser().parse_interactive(statement, start="program")
+    tokens = []
     try:
         for tok in parser.iter_parse():
-            ctx.tokens.append(tok)
-        ctx.accepts = set(parser.accepts())
+            tokens.append(tok)
+        return tuple(tokens), frozenset(parser.accepts())
     except UnexpectedInput:
-        ctx.accepts = None
+        return None, None
     except Exception:  # noqa: BLE001 - a state Lark cannot replay
-        ctx.accepts = None
-    return ctx
+        return None, None
 
 
 @functools.lru_cache(maxsize=None)
@@ -166,7 +215,7 @@ def complete(text: str, vocab: Vocabulary | None = None, variables=()) -> list[C
         out += [Candidate(label, len(word), meta="record label")
                 for label in vocab.labels if label.startswith(word)][:MAX_CANDIDATES]
     if "VAR" in accepts and (word == "" or word.startswith("$")):
-        bound = list(dict.fromkeys(list(variables) + _let_names(tokens)))
+        bound = list(dict.fromkeys(list(variables) + ctx.lets + _let_names(tokens)))
         out += [Candidate("$" + n, len(word), meta="variable (let or --set)")
                 for n in bound if ("$" + n).startswith(word)]
     if not ctx.quote and not word.startswith("$"):

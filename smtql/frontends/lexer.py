@@ -19,7 +19,7 @@ from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuatio
 from ..language.fields import ALIASES, FIELDS
 from ..language.parser import keywords, predicate_words, statement_words
 
-__all__ = ["SmtqlLexer"]
+__all__ = ["SmtqlLexer", "line_lexer"]
 
 CONSTANTS = ("true", "false", "null", "none")
 OPERATORS = ("and", "or", "not")
@@ -51,9 +51,11 @@ class SmtqlLexer(RegexLexer):
             (r"\s+", Whitespace),
             (r"(#|--).*?$", Comment.Single),
             (r"^\\[\w?]+", Name.Builtin.Pseudo),  # REPL commands: \help, \format
-            (r"(tag|untag)(\s+)(like)" + _END, bygroups(Keyword, Whitespace, Keyword)),
+            # no token but whitespace spans a line end: each line starts in
+            # this state, so the REPL can highlight a line at a time (LineLexer)
+            (r"(tag|untag)([ \t]+)(like)" + _END, bygroups(Keyword, Whitespace, Keyword)),
             (r"(tag|untag)" + _END, Keyword, "tags"),
-            (r"(status)(\s+)([\w][\w\-.]*)", bygroups(Keyword, Whitespace, Name.Tag)),
+            (r"(status)([ \t]+)([\w][\w\-.]*)", bygroups(Keyword, Whitespace, Name.Tag)),
             (words(STATEMENTS, suffix=_END), Keyword),
             (words(OPERATORS, suffix=_END), Operator.Word),
             (words(KEYWORDS, suffix=_END), Keyword),
@@ -88,3 +90,33 @@ class SmtqlLexer(RegexLexer):
             default("#pop"),
         ],
     }
+
+
+def line_lexer():
+    """The REPL's highlighter: prompt-toolkit's Lexer over SmtqlLexer, a
+    line at a time, each line's fragments cached by its text. Every line
+    starts in the lexer's first state (strings, comments and tag lists end
+    with their line; only whitespace spans line ends), so this is what
+    lexing the whole text gives, and a key re-lexes the line it changed
+    only, not the program before it (prompt-toolkit's PygmentsLexer lexes
+    from the start at every key)."""
+    import functools
+    from prompt_toolkit.lexers import Lexer
+    from prompt_toolkit.styles.pygments import pygments_token_to_classname
+
+    lexer = SmtqlLexer()
+
+    @functools.lru_cache(maxsize=4096)
+    def fragments(line: str) -> tuple:
+        return tuple(("class:" + pygments_token_to_classname(token), text)
+                     for _, token, text in lexer.get_tokens_unprocessed(line) if text)
+
+    class LineLexer(Lexer):
+        def lex_document(self, document):
+            lines = document.lines
+
+            def get_line(i: int):
+                return list(fragments(lines[i])) if 0 <= i < len(lines) else []
+            return get_line
+
+    return LineLexer()

@@ -418,10 +418,9 @@ class Repl:
         from prompt_toolkit.filters import completion_is_selected, has_completions
         from prompt_toolkit.history import FileHistory, InMemoryHistory
         from prompt_toolkit.key_binding import KeyBindings
-        from prompt_toolkit.lexers import PygmentsLexer
 
         from .completer import make_completer
-        from .lexer import SmtqlLexer
+        from .lexer import line_lexer
 
         if history is None:
             path = history_path()
@@ -467,7 +466,7 @@ class Repl:
 
         return PromptSession(
             PROMPT, multiline=True, prompt_continuation=lambda width, line, soft: CONTINUATION,
-            lexer=PygmentsLexer(SmtqlLexer), completer=make_completer(
+            lexer=line_lexer(), completer=make_completer(
                 lambda: self.vocab, lambda: list(self.variables)),
             complete_while_typing=True, auto_suggest=AutoSuggestFromHistory(),
             history=history, key_bindings=kb, enable_history_search=False,

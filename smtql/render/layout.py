@@ -5,7 +5,7 @@ all draw these, so a merged row or a diff reads the same in each."""
 from __future__ import annotations
 
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from dataclasses import dataclass
 
@@ -126,14 +126,31 @@ def diff_grid(result: DiffResult, max_chars=DEFAULT_MAX_CHARS, max_lines=DEFAULT
             if rows:
                 sections.append(rows)
         return Grid(columns, sections or [[]], diff_footer(result))
-    columns = [Column("label", "fixed")] + [_column(name) if i < len(result.fields) else Column(name)
-                                            for i, (name, _) in enumerate(result.columns)]
-    rows = []
-    for i, label in enumerate(result.labels):
-        rows.append([printable(label)] + [_diff_cell(cells[i], name, max_chars, max_lines,
-                                                     pair=False)
-                               for name, cells in result.columns])
-    return Grid(columns, [rows], diff_footer(result))
+    columns = diff_row_columns(result, max_chars, max_lines)
+    texts = [list(cells) for _, cells in columns]
+    rows = [list(row) for row in zip(*texts)]
+    return Grid([c for c, _ in columns], [rows], diff_footer(result))
+
+
+def diff_row_columns(result: DiffResult, max_chars=DEFAULT_MAX_CHARS,
+                     max_lines=DEFAULT_MAX_LINES) -> list[tuple[Column, Iterator[str]]]:
+    """The columns of a diff drawn a row per record, each with its cells'
+    text made as they are read: a renderer sizing a layout reads only as
+    far as it needs."""
+    columns = [(Column("label", "fixed"), (printable(label) for label in result.labels))]
+    folded = set(result.folded)
+    for i, (name, cells) in enumerate(result.columns):
+        column = _column(name) if i < len(result.fields) else Column(name)
+        # A key's name is never wrapped, and a folded cell keeps its digest,
+        # the one thing it says: a table that cannot give them this room is
+        # folded further (or turns vertical) rather than drawn unreadable.
+        column.narrowest = max(len(name), FOLDED_TEXT_WIDTH if name in folded else 0)
+        columns.append((column, (_diff_cell(c, name, max_chars, max_lines, pair=False)
+                                 for c in cells)))
+    return columns
+
+
+FOLDED_TEXT_WIDTH = len("<+> 01234567")  # a folded cell: Folded's text
 
 
 LISTED_FIELDS = ("dependencies", "input_data", "output_data")
@@ -160,8 +177,9 @@ def diff_footer(result: DiffResult) -> str:
         parts.append(some(len(result.params),
                           "parameter column" if result.folded else "parameter key"))
     details = [f"{result.compared} parameter key{'' if result.compared == 1 else 's'} compared"]
+    fit = f" to fit {result.fitted_to}" if result.fitted_to else ""
     if result.default_depth:
-        details.append(f"folded to depth {result.depth}: `depth {result.depth + 1}` or more "
+        details.append(f"folded to depth {result.depth}{fit}: `depth {result.depth + 1}` or more "
                        "unfolds")
     elif result.depth is not None:
         details.append(f"depth {result.depth}")
@@ -175,10 +193,36 @@ def diff_footer(result: DiffResult) -> str:
     if any(c is MISSING for c in cells):
         legend.append(f"{MISSING_TEXT} the record lacks the key (left out when drawn one field per line)")
     if result.folded:
-        legend.append("<+> the sub-tree differs (same digest, same sub-tree)")
+        legend.append(f"<+> the sub-tree differs (same digest, same sub-tree): "
+                      f"{_some_names(result.folded)} folded")
+    if result.dropped:
+        verb = "differs" if len(result.dropped) == 1 else "differ"
+        legend.append(f"{_some_names(result.dropped)} {verb} too, left out{fit} "
+                      "(`ignore` other columns, or one field per line, shows them)")
     if legend:
         text += "\n" + "; ".join(legend)
     return text
+
+
+def _some_names(names: list[str], most: int = 6) -> str:
+    """The first `most` names, then how many more."""
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown} and {len(names) - most} more"
+
+
+# A diff drawn where no width is known (a notebook, Markdown) and asked
+# without `depth` folds to the deepest depth that leaves this many parameter
+# columns or fewer, as smttask's ParameterComparison folds by default.
+FOLD_ABOVE = 12
+
+
+def folded_to_columns(result: DiffResult, most: int = FOLD_ABOVE) -> DiffResult:
+    """A diff asked without `depth` folded to `most` parameter columns (at
+    depth 0 all parameters are one column)."""
+    if result.folds is None or len(result.params) <= most:
+        return result
+    depth = next(d for d in result.folds.depths() if len(result.folds.at(d)[0]) <= most)
+    return result.folded_to(depth, f"{most} parameter columns")
 
 
 # ------------------------------------------------------------------ vertical

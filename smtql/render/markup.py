@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 import html
 
 from .cells import printable
-from .layout import Grid, describe_sections, diff_grid, table_grid
+from .layout import Grid, describe_sections, diff_grid, folded_to_columns, table_grid
 
 if TYPE_CHECKING:  # renderers tell results apart by their shape
     from ..result import RecordResult
 
 
 def _grid(result, max_chars, max_lines) -> Grid | None:
-    if result.shape == 'diff':
-        return diff_grid(result, max_chars, max_lines)
+    if result.shape == 'diff':  # no width known: fold to a dozen columns
+        return diff_grid(folded_to_columns(result), max_chars, max_lines)
     if result.shape == 'table':
         return table_grid(result, max_chars, max_lines)
     return None

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 import io
 import re
 import shutil
+from dataclasses import replace
 
 from .cells import MISSING_TEXT, cut
 from ..language.fields import DEFAULT_COLUMNS
 from .layout import (DEFAULT_MAX_CHARS, DEFAULT_MAX_LINES, Grid, describe_sections,
-                     diff_grid, table_grid, vertical_blocks)
+                     diff_grid, diff_row_columns, table_grid, vertical_blocks)
 
 if TYPE_CHECKING:  # renderers tell results apart by their shape
     from ..result import RecordResult
@@ -43,15 +44,14 @@ def render_table(result, max_chars=None, max_lines=None, width=None, color=False
         return _text(console)
     if not result.shape in ('table', 'diff'):
         raise TypeError(result)
-    grid = _grid(result, grid_max_chars(max_chars), grid_max_lines(max_lines))
+    pair = result.shape == 'diff' and result.pair
+    if result.shape == 'diff' and not pair and not vertical:
+        result, grid, pair = fitted_diff(result, width, grid_max_chars(max_chars),
+                                         grid_max_lines(max_lines))
+    else:
+        grid = _grid(result, grid_max_chars(max_chars), grid_max_lines(max_lines))
     if result.shape == 'table' and not vertical:
         grid = narrowed_default(grid, width)
-    pair = result.shape == 'diff' and result.pair
-    if result.shape == 'diff' and not pair and not vertical and min_width(grid) > width:
-        # A few records compare best side by side: a column per record.
-        by_key = diff_grid(result, grid_max_chars(max_chars), grid_max_lines(max_lines), by_key=True)
-        if min_width(by_key) <= width:
-            grid, pair = by_key, True
     if not pair and grid.rows and (vertical or min_width(grid) > width):
         # One field per line has room: cut only where asked.
         _draw_vertical(console, _grid(result, max_chars, grid_max_lines(max_lines)),
@@ -60,6 +60,92 @@ def render_table(result, max_chars=None, max_lines=None, width=None, color=False
         _draw_grid(console, grid, grid_max_lines(max_lines))
     _print(console, grid.footer, style="dim")
     return _text(console)
+
+
+# The fields a diff of many records leaves out, in this order, when even its
+# parameters folded into one column do not fit: the least readable in a
+# narrow column first (a path, a hash), the reason (why each run was made)
+# last.
+SPARED_DIFF_FIELDS = ("executable", "repository", "version", "main_file", "script_arguments",
+                      "reason")
+
+
+def fitted_diff(result, width: int, max_chars, max_lines):
+    """A diff of more than two records as it fits `width`: (result, grid,
+    by_key). Each layout in turn, the first that fits wins: a row per record
+    (or, for a few records, a column per record) with every key, then with
+    the keys folded to shallower and shallower depths when no depth was
+    asked, then without the fields in SPARED_DIFF_FIELDS one by one. When
+    none fits, the most folded with every field (a caller draws it one
+    field per line, which has room for the fields)."""
+    tried = result
+    for candidate in _diff_layouts(result, width):
+        if not candidate.dropped:
+            tried = candidate
+        if rows_min_width(candidate, max_chars, max_lines) <= width:
+            return candidate, diff_grid(candidate, max_chars, max_lines), False
+        if _labels_fit(candidate, width):  # a few records compare best side by side
+            by_key = diff_grid(candidate, max_chars, max_lines, by_key=True)
+            if min_width(by_key) <= width:
+                return candidate, by_key, True
+        if candidate is result and vertical_lines(result) <= VERTICAL_MOST_LINES:
+            break  # every key, one field per line, is short enough: no need to fold
+    return tried, diff_grid(tried, max_chars, max_lines), False
+
+
+# A diff too wide for the terminal is drawn one field per line, with every
+# key, when that takes at most this many lines; a longer one (a diff of
+# hundreds of records: thousands of lines) is folded to fit instead.
+VERTICAL_MOST_LINES = 200
+
+
+def vertical_lines(result) -> int:
+    """About how many lines a diff takes one field per line: a rule and a
+    line per field a record has, per record (a long value may wrap)."""
+    from ..plan.values import MISSING
+    lines = 2 * len(result.labels)  # a rule and the label each
+    for _, cells in result.columns:
+        lines += sum(cell is not MISSING for cell in cells)
+    return lines
+
+
+def rows_min_width(result, max_chars, max_lines) -> int:
+    """min_width of the diff drawn a row per record, without drawing it: a
+    text column is read only until one cell reaches NARROWEST_TEXT."""
+    total = 0
+    for column, cells in diff_row_columns(result, max_chars, max_lines):
+        if column.kind != "text":
+            texts = list(cells)
+            total += column_widths(Grid([column], [[[t] for t in texts]]))[0] + 2
+            continue
+        natural = max(len(line) for line in (column.name.splitlines() or [""]))
+        for text in cells:
+            if natural >= NARROWEST_TEXT:
+                break
+            natural = max([natural] + [len(line) for line in text.splitlines()])
+        total += max(min(natural, NARROWEST_TEXT), column.narrowest) + 2
+    return total - 2
+
+
+def _diff_layouts(result, width: int):
+    """The diffs to try, most shown first (see fitted_diff)."""
+    yield result
+    if result.folds is None:  # an explicit depth is obeyed
+        return
+    fit = f"{width} columns"
+    shallowest = result
+    for depth in result.folds.depths():
+        if result.folds.at(depth)[1]:  # folds something
+            shallowest = result.folded_to(depth, fit)
+            yield shallowest
+    spare = [name for name in SPARED_DIFF_FIELDS if name in dict(shallowest.fields)]
+    for i in range(1, len(spare) + 1):
+        yield replace(shallowest.without_fields(spare[:i]), fitted_to=fit)
+
+
+def _labels_fit(result, width: int) -> bool:
+    """Whether a column per record could fit at all (its header is the label)."""
+    return sum(len(label) + 2 for label in result.labels) <= width
 
 
 def grid_max_chars(max_chars):

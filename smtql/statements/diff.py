@@ -78,14 +78,37 @@ def diff_rows(rows: list, records: list | None = None, *, depth: int | None = No
              for row in rows if isinstance(row.params, Unreadable)]
     flats = _flatten_all(rows, raw, ignored_paths)
     params, folded_names, compared = _parameter_columns(flats, depth)
-    default_depth = depth is None and len(rows) > 2 and len(params) > FOLD_ABOVE
-    if default_depth:  # many records, many keys: fold, as ParameterComparison does
-        depth = _default_depth(flats)
-        params, folded_names, compared = _parameter_columns(flats, depth)
+    # Without `depth`, more records keep every key here; a renderer folds
+    # them to what its page holds (the terminal's width, a notebook's
+    # columns), as smttask's ParameterComparison folds by default.
+    folds = Folds(flats) if depth is None and len(rows) > 2 else None
     return DiffResult(labels, fields, params, folded=folded_names, compared=compared,
-                      depth=depth, default_depth=default_depth, raw=raw,
+                      depth=depth, raw=raw, folds=folds,
                       ignored=[_ignore_text(k) for k in ignore], source_rows=list(rows),
                       notes=notes)
+
+
+class Folds:
+    """The flattened parameters of a diff asked without `depth`, so the
+    parameter columns can be drawn again folded to any depth (each depth
+    computed once)."""
+
+    def __init__(self, flats: list[dict]):
+        self._flats = flats
+        self._at: dict[int, tuple] = {}
+        self.deepest = max((len(path) for flat in flats for path in flat), default=0)
+
+    def at(self, depth: int) -> tuple[list, list]:
+        """The parameter columns and the names of the folded ones at `depth`."""
+        if depth not in self._at:
+            params, folded_names, _ = _parameter_columns(self._flats, depth)
+            self._at[depth] = (params, folded_names)
+        return self._at[depth]
+
+    def depths(self) -> range:
+        """The depths below the deepest key, deepest first (each may fold
+        something; at 0 all the parameters are one column)."""
+        return range(self.deepest - 1, -1, -1)
 
 
 # ------------------------------------------------------------------ ignore
@@ -184,21 +207,6 @@ def _parameter_columns(flats: list[dict], depth: int | None):
             cells = tuple(flat.get(col, MISSING) for flat in flats)
         out.append((name, cells))
     return out, folded_names, len(keys)
-
-
-# A diff of more than two records with more differing keys than this folds
-# deep keys by default: a column per key would not fit any screen.
-FOLD_ABOVE = 12
-
-
-def _default_depth(flats: list[dict]) -> int:
-    """The deepest folding that leaves FOLD_ABOVE parameter columns or
-    fewer; 1 if none does."""
-    deepest = max((len(path) for flat in flats for path in flat), default=1)
-    for depth in range(deepest - 1, 1, -1):
-        if len(_parameter_columns(flats, depth)[0]) <= FOLD_ABOVE:
-            return depth
-    return 1
 
 
 def _folded_cell(flat: dict, prefix: tuple):

@@ -3,9 +3,11 @@ store's vocabulary (tags, task-folded parameter keys, labels, values)."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from smtql.language import fields
 from smtql.frontends.completion import complete, context
@@ -227,3 +229,77 @@ def test_every_candidate_says_what_it_is_in_words(vocab, text):
             "record label", "variable")), c
     groups = [c for c in complete("optimizer.", vocab) if c.meta.startswith("parameter group")]
     assert {c.text for c in groups} == {"model"} | ({"betas"} & {c.text for c in groups})
+
+
+# ------------------------------------------------------------------ a long program: work per key
+
+STATEMENT = 'let f{i} = tag finished and optimizer.lr > 0.001 and reason contains "x;{i}"; -- ;\n'
+LAST = 'find $f7 and optimizer.lr > 0.01 and tag finished show label, optimizer.lr'
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    """The characters of each statement text the grammar parses (the cache
+    of parsed statements emptied first)."""
+    from smtql.frontends import completion
+    counted, parse = [], completion._parsed.__wrapped__
+
+    def counting(statement):
+        counted.append(len(statement))
+        return parse(statement)
+
+    monkeypatch.setattr(completion, "_parsed", functools.lru_cache(maxsize=4096)(counting))
+    monkeypatch.setattr(completion, "_checkpoint", ("", 0, ()))
+    return counted
+
+
+def test_a_key_parses_only_its_statement_after_a_long_program(vocab, parses):
+    """Issue 12, item C: typing at the end of a 10,000-character program
+    parses the statements before once, then only the statement being typed
+    at each key; the scan for quotes and `;` resumes where it stopped."""
+    from smtql.frontends import completion
+    prefix = "".join(STATEMENT.format(i=i) for i in range(125))
+    assert len(prefix) > 10_000
+    texts(prefix, vocab)
+    assert sum(parses) <= len(prefix) + 1  # each statement once
+    lets = [f"f{i}" for i in range(125)]
+    for k in range(len(LAST) + 1):
+        typed = LAST[:k]
+        del parses[:]
+        got = texts(prefix + typed, vocab)
+        # the statement being typed (with the comment ending the line before), at most
+        assert sum(parses) <= k + len(" -- ;\n"), (typed, parses)
+        assert completion._checkpoint[1] >= len(prefix)  # the scan resumed past the prefix
+        # what a program of this statement alone offers, with the lets before it bound
+        assert got == texts(typed, vocab, variables=lets), typed
+
+
+def test_a_mistake_in_an_earlier_statement_still_offers_nothing(vocab, parses):
+    assert texts("count ( ( ];\nfind ", vocab) == []
+    assert texts("count all;\nfind ", vocab) != []
+    assert "$a" in texts("let a = all;\ncount all;\nfind $", vocab)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="a-;#\"'`\\\n ", max_size=40), st.text(alphabet="a-;#\"'`\\\n ",
+                                                                max_size=40))
+def test_a_resumed_scan_reads_the_text_as_a_fresh_one(before, after):
+    """The scan resumes from the last text's checkpoint when the new text
+    begins the same way; it must find what a scan from the start finds,
+    whatever was typed or changed."""
+    from smtql.frontends import completion
+    completion._checkpoint = ("", 0, ())
+    completion._scan(before)
+    resumed = completion._scan(after)
+    completion._checkpoint = ("", 0, ())
+    assert resumed == completion._scan(after)
+    completion._checkpoint = ("", 0, ())
+    completion._scan(before)
+    extended = completion._scan(before + after)  # typed on
+    assert extended == _fresh_scan(before + after)
+
+
+def _fresh_scan(text):
+    from smtql.frontends import completion
+    completion._checkpoint = ("", 0, ())
+    return completion._scan(text)

@@ -47,10 +47,10 @@ def slow_store(tmp_path_factory) -> Path:
                        target=tmp_path_factory.mktemp("slow") / "records.sqlite").path
 
 
-def spawn(args: list[str], tmp_path):
+def spawn(args: list[str], tmp_path, **more_env):
     from conftest import child_env
     env = dict(child_env(), SMTQL_HISTORY=str(tmp_path / "history"), TERM="xterm",
-               NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1")
+               NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1", **more_env)
     cmd = smtql_command() + args
     return pexpect.spawn(cmd[0], cmd[1:], env=env, encoding="utf-8", timeout=60,
                          dimensions=(40, 160))
@@ -121,6 +121,86 @@ def test_ctrl_c_stops_the_statement_in_the_repl(slow_store, tmp_path):
     assert waited < AT_ONCE
     assert child.exitstatus == 0
     assert digest(slow_store) == before
+
+
+# ------------------------------------------------------------------ a locked SQLite store
+
+# Another process holding the store with BEGIN EXCLUSIVE, as a writer would.
+HOLDER = """\
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+print("held", flush=True)
+sys.stdin.read()
+"""
+# Far longer than the bound asserted: a Ctrl-C that waits the lock out fails.
+LONG_WAIT = {"SMTQL_BUSY_TIMEOUT": "30"}
+
+
+@pytest.fixture
+def locked_store(tmp_path):
+    """(a copy of an SQLite store, a function that locks it from another
+    process until the test ends)."""
+    import subprocess
+    import sys
+    store = build_store("0.8.1", "sqlite", quirky_records()[:3],
+                        target=tmp_path / "records.sqlite").path
+    holders = []
+
+    def lock():
+        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(store)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        holders.append(holder)
+        assert holder.stdout.readline().strip() == "held"
+        return holder
+
+    yield store, lock
+    for holder in holders:
+        holder.kill()
+        holder.wait(timeout=30)
+
+
+def test_ctrl_c_stops_the_wait_for_a_locked_store_at_the_command_line(locked_store, tmp_path):
+    """SQLite's busy handler waits in C, deaf to Ctrl-C and to interrupt():
+    smtql waits in short tries instead, so Ctrl-C ends the wait at once."""
+    store, lock = locked_store
+    lock()
+    child = spawn(["--store", str(store), "count all"], tmp_path, **LONG_WAIT)
+    try:
+        wait_until_open(child, store)
+        time.sleep(0.5)  # waiting for the lock
+        waited = interrupt(child, "smtql: interrupted")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert waited < AT_ONCE
+    assert child.exitstatus == 130
+    assert "Traceback" not in child.before and "locked" not in child.before
+
+
+def test_ctrl_c_stops_the_wait_for_a_locked_store_in_the_repl(locked_store, tmp_path):
+    store, lock = locked_store
+    child = spawn(["repl", "--store", str(store)], tmp_path, **LONG_WAIT)
+    try:
+        child.expect("smtql>")
+        child.send("count all\r")
+        child.expect(r"(?<!\d)3\r\n")
+        time.sleep(1.0)  # the completion vocabulary has loaded
+        holder = lock()
+        child.send("count all\r")
+        time.sleep(0.5)  # waiting for the lock
+        waited = interrupt(child, "cancelled")
+        child.expect("smtql>")
+        holder.stdin.close()  # the writer ends: its transaction is rolled back
+        holder.wait(timeout=30)
+        child.send("count all\r")  # the session goes on, on the same store
+        child.expect(r"(?<!\d)3\r\n")
+        child.send("\x04")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert waited < AT_ONCE
+    assert child.exitstatus == 0
 
 
 # ------------------------------------------------------------------ servers

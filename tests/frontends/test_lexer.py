@@ -73,3 +73,77 @@ def test_every_golden_query_lexes_without_errors(text):
     lexed = list(SmtqlLexer().get_tokens(text))
     assert "".join(v for _, v in lexed).rstrip("\n") == text.rstrip("\n")
     assert not [v for t, v in lexed if t in Error]
+
+
+# ------------------------------------------------------------------ the REPL's lexer: a line at a time
+
+def _merged(fragments):
+    """Fragments with adjacent ones of one style joined (empty ones left out)."""
+    out = []
+    for style, text in fragments:
+        if not text:
+            continue
+        if out and out[-1][0] == style:
+            out[-1] = (style, out[-1][1] + text)
+        else:
+            out.append((style, text))
+    return out
+
+
+def _lines(lexer, text):
+    from prompt_toolkit.document import Document
+    document = Document(text)
+    get_line = lexer.lex_document(document)
+    return [_merged(get_line(i)) for i in range(len(document.lines))]
+
+
+def _doc_programs():
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    blocks = []
+    for page in docs.glob("*.md"):
+        text = page.read_text(encoding="utf-8")
+        blocks += [b.split("\n", 1)[1] for b in text.split("```smtql")[1:] if "\n" in b]
+    return [b.split("```", 1)[0] for b in blocks]
+
+
+MULTILINE = [
+    'tag finished and\n  reason contains "a # b"  -- not ; a comment\n  show label;\nstatus   ',
+    "tag figure1,\n  review where status\nfinished;\nuntag like\n x; tag\nlike",
+    "let a = `odd key`.x > 1;\n\\format csv\n$a and\n\n   optimizer.lr = [1,\n 2]",
+]
+
+
+def test_a_line_at_a_time_highlights_as_the_whole_text_does():
+    """The REPL lexes a line at a time (each line starts in the lexer's
+    first state); it must colour every line as prompt-toolkit's
+    PygmentsLexer, lexing the whole text from its start, does."""
+    from prompt_toolkit.lexers import PygmentsLexer
+    from smtql.frontends.lexer import line_lexer
+    whole, by_line = PygmentsLexer(SmtqlLexer), line_lexer()
+    programs = golden_queries() + _doc_programs() + MULTILINE
+    assert len(programs) > 100
+    for text in programs:
+        assert _lines(by_line, text) == _lines(whole, text), text
+
+
+def test_a_key_relexes_only_its_line(monkeypatch):
+    """Typing on the last line of a 10,000-character program lexes that
+    line only (counted in characters given to the Pygments lexer)."""
+    from smtql.frontends.lexer import line_lexer
+    lexed = []
+    original = SmtqlLexer.get_tokens_unprocessed
+
+    def counting(self, text, *args):
+        lexed.append(len(text))
+        return original(self, text, *args)
+
+    monkeypatch.setattr(SmtqlLexer, "get_tokens_unprocessed", counting)
+    lexer = line_lexer()
+    program = "".join(f'let f{i} = tag finished and reason contains "x{i}";\n' for i in range(250))
+    assert len(program) > 10_000
+    _lines(lexer, program)
+    last = "find $f1 and optimizer.lr > 0.01"
+    for k in range(1, len(last) + 1):
+        del lexed[:]
+        _lines(lexer, program + last[:k])
+        assert sum(lexed) <= k, k

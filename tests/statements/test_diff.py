@@ -151,15 +151,23 @@ def test_cost_grows_with_records_times_keys():
     assert len(res.labels) == len(rows)
 
 
-def test_many_records_with_many_keys_fold_by_default_and_say_how_to_unfold(demo_connection):
-    """Issue 12, item 9: as smttask's ParameterComparison, a diff of many
-    records with more differing keys than a screen holds folds deep keys,
-    and its footer names `depth N`; asking for a depth is obeyed."""
+def test_without_depth_every_key_is_kept_and_any_depth_can_be_drawn(demo_connection):
+    """Issue 12, item 9: a diff of many records asked without `depth` keeps
+    every differing key (machine formats get them all); a renderer folds it
+    to what its page holds, and folding to depth N gives what `depth N`
+    answers, for every N."""
     res = demo_connection.query("diff where before 2020-10-01")
-    assert len(res.labels) > 2 and res.default_depth and res.depth >= 1
-    unfolded = demo_connection.query(f"diff where before 2020-10-01 depth {res.depth + 5}")
-    assert not unfolded.default_depth and len(unfolded.params) > len(res.params)
-    text = res.render("table", width=80)
-    assert f"`depth {res.depth + 1}` or more unfolds" in " ".join(text.split())
-    # one field per line leaves out what a record lacks: far fewer lines than keys × records
-    assert "—" not in text.split("\n(")[0]
+    assert len(res.labels) > 2 and res.depth is None and not res.folded
+    assert res.folds is not None and res.folds.deepest >= 3
+    assert not any(isinstance(c, Folded) for _, cells in res.params for c in cells)
+    for depth in range(res.folds.deepest + 1):
+        asked = demo_connection.query(f"diff where before 2020-10-01 depth {depth}")
+        assert asked.folds is None  # an explicit depth is obeyed, never refolded
+        drawn = res.folded_to(depth)
+        assert drawn.params == asked.params and drawn.folded == asked.folded, depth
+        assert drawn.default_depth and drawn.depth == depth
+    assert json.loads(res.render("json"))["depth"] is None
+
+
+def test_two_records_are_never_refolded():
+    assert run(f"diff {A}, {B}").folds is None

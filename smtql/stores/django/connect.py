@@ -29,6 +29,14 @@ SQLITE_READONLY_ROLLBACK = 776
 _CURSOR_NAMES = itertools.count(1)  # server-side cursors: unique in any transaction
 
 
+# SQLite's own wait for a lock, per try: its busy handler sleeps in C, where
+# neither Ctrl-C (Python's handler runs between bytecodes) nor
+# `interrupt()` (it stops running statements, not the wait to start one)
+# reaches it. So smtql waits out a lock in tries this long, from Python,
+# until busy_timeout() has passed: Ctrl-C stops the wait within one try.
+BUSY_TRY = 0.05
+
+
 def busy_timeout() -> float:
     """Seconds to wait for another process's write lock (SMTQL_BUSY_TIMEOUT)."""
     try:
@@ -56,6 +64,20 @@ def is_locked(err) -> bool:
         return False
     code = getattr(err, "sqlite_errorcode", None)  # Python >= 3.11; 5: SQLITE_BUSY
     return code == 5 if code is not None else "database is locked" in str(err)
+
+
+def waiting_out_locks(attempt, stopped=lambda: False):
+    """attempt() (an SQLite read, which waits BUSY_TRY for a lock), tried
+    again while another process holds the store locked, until busy_timeout()
+    has passed (the "locked" error then reaches the caller as it is) or
+    `stopped()` says Ctrl-C came (the error then stands for the interrupt)."""
+    deadline = time.monotonic() + busy_timeout()
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as err:
+            if not is_locked(err) or stopped() or time.monotonic() >= deadline:
+                raise
 
 
 def connect(uri: str, notes: list | None = None):
@@ -130,7 +152,7 @@ WAL_FILES = ("-wal", "-shm")
 
 def _open_read_only(path: str):
     absent = [path + s for s in WAL_FILES if not os.path.exists(path + s)]
-    conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=busy_timeout(),
+    conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=BUSY_TRY,
                            isolation_level=None, check_same_thread=False, factory=_ReadOnly)
     conn.store_path, conn.absent = path, absent
     return conn
@@ -171,7 +193,7 @@ def _has_hot_journal(conn, path: str) -> bool:
     decides hotness on the first read (a `-journal` with a live header and
     no writer holding the lock), so ask it rather than guess from the file."""
     try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        waiting_out_locks(lambda: conn.execute("SELECT count(*) FROM sqlite_master").fetchall())
     except sqlite3.OperationalError as err:
         if is_locked(err):
             raise locked(path) from None
@@ -300,7 +322,11 @@ class Transaction:
                 return cur
             return self.store.conn.execute(text, params)
         cur = self.store.conn.cursor()
-        cur.execute(text, params)
+        if self.dialect.name == "sqlite":  # SQLite's statement starts (or waits) here
+            waiting_out_locks(lambda: cur.execute(text, params),
+                              lambda: self.store.interrupted)
+        else:
+            cur.execute(text, params)
         return cur
 
     def failure(self, err) -> Exception:
