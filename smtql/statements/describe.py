@@ -17,7 +17,9 @@ from .selection import sort_rows
 
 def run(stmt: ast.Describe, ctx) -> RecordResult:
     row, notes = (ctx.resolve(stmt.ref), []) if stmt.where is None else _selected(stmt, ctx)
-    record = ctx.store.records([row])[0]
+    # the parameters shown are the Row's (parsed once); Sumatra's parameter
+    # set object would be built for nothing, in seconds for a large set
+    record = ctx.store.records_without_parameters([row])[0]
     # the store's notes: the record's parts it could not read
     return RecordResult(row.label, describe_record(record, row), row=row, store=ctx.store,
                         notes=notes + ctx.store.statement_notes())

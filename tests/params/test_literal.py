@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import math
-import random
 import warnings
 
 import pytest
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 
 from smtql.params import parse
 from smtql.params.literal import FALLBACK, read_literal
+from support.large import large_set
 
 from .test_paramparse import same
 
@@ -133,16 +133,6 @@ def test_too_long_int_is_left_to_ast():
 
 
 # ------------------------------------------------------------------ large sets
-
-def large_set(n_groups: int, seed: int = 1) -> dict:
-    rng = random.Random(seed)
-    return {f"g{i:06d}": {"name": f"layer{i}", "sizes": [rng.randint(1, 1000) for _ in range(8)],
-                          "rate": rng.random(), "on": rng.random() < .5, "none": None,
-                          "weights": [rng.gauss(0, 1) for _ in range(20)],
-                          "tag": ("a", i, -1.5e-3),
-                          "sub": {"x": i, "y": "it's \"q\"\n", "z": [1, [2, {"w": 3}]]}}
-            for i in range(n_groups)}
-
 
 def test_a_large_set_is_read_without_ast(monkeypatch):
     value = large_set(3000)

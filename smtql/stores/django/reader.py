@@ -824,6 +824,11 @@ class DjangoSqlStore(Store):
         with self.query() as qy:
             return build_records(self, qy, [r.handle for r in rows])
 
+    def records_without_parameters(self, rows: Iterable[Row]) -> list:
+        rows = list(rows)
+        with self.query() as qy:
+            return build_records(self, qy, [r.handle for r in rows], parameters=False)
+
 
 # ------------------------------------------------------------------ group-by rows
 
