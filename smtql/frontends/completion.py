@@ -57,7 +57,7 @@ _KEYWORD_EXTRA = {
     "_NOT": ("not",),
 }
 _VALUE_TOKENS = {"NUMBER", "INT", "STRING", "DATE", "LABEL", "DURATION", "TRUE", "FALSE",
-                 "NULL", "TODAY", "YESTERDAY", "VAR", "LSQB", "RSQB", "COMMA"}
+                 "NULL", "TODAY", "YESTERDAY", "VAR", "LSQB", "RSQB", "COMMA", "LITERAL_LIST"}
 
 
 @dataclass

@@ -686,6 +686,8 @@ class _ToAst(Transformer):
         return ast.Token("AGO", f"{amount} {unit.lower()}", span=_span_of(meta))
 
     def list(self, meta, items):
+        if len(items) == 1 and isinstance(items[0], lark.Token) and items[0].type == "LITERAL_LIST":
+            return ast.ListOf(literal_list_items(items[0], self.source), span=_span_of(meta))
         return ast.ListOf(tuple(self._value(i) for i in items if i is not None),
                           span=_span_of(meta))
 
@@ -700,6 +702,58 @@ class _ToAst(Transformer):
             return ast.Token(kind, str(item), span=_span_of(item))
         return item
 
+
+
+# ------------------------------------------------------------------ long lists
+
+# An item of a LITERAL_LIST token, the blanks and a comma after it.
+_LIST_ITEM = re.compile(r"""[ \t\f\r\n]*(?:("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
+                        r"|([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))[ \t\f\r\n]*,?")
+# The terminals a number-like item may be, in the order Lark's lexer tries
+# them (by priority): the first that matches is the token it would make.
+_NUMBER_LIKE = ("LABEL", "DATE", "DURATION")
+
+
+@functools.lru_cache(maxsize=None)
+def _number_kinds() -> tuple:
+    terminals = {t.name: t for t in lark_parser().terminals}
+    return tuple((name, re.compile(terminals[name].pattern.to_regexp()))
+                 for name in _NUMBER_LIKE)
+
+
+def literal_list_items(token, source: str) -> tuple:
+    """The items of a LITERAL_LIST token (`["a", 1.5, 2020]`), as the
+    tokens the rule `"[" value ("," value)* "]"` makes of them, kind, text
+    and position alike: `2020` a DATE, `1.5` a NUMBER. Linear in the list:
+    lines and columns are counted on from one item to the next."""
+    start, end = token.start_pos, token.end_pos
+    line, line_start = token.line, start - (token.column - 1)  # where the token's line begins
+    kinds = _number_kinds()
+    items = []
+    pos = last = start + 1  # after "["; `last`: the end of the last item
+    scan = _LIST_ITEM.match
+    while True:
+        m = scan(source, pos, end - 1)
+        if m is None or m.end() == pos:
+            break
+        string, number = m.group(1), m.group(2)
+        at = m.start(1) if string is not None else m.start(2)
+        newlines = source.count("\n", last, at)
+        if newlines:
+            line += newlines
+            line_start = source.rindex("\n", last, at) + 1
+        if string is not None:
+            kind, text = "STRING", string
+        else:
+            text = number
+            kind = next((name for name, pattern in kinds
+                         if (hit := pattern.match(source, at)) and hit.end() == at + len(text)),
+                        "NUMBER")
+        column = at - line_start + 1
+        items.append(ast.Token(kind, text, span=ast.Span(line, column, line, column + len(text),
+                                                         at, at + len(text))))
+        pos, last = m.end(), at + len(text)
+    return tuple(items)
 
 
 # The largest count (`limit N`, `latest N`, `depth N`): SQL drivers bind
@@ -962,7 +1016,8 @@ def _syntax_error(err: UnexpectedInput, source: str, filename: str | None) -> Qu
         history = getattr(err, "token_history", None) or []
         previous = history[-1] if history else None
         expected = _after_key(expected, previous)
-    expected = {e for e in expected if not e.startswith("__")}
+    # a LITERAL_LIST is expected where '[' is: one way of reading a list
+    expected = {e for e in expected if not e.startswith("__") and e != "LITERAL_LIST"}
     error = QuerySyntaxError(message, expected=_trim(_terminal_words(expected)),
                              suggestion=_suggest(err, expected, previous, source))
     if start is not None and start >= len(source) and source:

@@ -65,22 +65,24 @@ def _read(type_name, content):
         return Unreadable(f"{type(err).__name__}: {err}")
 
 
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
 def _deeper_than(value, limit: int) -> bool:
     """Whether containers nest in `value` more than `limit` deep (without
-    recursion: the value may be nested deeper than Python's stack)."""
-    stack = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, (list, tuple, set, frozenset)):
-            children = node
-        else:
-            continue
-        if depth >= limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
+    recursion: the value may be nested deeper than Python's stack). Level
+    by level, and only containers are kept for the next one: a large set
+    is mostly leaves, which are looked at once."""
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    for _ in range(limit):
+        if not level:
+            return False
+        below: list = []
+        for node in level:
+            children = node.values() if isinstance(node, dict) else node
+            below += [c for c in children if isinstance(c, _CONTAINERS)]
+        level = below
+    return bool(level)
 
 
 def clear() -> None:

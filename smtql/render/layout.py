@@ -385,16 +385,21 @@ def tree_text(value, max_lines: int | None) -> str:
 
 
 def _count_values(value) -> int:
-    """The values (leaves) of a parameter set, without recursion."""
-    n, stack = 0, [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, (list, tuple)):
-            stack.extend(node)
-        else:
-            n += 1
+    """The values (leaves) of a parameter set, without recursion, level by
+    level: only containers are carried down, so a set of millions of leaves
+    costs one look at each."""
+    containers = (dict, list, tuple)
+    if not isinstance(value, containers):
+        return 1
+    n, level = 0, [value]
+    while level:
+        below: list = []
+        for node in level:
+            children = node.values() if isinstance(node, dict) else node
+            inner = [c for c in children if isinstance(c, containers)]
+            n += len(children) - len(inner)
+            below += inner
+        level = below
     return n
 
 

@@ -49,7 +49,9 @@ def run(stmt: ast.Describe, ctx):
 
 def _one(ref, ctx) -> RecordResult:
     row = ctx.resolve(ref)
-    record = ctx.store.records([row])[0]
+    # the parameters shown are the Row's (parsed once); Sumatra's parameter
+    # set object would be built for nothing, in seconds for a large set
+    record = ctx.store.records_without_parameters([row])[0]
     # the store's notes: the record's parts it could not read
     return RecordResult(row.label, describe_record(record, row), row=row, store=ctx.store,
                         notes=ctx.store.statement_notes())
@@ -59,7 +61,8 @@ def described_fields(store, rows: list) -> list[dict]:
     """The fields of each row's record, read together (one chunk)."""
     if not rows:
         return []
-    return [describe_record(rec, row) for rec, row in zip(store.records(rows), rows)]
+    return [describe_record(rec, row)
+            for rec, row in zip(store.records_without_parameters(rows), rows)]
 
 
 def describe_record(record, row) -> dict:

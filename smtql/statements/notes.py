@@ -82,10 +82,16 @@ def named_labels(f) -> list[str]:
     return list(dict.fromkeys(labels))
 
 
+# Missing labels named one by one, with the closest labels; past these,
+# counted. Each suggestion compares the label with every label of the store:
+# for all of `label in [10^5 labels]` that would be 10^5 times the store.
+LABELS_SUGGESTED = 5
+
+
 def _label_notes(store, labels) -> list[str]:
     """A label no record has is said as an unknown tag is, with the closest
     labels; the store is asked for these labels only, and for all of them
-    only to suggest."""
+    only to suggest (for the first LABELS_SUGGESTED missing ones)."""
     if not labels:
         return []
     from ..plan import planner
@@ -96,9 +102,12 @@ def _label_notes(store, labels) -> list[str]:
         return []
     every = [row.label for row in store.scan(planner.plan(ast.All(), store, fields=("label",)))]
     notes = []
-    for label in missing:
+    for label in missing[:LABELS_SUGGESTED]:
         near = closest(label, every, cutoff=0.5)
         notes.append(f"no record has label '{label}'" + (f"; closest: {', '.join(near)}" if near else ""))
+    more = len(missing) - LABELS_SUGGESTED
+    if more > 0:
+        notes.append(f"and {more:,} more label{'s' if more != 1 else ''} no record has")
     return notes
 
 

@@ -640,10 +640,25 @@ class DjangoSqlStore(Store):
         the post-filter is trivial); None if not counted within `within`
         seconds."""
         with Query(self) as qy:
-            where = self.compiler.where(qy, plan.pre)
-            sql = Sql(f"SELECT COUNT(*) FROM {S.RECORD.name} r WHERE ") + where
-            rows = qy.run(sql) if within is None else qy.run_within(sql, within)
+            return self._count(qy, self.compiler.where(qy, plan.pre), within)
+
+    def _count(self, qy: Query, where: Sql, within: float | None = None) -> int | None:
+        """COUNT(*) of the records `where` selects, as many as a scan finds:
+        a record whose timestamp does not read is left out (and reported),
+        as `_decoded` leaves it out of every answer. Where the column may
+        hold anything (SQLite), the records whose timestamp is not surely
+        readable are counted apart, decoded here one by one (none, in a
+        store nobody damaged). None if not counted within `within` seconds."""
+        count = Sql(f"SELECT COUNT(*) FROM {S.RECORD.name} r WHERE ")
+        readable = self.dialect.surely_readable_timestamp("r.timestamp")
+        sql = count + where if readable is None else count + "(" + where + f") AND {readable}"
+        rows = qy.run(sql) if within is None else qy.run_within(sql, within)
+        if rows is None or readable is None:
             return None if rows is None else int(rows[0][0])
+        label = self.dialect.selected_text("r.label")  # as the scan reads it, for the notes
+        others = qy.run(Sql(f"SELECT r.db_id, {label}, r.timestamp FROM {S.RECORD.name} r "
+                            f"WHERE NOT COALESCE({readable}, 0) AND (") + where + ")")
+        return int(rows[0][0]) + sum(1 for _ in self._decoded_one_by_one(others, None))
 
     def explain(self, plan, count: bool = False) -> dict:
         """The statements the plan runs, and how many candidates each stage
@@ -651,8 +666,7 @@ class DjangoSqlStore(Store):
         keep = compile_filter(plan.post)
         with self.query() as qy:  # the post-filter may build Records (a Python predicate)
             if count and plan.post_is_trivial:
-                where = self.compiler.where(qy, plan.pre)
-                n = int(qy.run(Sql(f"SELECT COUNT(*) FROM {S.RECORD.name} r WHERE ") + where)[0][0])
+                n = self._count(qy, self.compiler.where(qy, plan.pre))
                 return {"statements": list(qy.statements), "candidates": n, "answer": n,
                         "counted": True}
             candidates = answer = 0
@@ -961,6 +975,11 @@ class DjangoSqlStore(Store):
         rows = list(rows)
         with self.query() as qy:
             return build_records(self, qy, [r.handle for r in rows])
+
+    def records_without_parameters(self, rows: Iterable[Row]) -> list:
+        rows = list(rows)
+        with self.query() as qy:
+            return build_records(self, qy, [r.handle for r in rows], parameters=False)
 
 
 # ------------------------------------------------------------------ keys from the index

@@ -13,12 +13,13 @@ from .compile import decode_duration, decode_ts
 from .schema import Sql
 
 
-def build_records(store, qy, db_ids: list) -> list:
+def build_records(store, qy, db_ids: list, parameters: bool = True) -> list:
     """sumatra.records.Record objects for these records, holding what
     Sumatra's `models.Record.to_sumatra` reads, but from a fixed number of
     statements (one per related table, whatever the number of records) and
     as plain data: no `eval`, no Sumatra constructor run on store content
-    (see `plain` below). Parameter sets come from the parsed data."""
+    (see `plain` below). Parameter sets come from the parsed data; without
+    `parameters`, `record.parameters` is None (the caller has the Rows')."""
     d, q = store.dialect, store.dialect.q
     if not db_ids:
         return []
@@ -48,7 +49,8 @@ def build_records(store, qy, db_ids: list) -> list:
     datastores = fetch(S.DATASTORE, [r[k] for r in recs.values()
                                      for k in ("datastore_id", "input_datastore_id")])
     paramsets = {i: _parameter_set(v["type"], v["content"]) for i, v in
-                 fetch(S.PARAMETERSET, (r["parameters_id"] for r in recs.values())).items()}
+                 fetch(S.PARAMETERSET, (r["parameters_id"] for r in recs.values())).items()
+                 } if parameters else {}
 
     def linked(link: S.Table, other: S.Table, other_fk: str):
         cols_ = ("record_id",) + tuple(f"o.{q(c)}" for c in other.columns)

@@ -151,6 +151,13 @@ class Dialect:
     def q(self, identifier: str) -> str:
         return f'"{identifier}"'
 
+    def surely_readable_timestamp(self, expr: str) -> str | None:
+        """A condition true only of stored timestamps that decode
+        (compile.decode_ts), for a COUNT that must leave out what a scan
+        leaves out; None where the column's type guarantees it (a server's
+        datetime column)."""
+        return None
+
     def render(self, s: Sql) -> tuple[str, list]:
         """Text and parameters in the driver's own paramstyle."""
         if self.placeholder == "?":
@@ -271,6 +278,20 @@ class Dialect:
 class SqliteDialect(Dialect):
     name = "sqlite"
     placeholder = "?"
+
+    def surely_readable_timestamp(self, expr):
+        # SQLite keeps whatever was written. Django writes `YYYY-MM-DD
+        # HH:MM:SS[.ffffff]`; that shape, with a date and a time SQLite
+        # gives back unchanged once normalised by `+0 days`/`+0 seconds`
+        # (2020-02-30 would be 03-01, 24:00 00:00), and a year from 1
+        # (datetime's range), is what fromisoformat surely reads. Other
+        # values are not all unreadable: the caller decodes those.
+        return (f"(typeof({expr}) = 'text' AND (length({expr}) = 19 OR (length({expr}) = 26 "
+                f"AND substr({expr}, 20, 1) = '.' AND substr({expr}, 21) GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]')) "
+                f"AND date(substr({expr}, 1, 10), '+0 days') = substr({expr}, 1, 10) "
+                f"AND substr({expr}, 11, 1) = ' ' "
+                f"AND time(substr({expr}, 12, 8), '+0 seconds') = substr({expr}, 12, 8) "
+                f"AND substr({expr}, 1, 4) >= '0001')")
 
     def selected_text(self, expr):
         # a number reads as its text, a blob as its bytes taken for UTF-8
