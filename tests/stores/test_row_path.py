@@ -120,7 +120,9 @@ def test_order_by_a_field_with_a_limit_keeps_what_the_executor_keeps(ordered_sto
             by_python = conn.query(f'find {f} and label matches "." order by {order} limit {n}')
             assert pushed.labels == by_python.labels, (kind, f, order, n)
             assert pushed.hidden == by_python.hidden
-            main = [t for t, _ in log if t.startswith("SELECT r.db_id")]
+            # (the count of what the limit leaves out reads, beside its COUNT,
+            # the records whose timestamp is not surely readable: not a main statement)
+            main = [t for t, _ in log if t.startswith("SELECT r.db_id") and "NOT COALESCE(" not in t]
             assert main and all("ORDER BY" in t and "LIMIT" in t for t in main), main
             if kind == "sqlite" and f == "all" and n == 200 and order.startswith("duration"):
                 # the four unreadable durations and the nulls come last, either way
