@@ -649,16 +649,28 @@ class DjangoSqlStore(Store):
         hold anything (SQLite), the records whose timestamp is not surely
         readable are counted apart, decoded here one by one (none, in a
         store nobody damaged). None if not counted within `within` seconds."""
-        count = Sql(f"SELECT COUNT(*) FROM {S.RECORD.name} r WHERE ")
-        readable = self.dialect.surely_readable_timestamp("r.timestamp")
-        sql = count + where if readable is None else count + "(" + where + f") AND {readable}"
+        # A count under a time limit annotates an answer (what `latest N`
+        # leaves out): it counts every record the filter selects, those with
+        # an unreadable timestamp among them (the answer's notes name them);
+        # testing each timestamp would cost 110 ms at 10^5 records.
+        readable = (self.dialect.surely_readable_timestamp("r.timestamp")
+                    if within is None else None)
+        if readable is None:
+            sql = Sql(f"SELECT COUNT(*), NULL FROM {S.RECORD.name} r WHERE ") + where
+        else:  # one pass: every record counted, the ids of the unsure ones listed
+            sql = (Sql(f"SELECT COUNT(*), group_concat(CASE WHEN COALESCE({readable}, 0) "
+                       f"THEN NULL ELSE r.db_id END) FROM {S.RECORD.name} r WHERE ") + where)
         rows = qy.run(sql) if within is None else qy.run_within(sql, within)
-        if rows is None or readable is None:
-            return None if rows is None else int(rows[0][0])
+        if rows is None:
+            return None
+        total, unsure = rows[0]
+        if not unsure:
+            return int(total)
+        ids = [int(i) for i in str(unsure).split(",")]
         label = self.dialect.selected_text("r.label")  # as the scan reads it, for the notes
-        others = qy.run(Sql(f"SELECT r.db_id, {label}, r.timestamp FROM {S.RECORD.name} r "
-                            f"WHERE NOT COALESCE({readable}, 0) AND (") + where + ")")
-        return int(rows[0][0]) + sum(1 for _ in self._decoded_one_by_one(others, None))
+        others = qy.run(Sql(f"SELECT r.db_id, {label}, r.timestamp FROM {S.RECORD.name} r WHERE ")
+                        + self.dialect.in_ints("r.db_id", ids))
+        return int(total) - len(ids) + sum(1 for _ in self._decoded_one_by_one(others, None))
 
     def explain(self, plan, count: bool = False) -> dict:
         """The statements the plan runs, and how many candidates each stage

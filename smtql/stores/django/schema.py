@@ -281,17 +281,20 @@ class SqliteDialect(Dialect):
 
     def surely_readable_timestamp(self, expr):
         # SQLite keeps whatever was written. Django writes `YYYY-MM-DD
-        # HH:MM:SS[.ffffff]`; that shape, with a date and a time SQLite
-        # gives back unchanged once normalised by `+0 days`/`+0 seconds`
-        # (2020-02-30 would be 03-01, 24:00 00:00), and a year from 1
-        # (datetime's range), is what fromisoformat surely reads. Other
-        # values are not all unreadable: the caller decodes those.
+        # HH:MM:SS[.ffffff]`; that shape, with a year from 1 (datetime's
+        # range), a month 01-12, an hour 00-23, and a day 01-28 or one
+        # SQLite gives back unchanged once normalised by `+0 days` (2020-02-30
+        # would be 03-01), is what fromisoformat surely reads. Cheap tests
+        # first: a count pays for this on every record it counts, and
+        # date() only on days past the 28th. Other values are not all
+        # unreadable: the caller decodes those.
         return (f"(typeof({expr}) = 'text' AND (length({expr}) = 19 OR (length({expr}) = 26 "
                 f"AND substr({expr}, 20, 1) = '.' AND substr({expr}, 21) GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]')) "
-                f"AND date(substr({expr}, 1, 10), '+0 days') = substr({expr}, 1, 10) "
-                f"AND substr({expr}, 11, 1) = ' ' "
-                f"AND time(substr({expr}, 12, 8), '+0 seconds') = substr({expr}, 12, 8) "
-                f"AND substr({expr}, 1, 4) >= '0001')")
+                f"AND {expr} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]*' "
+                f"AND substr({expr}, 1, 4) >= '0001' AND substr({expr}, 6, 2) BETWEEN '01' AND '12' "
+                f"AND substr({expr}, 12, 2) <= '23' "
+                f"AND (substr({expr}, 9, 2) BETWEEN '01' AND '28' "
+                f"OR date(substr({expr}, 1, 10), '+0 days') = substr({expr}, 1, 10)))")
 
     def selected_text(self, expr):
         # a number reads as its text, a blob as its bytes taken for UTF-8
