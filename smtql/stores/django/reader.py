@@ -761,7 +761,6 @@ class DjangoSqlStore(Store):
 
     # -- vocabularies and references
     def tag_counts(self):
-        from collections import Counter
         with Query(self) as qy:
             ctype = qy.content_type_id()
             # One pass over the tag items, each joined to its tag and record
@@ -800,7 +799,6 @@ class DjangoSqlStore(Store):
         return self._statement_paramsets
 
     def param_keys(self):
-        from collections import Counter
         counts = Counter()
         with Query(self) as qy:
             index = qy.param_index()
@@ -822,21 +820,10 @@ class DjangoSqlStore(Store):
         time with the chunk's shapes: memory holds a chunk and the shapes,
         whatever the number of sets); sets the index has no shape for (new,
         too deep) parsed here."""
-        from collections import Counter
-        per_shape, others = Counter(), {}
         by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
                             f"WHERE r.project_id = ? GROUP BY r.parameters_id", [self.project]),
                         many=True)
-        with index.reading():
-            names = index.shape_names()
-            for chunk in _chunks(by_set, 20000):  # two small numbers a row
-                known = index.shapes_of(pid for pid, _ in chunk)
-                for pid, n in chunk:
-                    readable, shape = known.get(pid, (1, None))
-                    if shape is not None:
-                        per_shape[shape] += n
-                    elif readable:
-                        others[pid] = n
+        names, per_shape, others = _records_per_shape(index, by_set)
         counts = Counter()
         for shape, n in per_shape.items():
             for name in names[shape]:
@@ -863,18 +850,8 @@ class DjangoSqlStore(Store):
             by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
                                 f"WHERE ") + self.compiler.where(qy, plan.pre)
                             + Sql(" GROUP BY r.parameters_id"), many=True)
-            per_shape, others, newest = Counter(), {}, {}
-            with index.reading():
-                names = index.shape_names()
-                for chunk in _chunks(by_set, 20000):  # two small numbers a row
-                    known = index.shapes_of(pid for pid, _ in chunk)
-                    for pid, n in chunk:
-                        readable, shape = known.get(pid, (1, None))
-                        if shape is not None:
-                            per_shape[shape] += n
-                            _keep_newest(newest.setdefault(shape, []), pid)
-                        elif readable:
-                            others[pid] = n
+            newest = {}
+            names, per_shape, others = _records_per_shape(index, by_set, newest)
             counts = Counter()
             for shape, n in per_shape.items():
                 for name in _leaf_names(names[shape]):
@@ -998,6 +975,26 @@ class DjangoSqlStore(Store):
 
 GROUP_WORK_MEM = "64MB"  # a coded group-by's hash of its filter's records (10^6 ids: ~46 MB)
 EXAMPLE_SETS = 5  # sets per shape parsed for `keys`' examples (3 distinct values a key)
+
+
+def _records_per_shape(index, by_set, newest: dict | None = None):
+    """(the index's key names per shape, records per shape, records per set
+    the index has no shape for) of (set id, records) rows, read a chunk at a
+    time; `newest`, if given, keeps the newest sets of each shape."""
+    per_shape, others = Counter(), {}
+    with index.reading():
+        names = index.shape_names()
+        for chunk in _chunks(by_set, 20000):  # two small numbers a row
+            known = index.shapes_of(pid for pid, _ in chunk)
+            for pid, n in chunk:
+                readable, shape = known.get(pid, (1, None))
+                if shape is not None:
+                    per_shape[shape] += n
+                    if newest is not None:
+                        _keep_newest(newest.setdefault(shape, []), pid)
+                elif readable:
+                    others[pid] = n
+    return names, per_shape, others
 
 
 def _keep_newest(kept: list, pid: int) -> None:
