@@ -76,8 +76,7 @@ def test_postgres_groups_parameter_values_in_the_statement(form, monkeypatch):
     the records and no subplan; the lines equal those without the index."""
     from datetime import datetime, timedelta
     from support.generations import Record
-    from smtql.stores.django.reader import Query
-    from smtql.stores.django.schema import Sql
+    from smtql.stores.django.reader import CODED_GROUP_SETTINGS, Query
     from smtql.stores.registry import open_store
     from smtql.stores.django import compile as compile_module
     store_support.require_server("postgres")
@@ -104,9 +103,7 @@ def test_postgres_groups_parameter_values_in_the_statement(form, monkeypatch):
         text, params = next((t, p) for t, p in indexed.statement_log
                             if "GROUP BY" in t and mark in t)
         with Query(indexed) as qy:
-            qy.run(Sql("SELECT set_config('enable_nestloop', 'off', true), "
-                       "set_config('enable_sort', 'off', true), "
-                       "set_config('work_mem', '64MB', true)"))
+            qy.set_local(**CODED_GROUP_SETTINGS)  # as the store's own transaction
             rows = indexed.conn.execute(text, params).fetchall()
             plan = indexed.conn.execute("EXPLAIN (FORMAT JSON) " + text, params).fetchone()[0]
         # gru, lstm, rnn, null (i % 10 == 0 but 10), missing (`bare`); the list: its own row

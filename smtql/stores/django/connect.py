@@ -292,7 +292,7 @@ class Transaction:
         conn, name = self.store.conn, self.dialect.name
         mariadb = name == "mysql" and "mariadb" in conn.get_server_info().lower()
         if name == "postgresql":
-            conn.execute(f"SET LOCAL statement_timeout = {max(1, round(seconds * 1000))}")
+            self.set_local(statement_timeout=max(1, round(seconds * 1000)))  # ms
         elif mariadb:
             with conn.cursor() as cur:
                 cur.execute(f"SET max_statement_time = {seconds:.3f}")
@@ -311,6 +311,12 @@ class Transaction:
             elif mariadb:
                 with conn.cursor() as cur:
                     cur.execute("SET max_statement_time = DEFAULT")
+
+    def set_local(self, **settings) -> None:
+        """PostgreSQL settings for the rest of this transaction only (one
+        statement, logged with the others)."""
+        self.run(Sql("SELECT " + ", ".join("set_config(?, ?, true)" for _ in settings),
+                     [x for name, value in settings.items() for x in (name, str(value))]))
 
     def _execute(self, text, params, many: bool = False):
         if self.dialect.name == "postgresql":

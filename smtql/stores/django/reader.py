@@ -707,9 +707,7 @@ class DjangoSqlStore(Store):
                 # with the memory to hash the filter's ids at once (4 MB:
                 # 8 batches through 400 MB of temporary files), for this
                 # transaction only (3.2 s under load, not 14).
-                qy.run(Sql("SELECT set_config('enable_nestloop', 'off', true), "
-                           "set_config('enable_sort', 'off', true), "
-                           f"set_config('work_mem', '{GROUP_WORK_MEM}', true)"))
+                qy.set_local(**CODED_GROUP_SETTINGS)
             found = qy.run(sql)
             values = {}
             params = [(i, r[1]) for i, r in enumerate(readers)
@@ -974,6 +972,8 @@ class DjangoSqlStore(Store):
 # ------------------------------------------------------------------ keys from the index
 
 GROUP_WORK_MEM = "64MB"  # a coded group-by's hash of its filter's records (10^6 ids: ~46 MB)
+# What a coded group-by's transaction plans with (DjangoSqlStore.group).
+CODED_GROUP_SETTINGS = {"enable_nestloop": "off", "enable_sort": "off", "work_mem": GROUP_WORK_MEM}
 EXAMPLE_SETS = 5  # sets per shape parsed for `keys`' examples (3 distinct values a key)
 
 
@@ -1179,6 +1179,8 @@ def _chunks(cursor, size: int = 2000):
         if not chunk:  # [] or () depending on the driver
             return
         yield chunk
+
+
 # Records `latest N` looks among first where the dialect asks, and at least
 # so many per row asked for: a top-1,000 sort costs about what a count does,
 # and the newest 1,000 hold the newest 20 of any filter matching one record
