@@ -83,16 +83,23 @@ def interrupt(child, message: str) -> float:
     return time.monotonic() - started
 
 
-def test_ctrl_c_stops_the_statement_at_the_command_line(slow_store, tmp_path):
-    before = digest(slow_store)
-    child = spawn(["--store", str(slow_store), SLOW], tmp_path)
+def interrupt_once_open(child, store) -> float:
+    """Ctrl-C to a command-line child half a second after it opened the
+    store; the seconds until it said "interrupted", once it has exited."""
     try:
-        wait_until_open(child, slow_store)
-        time.sleep(0.5)  # the statement is running
+        wait_until_open(child, store)
+        time.sleep(0.5)
         waited = interrupt(child, "smtql: interrupted")
         child.expect(pexpect.EOF)
     finally:
         child.close()
+    return waited
+
+
+def test_ctrl_c_stops_the_statement_at_the_command_line(slow_store, tmp_path):
+    before = digest(slow_store)
+    child = spawn(["--store", str(slow_store), SLOW], tmp_path)
+    waited = interrupt_once_open(child, slow_store)  # the statement is running
     assert waited < AT_ONCE
     assert child.exitstatus == 130
     assert "Traceback" not in child.before
@@ -166,13 +173,7 @@ def test_ctrl_c_stops_the_wait_for_a_locked_store_at_the_command_line(locked_sto
     store, lock = locked_store
     lock()
     child = spawn(["--store", str(store), "count all"], tmp_path, **LONG_WAIT)
-    try:
-        wait_until_open(child, store)
-        time.sleep(0.5)  # waiting for the lock
-        waited = interrupt(child, "smtql: interrupted")
-        child.expect(pexpect.EOF)
-    finally:
-        child.close()
+    waited = interrupt_once_open(child, store)  # waiting for the lock
     assert waited < AT_ONCE
     assert child.exitstatus == 130
     assert "Traceback" not in child.before and "locked" not in child.before

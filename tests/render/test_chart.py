@@ -154,21 +154,21 @@ def test_the_command_line_draws_in_a_terminal_and_refuses_a_pipe(demo_project):
     proc = subprocess.run([sys.executable, "-m", "smtql", "-C", str(demo_project), query],
                           capture_output=True, text=True, env=child_env(), timeout=120)
     assert proc.returncode == 2 and 'to "chart.png"' in proc.stderr
-    child = pexpect.spawn(sys.executable, ["-m", "smtql", "-C", str(demo_project), query],
-                          env=child_env(), encoding="utf-8", dimensions=(30, 100), timeout=120)
-    child.expect(pexpect.EOF)
-    child.close()
-    screen = child.before
-    assert child.exitstatus == 0
+    def drawn(query):
+        """What the command line draws in a 30 × 100 terminal, and its exit status."""
+        child = pexpect.spawn(sys.executable, ["-m", "smtql", "-C", str(demo_project), query],
+                              env=child_env(), encoding="utf-8", dimensions=(30, 100),
+                              timeout=120)
+        child.expect(pexpect.EOF)
+        child.close()
+        return child.before, child.exitstatus
+
+    screen, status = drawn(query)
+    assert status == 0
     assert query[len("plot "):] in screen and "month" in screen and "┤" in screen  # title, axis, ticks
     # two units: the second on the right axis, with its unit
-    query = "plot status finished group by month show count, mean(duration)"
-    child = pexpect.spawn(sys.executable, ["-m", "smtql", "-C", str(demo_project), query],
-                          env=child_env(), encoding="utf-8", dimensions=(30, 100), timeout=120)
-    child.expect(pexpect.EOF)
-    child.close()
-    screen = child.before
-    assert child.exitstatus == 0
+    screen, status = drawn("plot status finished group by month show count, mean(duration)")
+    assert status == 0
     assert "count (left)" in screen and "mean(duration) (right)" in screen
     assert re.search(r"mean\(duration\) \((s|min|h|d)\)", screen)
 
