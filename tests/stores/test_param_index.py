@@ -319,6 +319,41 @@ def test_known_structures_are_not_worked_out_again(tmp_path, monkeypatch):
     conn.close()
 
 
+def test_value_codes_are_kept_until_the_index_changes(tmp_path, monkeypatch):
+    """A key's value codes (what a PostgreSQL group-by groups by) are kept
+    in the index: a fresh process reads them back instead of working them
+    out, while the index is as it was; new sets make them worked out again,
+    and they then hold the new sets; an index made before codes were kept
+    works them out."""
+    project = build_demo("sqlite", tmp_path / "p", records=30, seed=4)
+    path = ("optimizer", "model", "kind")
+
+    def codes():
+        conn = smtql.connect(project)
+        conn.query(COUNT)  # brings the index up to date
+        got = conn.store._param_index.value_codes(path)
+        conn.close()
+        return {v: sorted(map(int, m.split(","))) for v, (m, _) in zip(got.values, got.members)}
+
+    worked = []
+    real = ParamIndex._work_out_codes
+    monkeypatch.setattr(ParamIndex, "_work_out_codes",
+                        lambda self, key: worked.append(key) or real(self, key))
+    first = codes()
+    assert first and len(worked) == 1
+    assert codes() == first and len(worked) == 1  # read back
+    save_records(project, _sweep(2))
+    grown = codes()
+    assert len(worked) == 2
+    assert len(grown["gru"]) == len(first["gru"]) + 2
+    conn = smtql.connect(project)
+    conn.query(COUNT)
+    conn.store._param_index.conn.execute("DROP TABLE codes")
+    assert conn.store._param_index.value_codes(path) is not None and len(worked) == 3
+    conn.close()
+    assert codes() == grown and len(worked) == 3  # kept again by the last one
+
+
 def test_a_rebuilt_store_and_deleted_sets_rebuild_the_index(fresh):
     kind, project = fresh
     conn = smtql.connect(project)
