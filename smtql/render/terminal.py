@@ -292,21 +292,95 @@ def _label_says_when(label: str, timestamp: str) -> bool:
 
 
 def _draw_grid(console, grid: Grid, max_lines: int) -> None:
+    """The table: its head drawn by rich, its rows line by line here where
+    each cell's lines are plain text that fits its column (rich lays out a
+    row in about a millisecond: a minute for 70,000 rows), by rich where
+    not (wide or zero-width characters, a line too long). Both give the
+    same text (tests/render/test_terminal_rows.py)."""
+    widths = allotted_widths(grid, console.width)
+    console.print(_rich_table(grid.columns, widths, header=True))
+    styles = _cell_styles(console)
+    lines: list[str] = []
+    for i, section in enumerate(grid.sections):
+        if i:
+            lines.append("")  # this box draws a section's rule as a blank line
+        for row in section:
+            cells = [fitted(t, c, w, max_lines) for t, c, w in zip(row, grid.columns, widths)]
+            drawn = _plain_row(cells, grid.columns, widths, styles)
+            if drawn is None:
+                _write_lines(console, lines)
+                table = _rich_table(grid.columns, widths, header=False)
+                table.add_row(*map(_cell, cells))
+                console.print(table)
+            else:
+                lines += drawn
+    _write_lines(console, lines)
+
+
+def _rich_table(columns, widths, header: bool):
     from rich import box
     from rich.table import Table as RichTable
     table = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                      collapse_padding=True, header_style="bold", show_footer=False)
-    widths = allotted_widths(grid, console.width)
-    for col, width in zip(grid.columns, widths):
+                      collapse_padding=True, header_style="bold", show_footer=False,
+                      show_header=header)
+    for col, width in zip(columns, widths):
         table.add_column(col.name, no_wrap=col.kind == "fixed", overflow="fold",
                          justify="right" if col.right else "left", width=width)
-    for i, section in enumerate(grid.sections):
-        if i:
-            table.add_section()
-        for row in section:
-            table.add_row(*(_cell(fitted(t, c, w, max_lines))
-                            for t, c, w in zip(row, grid.columns, widths)))
-    console.print(table)
+    return table
+
+
+def _cell_styles(console) -> dict:
+    """How `_cell`'s styles are written on this console (`_console`: no
+    color, or the standard colors): (before, after)."""
+    if not console.is_terminal or console.no_color:
+        return {"dim": ("", ""), "cyan": ("", "")}
+    from rich.color import ColorSystem
+    from rich.style import Style
+    return {name: tuple(Style.parse(name).render("\0", color_system=ColorSystem.STANDARD)
+                        .split("\0")) for name in ("dim", "cyan")}
+
+
+def _plain_row(cells, columns, widths, styles) -> list[str] | None:
+    """A row's lines, or None when a cell's line is not plain text within
+    its column's width (rich then draws the row)."""
+    split = []
+    for text, width in zip(cells, widths):
+        lines = text.split("\n")
+        for line in lines:
+            if len(line) > width or not line.isprintable() or not (
+                    line.isascii() or _same_cells(line)):
+                return None
+        split.append(lines)
+    height = max(map(len, split))
+    out = []
+    for k in range(height):
+        parts = []
+        for text, lines, col, width in zip(cells, split, columns, widths):
+            if k >= len(lines):
+                parts.append(" " * width)
+                continue
+            # rich drops a right-aligned line's trailing blanks before aligning it
+            line = lines[k].rstrip().rjust(width) if col.right else lines[k].ljust(width)
+            style = ("dim" if text == MISSING_TEXT else
+                     "cyan" if text.startswith("<+> ") else None)
+            if style is not None:
+                before, after = styles[style]
+                line = before + line + after
+            parts.append(line)
+        out.append("  ".join(parts))
+    return out
+
+
+def _same_cells(line: str) -> bool:
+    """Every character of `line` one cell wide, as rich measures it."""
+    from rich.cells import cell_len
+    return cell_len(line) == len(line)
+
+
+def _write_lines(console, lines: list[str]) -> None:
+    if lines:
+        console.file.write("\n".join(lines) + "\n")
+        lines.clear()
 
 
 def fitted(text: str, column, width: int, max_lines: int) -> str:
