@@ -175,24 +175,42 @@ def column_widths(grid: Grid, narrowest: int = NARROWEST_TEXT) -> list[int]:
     only after a hyphen or a dot), text columns wrapped to `narrowest` at
     most."""
     widths = []
-    for i, col in enumerate(grid.columns):
-        texts = [col.name] + [row[i] for row in grid.rows]
-        natural = max(len(line) for t in texts for line in (t.splitlines() or [""]))
+    for col, (natural, longest_tag) in zip(grid.columns, _measures(grid)):
         if col.kind == "fixed":
             widths.append(natural)
         elif col.kind == "tags":
-            widths.append(max([len(col.name)] + [len(piece) for t in texts[1:]
-                                                 for tag in t.split(", ")
-                                                 for piece in _hyphen_pieces(tag + ",")]))
+            widths.append(longest_tag)
         else:
             widths.append(max(min(natural, narrowest), col.narrowest))
     return widths
 
 
 def natural_widths(grid: Grid) -> list[int]:
-    return [max(len(line) for t in [col.name] + [row[i] for row in grid.rows]
-                for line in (t.splitlines() or [""]))
+    return [natural for natural, _ in _measures(grid)]
+
+
+def _measures(grid: Grid) -> list[tuple[int, int]]:
+    """(its longest line, its longest tag) of each column, header included,
+    measured once for a grid: fitting a table asks for them several times,
+    and a table may have 70,000 rows."""
+    kept = grid.__dict__.get("_measured")
+    if kept is None:
+        rows = grid.rows
+        kept = grid.__dict__["_measured"] = [
+            _measure(col, [col.name] + [row[i] for row in rows])
             for i, col in enumerate(grid.columns)]
+    return kept
+
+
+def _measure(col, texts: list[str]) -> tuple[int, int]:
+    natural = max(len(t) if t.isascii() and "\n" not in t
+                  else max(map(len, t.splitlines() or [""])) for t in texts)
+    longest_tag = 0
+    if col.kind == "tags":
+        longest_tag = max([len(col.name)] + [len(piece) for t in texts[1:]
+                                             for tag in t.split(", ")
+                                             for piece in _hyphen_pieces(tag + ",")])
+    return natural, longest_tag
 
 
 def allotted_widths(grid: Grid, width: int) -> list[int]:
