@@ -115,6 +115,9 @@ def jsonable(value):
     """A value as JSON data: ISO timestamps, durations in seconds, lists;
     the distinct values of a merged cell as {"distinct": [...]}, a folded
     sub-tree as {"folded": DIGEST, "keys": N}."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # most cells
+        return value
     if value is MISSING:
         return None
     if isinstance(value, Distinct):
