@@ -12,7 +12,7 @@ import gc
 import re
 from datetime import date, datetime
 
-import lark
+from ._lark import lark
 from lark import Lark, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 

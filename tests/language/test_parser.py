@@ -4,6 +4,8 @@ tests/data/parser/, plus properties that hold for any text."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,17 @@ def test_unparse_round_trips(text):
     """Printing a parsed filter and parsing it again gives the same AST."""
     f = parse(text).statements[0].filter
     assert parse(filter_text(f)).statements[0].filter == f
+
+
+def test_lark_is_imported_without_regex_which_others_still_get():
+    """lark is imported with the third-party `regex` module hidden (it costs
+    start-up time, for Unicode categories our grammar has none of); a
+    program importing `regex` afterwards gets it."""
+    pytest.importorskip("regex")  # lark's optional dependency, installed here
+    grammar = Path(__file__).resolve().parents[2] / "smtql" / "language" / "smtql.lark"
+    assert "\\p{" not in grammar.read_text("utf-8")
+    code = ("import sys, smtql.language.parser as p, lark.utils; "
+            "print('regex' in sys.modules, lark.utils._has_regex); "
+            "p.parse('count all'); import regex; print(regex.match('a', 'a') is not None)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["False", "False", "True"], proc.stderr
