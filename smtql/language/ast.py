@@ -7,12 +7,34 @@ layout. Nothing past the parser sees a Lark tree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Any, Union
 
 
-@dataclass(frozen=True)
-class Span:
+class _Immutable:
+    """What `dataclass(frozen=True)` gives, at a third of the start-up cost
+    (frozen=True writes two more methods for every one of the 45 classes:
+    7 ms of every command): a field is set once, by `__init__`, and never
+    again; nothing else is set or deleted."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name, value):
+        if name in self.__dict__ or name not in self.__dataclass_fields__:
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+# A node class: a dataclass, compared and hashed by its fields (span left
+# out), whose instances cannot change (its root classes are _Immutable).
+immutable = dataclass(unsafe_hash=True)
+
+
+@immutable
+class Span(_Immutable):
     """Where a node stands in the program text (lines and columns from 1)."""
 
     line: int
@@ -27,14 +49,14 @@ def _span():
     return field(default=None, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True)
-class Node:
+@immutable
+class Node(_Immutable):
     span: Span | None = _span()
 
 
 # ------------------------------------------------------------------ values
 
-@dataclass(frozen=True)
+@immutable
 class Const(Node):
     """A literal, already read as the kind the left side of its comparison
     needs: str, int, float, bool, None, tuple (a list), datetime.date,
@@ -43,14 +65,14 @@ class Const(Node):
     value: Any
 
 
-@dataclass(frozen=True)
+@immutable
 class Var(Node):
     """`$name`: a `let` binding or a value set from outside."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@immutable
 class ListOf(Node):
     """A list literal whose items are still to be resolved (it holds a `$var`
     or a relative date)."""
@@ -58,7 +80,7 @@ class ListOf(Node):
     items: tuple["Value", ...]
 
 
-@dataclass(frozen=True)
+@immutable
 class Token(Node):
     """A literal kept as written because its reading depends on context
     (`2020` is a year after `after`, a number after `seed =`) or on the
@@ -73,14 +95,14 @@ Value = Union[Const, Var, ListOf, Token]
 
 # ------------------------------------------------------------------ keys
 
-@dataclass(frozen=True)
+@immutable
 class Field(Node):
     """A record field, by its canonical name (`main_file` for `script`)."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@immutable
 class Param(Node):
     """A parameter key: segments are str, int for a bare number segment, or
     a `params.model.KeyLiteral` for a key that is not text (`[true]`)."""
@@ -94,7 +116,7 @@ class Param(Node):
         return path_text(self.path)
 
 
-@dataclass(frozen=True)
+@immutable
 class Output(Node):
     """`output("GLOB").KEY…`: a value read from the record's first output
     file (in path order) whose path matches the glob; `path` () is the
@@ -112,7 +134,7 @@ Key = Union[Field, Param, Output]
 PERIODS = ("hour", "day", "week", "month", "year")
 
 
-@dataclass(frozen=True)
+@immutable
 class PeriodKey(Node):
     """A period of the timestamp as a group key: hour, day, week (ISO,
     Monday), month, year; UTC."""
@@ -120,12 +142,12 @@ class PeriodKey(Node):
     unit: str
 
 
-@dataclass(frozen=True)
+@immutable
 class TagKey(Node):
     """`tag` as a group key: one group per tag (a record in each of its)."""
 
 
-@dataclass(frozen=True)
+@immutable
 class StatusKey(Node):
     """`status` as a group key: the record's status word."""
 
@@ -135,7 +157,7 @@ GroupKey = Union[Field, Param, PeriodKey, TagKey, StatusKey]
 AGGREGATES = ("count", "mean", "avg", "median", "std", "min", "max", "sum", "first", "last")
 
 
-@dataclass(frozen=True)
+@immutable
 class Aggregate(Node):
     """An item of a group-by's `show`: `count`, `labels`, or FUNC(ARG)
     (`avg` is read as `mean`). ARG is any value a key reads."""
@@ -146,44 +168,44 @@ class Aggregate(Node):
 
 # ------------------------------------------------------------------ filters
 
-@dataclass(frozen=True)
+@immutable
 class All(Node):
     pass
 
 
-@dataclass(frozen=True)
+@immutable
 class And(Node):
     items: tuple["Filter", ...]
 
 
-@dataclass(frozen=True)
+@immutable
 class Or(Node):
     items: tuple["Filter", ...]
 
 
-@dataclass(frozen=True)
+@immutable
 class Not(Node):
     item: "Filter"
 
 
-@dataclass(frozen=True)
+@immutable
 class HasTags(Node):
     """Every listed tag is on the record (status words also match `_word_`)."""
 
     tags: tuple[Union[str, Var], ...]
 
 
-@dataclass(frozen=True)
+@immutable
 class TagLike(Node):
     pattern: str
 
 
-@dataclass(frozen=True)
+@immutable
 class Status(Node):
     word: str
 
 
-@dataclass(frozen=True)
+@immutable
 class TimeRange(Node):
     """`after D` (op `>=`), `before D` (`<`) or `on D` (`on`)."""
 
@@ -191,35 +213,35 @@ class TimeRange(Node):
     date: Value
 
 
-@dataclass(frozen=True)
+@immutable
 class Compare(Node):
     key: Key
     op: str  # = != < <= > >= ~= in contains startswith endswith matches
     value: Value
 
 
-@dataclass(frozen=True)
+@immutable
 class Exists(Node):
     key: Param
 
 
-@dataclass(frozen=True)
+@immutable
 class Match(Node):
     ref: "Ref"
     keys: tuple[Param, ...]
 
 
-@dataclass(frozen=True)
+@immutable
 class FilterVar(Node):
     name: str
 
 
-@dataclass(frozen=True)
+@immutable
 class OutputsMissing(Node):
     """`outputs missing`: some output file of the record is not on disk."""
 
 
-@dataclass(frozen=True)
+@dataclass  # as `immutable` (Node is _Immutable), with a __hash__ of its own
 class Predicate(Node):
     """`$NAME` bound to a Python callable (LANGUAGE.md §11): called with the
     record's Sumatra `Record`; only binding makes one."""
@@ -237,7 +259,7 @@ Filter = Union[All, And, Or, Not, HasTags, TagLike, Status, TimeRange, Compare,
 
 # ------------------------------------------------------------------ statements
 
-@dataclass(frozen=True)
+@immutable
 class Ref(Node):
     """A record: by label, or `latest` / `earliest` (kind), or `$var`."""
 
@@ -245,13 +267,13 @@ class Ref(Node):
     text: str = ""
 
 
-@dataclass(frozen=True)
+@immutable
 class OrderKey(Node):
     key: Key
     descending: bool = False
 
 
-@dataclass(frozen=True)
+@immutable
 class Limit(Node):
     """`limit N`, `latest [N]` or `earliest [N]` (N an int or a `$var`)."""
 
@@ -259,7 +281,7 @@ class Limit(Node):
     count: Union[int, Var, None] = None
 
 
-@dataclass(frozen=True)
+@immutable
 class Find(Node):
     filter: Filter
     show: tuple[Union[Key, str], ...] | None = None  # "default" expands later
@@ -269,7 +291,7 @@ class Find(Node):
     per: tuple[GroupKey, ...] = ()  # best per group: `limit` counts per group
 
 
-@dataclass(frozen=True)
+@immutable
 class Selection(Node):
     """The clauses of a SELECTION after its filter (`order by`, `per`,
     `limit`/`latest`/`earliest`), for the statements taking `where`."""
@@ -279,7 +301,7 @@ class Selection(Node):
     limit: Limit | None = None
 
 
-@dataclass(frozen=True)
+@immutable
 class Group(Node):
     """`FILTER group by KEYS [show ITEMS] [order by …] [limit N]` (and
     `count FILTER group by KEYS`). `items` None: the keys and `count`."""
@@ -291,19 +313,19 @@ class Group(Node):
     limit: Limit | None = None
 
 
-@dataclass(frozen=True)
+@immutable
 class Tags(Node):
     """`tags [FILTER]`: the tags of the matched records, with counts."""
 
     filter: Filter = All()
 
 
-@dataclass(frozen=True)
+@immutable
 class Count(Node):
     filter: Filter
 
 
-@dataclass(frozen=True)
+@immutable
 class Describe(Node):
     """`describe REFS`: one ref (one record, as one object), several, or
     `where FILTER` and the SELECTION's clauses (`select`)."""
@@ -313,7 +335,7 @@ class Describe(Node):
     select: Selection | None = None
 
 
-@dataclass(frozen=True)
+@immutable
 class Diff(Node):
     refs: tuple[Ref, ...] = ()
     where: Filter | None = None
@@ -323,12 +345,12 @@ class Diff(Node):
     select: Selection | None = None  # the clauses after `where FILTER`
 
 
-@dataclass(frozen=True)
+@immutable
 class Keys(Node):
     filter: Filter
 
 
-@dataclass(frozen=True)
+@immutable
 class TagWrite(Node):
     op: str  # "tag" or "untag"
     tags: tuple[Union[str, Var], ...]
@@ -336,25 +358,25 @@ class TagWrite(Node):
     select: Selection | None = None
 
 
-@dataclass(frozen=True)
+@immutable
 class Export(Node):
     filter: Filter
     path: str | None = None
     select: Selection | None = None
 
 
-@dataclass(frozen=True)
+@immutable
 class Let(Node):
     name: str
     filter: Filter
 
 
-@dataclass(frozen=True)
+@immutable
 class Undo(Node):
     pass
 
 
-@dataclass(frozen=True)
+@immutable
 class Explain(Node):
     statement: "Statement"
 
@@ -362,7 +384,7 @@ class Explain(Node):
 PLOT_KINDS = ("line", "bar", "scatter", "hist", "box")
 
 
-@dataclass(frozen=True)
+@immutable
 class Plot(Node):
     """`plot STATEMENT [as KIND] [color KEY] [to "FILE"]` (§10): a chart of
     a find or a group-by."""
@@ -377,7 +399,7 @@ Statement = Union[Find, Count, Describe, Diff, Keys, TagWrite, Export, Let,
                   Undo, Explain, Group, Tags, Plot]
 
 
-@dataclass(frozen=True)
+@immutable
 class Program(Node):
     statements: tuple[Statement, ...]
     source: str = field(default="", compare=False, repr=False)

@@ -169,3 +169,19 @@ def test_lark_is_imported_without_regex_which_others_still_get():
             "p.parse('count all'); import regex; print(regex.match('a', 'a') is not None)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.split() == ["False", "False", "True"], proc.stderr
+
+
+def test_nodes_cannot_change():
+    """Nodes are values: equal by their fields (not their span), hashable,
+    and set once."""
+    import dataclasses
+    node = parse("count optimizer.lr = 0.01").statements[0]
+    again = parse("count  optimizer.lr  =  0.01").statements[0]
+    assert node == again and hash(node) == hash(again) and node.span != again.span
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        node.filter = None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        node.anything = 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del node.filter
+    assert dataclasses.replace(node, filter=None).filter is None
