@@ -658,7 +658,9 @@ class DjangoSqlStore(Store):
         if readable is None:
             sql = Sql(f"SELECT COUNT(*), NULL FROM {S.RECORD.name} r WHERE ") + where
         else:  # one pass: every record counted, the ids of the unsure ones listed
-            sql = (Sql(f"SELECT COUNT(*), group_concat(CASE WHEN COALESCE({readable}, 0) "
+            # (a CASE test stops at the first OR term true; COALESCE(… OR …)
+            # would evaluate both)
+            sql = (Sql(f"SELECT COUNT(*), group_concat(CASE WHEN {readable} "
                        f"THEN NULL ELSE r.db_id END) FROM {S.RECORD.name} r WHERE ") + where)
         rows = qy.run(sql) if within is None else qy.run_within(sql, within)
         if rows is None:
