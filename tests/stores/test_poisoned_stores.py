@@ -488,6 +488,38 @@ def test_count_equals_the_records_found_on_damaged_content(damaged, filter_):
         assert unreadable == 6 and int(counted) == n - 6
 
 
+GROUPED = ["count all group by week", "count all group by main_file",
+           "all group by day show count, min(timestamp), max(timestamp), mean(duration)",
+           "count all group by seed", "count tag finished group by status, month"]
+
+
+@pytest.mark.parametrize("query", GROUPED)
+def test_group_by_equals_the_streamed_one_on_damaged_content(damaged, query):
+    """A group-by the store would run as one GROUP BY gives on damaged
+    content what the streaming aggregation gives, and the reference
+    grouping of every record a scan reads (issue 16, item 7): a record
+    whose timestamp cannot be read is left out and reported the same way,
+    whatever the keys (a period of the timestamp, a field, a parameter)."""
+    import smtql
+    from plan.test_groups import bound, same
+    from smtql.plan.evaluate import group_items, reference_groups
+    project, _ = damaged
+    pushed, streamed = smtql.connect(project), smtql.connect(project)
+    streamed.store.can_group = lambda keys, aggregates: False
+    stmt = bound(query)
+    assert pushed.store.can_group(stmt.keys, group_items(stmt)[1])  # SQL is tried first
+    got, want = pushed.query(query), streamed.query(query)
+    assert got.rows == want.rows
+    assert got.notes == want.notes
+    reference, _ = reference_groups(streamed.store.scan(None), stmt)
+    assert len(got.rows) == len(reference)
+    for line, ref in zip(got.rows, reference):
+        assert all(same(line[k], ref[k]) for k in ref), (line, ref)
+    if "all" in query:
+        assert " ".join(got.notes).count("timestamp could not be read") == 6, got.notes
+    assert pushed.query(f"explain {query}").data["group_by"] == "python"
+
+
 # ------------------------------------------------------------------ damaged shelve content
 
 _DAMAGE_SHELF = r"""

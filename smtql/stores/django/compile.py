@@ -506,7 +506,9 @@ class Compiler:
     # -- GROUP BY (see `groupable` below)
     def _group_parts(self, qy: Query, keys, aggregates, coded=None):
         """(select list, GROUP BY list, joins, how to read each selected column):
-        a column's reader is ("key", key) or ("agg", aggregate, part).
+        a column's reader is ("key", key), ("newest", None) (a parameter
+        key's newest record), ("agg", aggregate, part) or ("unsure", None)
+        (the records whose timestamp is not surely readable).
         `coded`: parameter key path -> its values coded by the parameter
         index (ParamIndex.value_codes), grouped by code, not by set."""
         d = self.dialect
@@ -548,6 +550,13 @@ class Compiler:
                        "min": f"MIN({column})", "max": f"MAX({column})"}[part]
                 selected.append(Sql(sql))
                 readers.append(("agg", agg, part))
+        readable = d.surely_readable_timestamp("r.timestamp")
+        if readable is not None:
+            # Records whose timestamp may not read (a hand-edited SQLite
+            # store): a scan leaves out and reports those that do not, and
+            # reads the others its own way; none in a store nobody damaged.
+            selected.append(Sql(f"SUM(CASE WHEN {readable} THEN 0 ELSE 1 END)"))
+            readers.append(("unsure", None))
         return selected, grouped, joins, readers
 
 
