@@ -80,6 +80,26 @@ def test_an_undamaged_store_reads_its_records_once(store):
     assert pushed >= 15
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres", "mysql"])
+def test_a_week_ends_with_sundays_last_microsecond(backend, tmp_path):
+    """A record at 23:59:59.9999 on a Sunday is in that ISO week, in SQL as
+    in Python (SQLite rounds a time to milliseconds once a date modifier
+    applies: its week is counted from the date alone)."""
+    from datetime import datetime
+    from support.generations import Record
+    from smtql.stores.registry import open_store
+    store_support.require_server(backend)
+    records = [Record("sunday", datetime(2020, 11, 22, 23, 59, 59, 999900)),
+               Record("monday", datetime(2020, 11, 23))]
+    store = open_store(store=build_store("0.8.1", backend, records, target=tmp_path).uri)
+    try:
+        got = run(store, "count all group by week")
+        assert store.last_group_statements  # in SQL
+        assert [(r["week"], r["count"]) for r in got.rows] == [("2020-W47", 1), ("2020-W48", 1)]
+    finally:
+        store.close()
+
+
 def test_per_table_through_the_store(store):
     for case in PER_CASES:
         labels = run(store, case["query"]).labels

@@ -362,12 +362,15 @@ class SqliteDialect(Dialect):
 
     # Django keeps SQLite timestamps as UTC text; strftime has no ISO week
     # before SQLite 3.46, so the week is counted from its Thursday (whose
-    # year is the ISO year).
+    # year is the ISO year), found from the date alone: a modifier rounds
+    # the time to milliseconds, and Sunday 23:59:59.9996 would be Monday.
+    # (A group-by reads only timestamps surely readable, whose first 10
+    # characters are their date: surely_readable_timestamp.)
     _FORMATS = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
 
     def period(self, expr, unit):
         if unit == "week":
-            thursday = f"date({expr}, '-3 days', 'weekday 4')"
+            thursday = f"date(substr({expr}, 1, 10), '-3 days', 'weekday 4')"
             return (f"printf('%s-W%02d', strftime('%Y', {thursday}), "
                     f"(CAST(strftime('%j', {thursday}) AS INTEGER) - 1) / 7 + 1)")
         return f"strftime('{self._FORMATS[unit]}', {expr})"
