@@ -520,6 +520,33 @@ def test_group_by_equals_the_streamed_one_on_damaged_content(damaged, query):
     assert pushed.query(f"explain {query}").data["group_by"] == "python"
 
 
+@pytest.mark.parametrize("filter_", ["all", "tag finished", "seed > 1", "not tag nothing"])
+def test_keys_and_tags_count_what_find_finds_on_damaged_content(damaged, filter_):
+    """`keys F` (counted per parameter set from the index) and `tags F`
+    count the records `find F` finds (issue 16, item 7): a record whose
+    timestamp cannot be read is left out of each, and reported."""
+    import smtql
+    from collections import Counter
+    from smtql.language.fields import tag_word
+    project, _ = damaged
+    indexed, streamed = smtql.connect(project), smtql.connect(project)
+    streamed.store.keys_of = lambda plan: None  # every record's set parsed
+    found = indexed.query(f"find {filter_} show tags")
+    unreadable = sorted(n for n in found.notes if "timestamp could not be read" in n)
+    assert unreadable
+    for statement in ("keys", "tags"):
+        got = indexed.query(f"{statement} {filter_}")
+        assert sorted(n for n in got.notes if "timestamp could not be read" in n) == unreadable
+        if statement == "keys":
+            assert indexed.store.param_index() is not None  # counted from the index
+            want = streamed.query(f"keys {filter_}")
+            assert {r["key"]: r["records"] for r in got.rows} == \
+                {r["key"]: r["records"] for r in want.rows}
+        else:
+            words = Counter(tag_word(t) for tags in found.dataframe()["tags"] for t in tags)
+            assert {r["tag"]: r["records"] for r in got.rows} == dict(words)
+
+
 # ------------------------------------------------------------------ damaged shelve content
 
 _DAMAGE_SHELF = r"""

@@ -666,13 +666,17 @@ class DjangoSqlStore(Store):
         if rows is None:
             return None
         total, unsure = rows[0]
-        if not unsure:
-            return int(total)
-        ids = [int(i) for i in str(unsure).split(",")]
+        return int(total) - len(self._unreadable(qy, _id_list(unsure)))
+
+    def _unreadable(self, qy: Query, ids: list) -> set:
+        """Those of these records whose timestamp does not read, each
+        reported as a scan reports it (one statement, if any ids)."""
+        if not ids:
+            return set()
         label = self.dialect.selected_text("r.label")  # as the scan reads it, for the notes
-        others = qy.run(Sql(f"SELECT r.db_id, {label}, r.timestamp FROM {S.RECORD.name} r WHERE ")
-                        + self.dialect.in_ints("r.db_id", ids))
-        return int(total) - len(ids) + sum(1 for _ in self._decoded_one_by_one(others, None))
+        rows = qy.run(Sql(f"SELECT r.db_id, {label}, r.timestamp FROM {S.RECORD.name} r WHERE ")
+                      + self.dialect.in_ints("r.db_id", ids))
+        return set(ids).difference(values[0] for values, _ in self._decoded_one_by_one(rows, None))
 
     def explain(self, plan, count: bool = False) -> dict:
         """The statements the plan runs, and how many candidates each stage
@@ -764,6 +768,18 @@ class DjangoSqlStore(Store):
             qy.note_index_sets()
         return values
 
+    def _readable_per_set(self, qy: Query, chunks):
+        """Chunks of (set id, records) from chunks of (set id, records, ids
+        of those whose timestamp is not surely readable): the records whose
+        timestamp does not read taken off, sets left with none dropped."""
+        for chunk in chunks:
+            bad = self._unreadable(qy, [i for *_, ids in chunk for i in _id_list(ids)])
+            if not bad:
+                yield [(pid, n) for pid, n, _ in chunk]
+                continue
+            off = Counter(pid for pid, _, ids in chunk for i in _id_list(ids) if i in bad)
+            yield [(pid, n - off[pid]) for pid, n, _ in chunk if n > off[pid]]
+
     # -- vocabularies and references
     def tag_counts(self):
         with Query(self) as qy:
@@ -828,7 +844,7 @@ class DjangoSqlStore(Store):
         by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
                             f"WHERE r.project_id = ? GROUP BY r.parameters_id", [self.project]),
                         many=True)
-        names, per_shape, others = _records_per_shape(index, by_set)
+        names, per_shape, others = _records_per_shape(index, _chunks(by_set, 20000))
         counts = Counter()
         for shape, n in per_shape.items():
             for name in names[shape]:
@@ -852,11 +868,18 @@ class DjangoSqlStore(Store):
             index = qy.param_index()
             if index is None:
                 return None
-            by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
-                                f"WHERE ") + self.compiler.where(qy, plan.pre)
+            # with the ids of the records whose timestamp is not surely
+            # readable (a hand-edited SQLite store), of which those that
+            # do not read are taken off: a scan leaves them out
+            readable = self.dialect.surely_readable_timestamp("r.timestamp")
+            unsure = (f"group_concat(CASE WHEN {readable} THEN NULL ELSE r.db_id END)"
+                      if readable is not None else "NULL")
+            by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*), {unsure} FROM "
+                                f"{S.RECORD.name} r WHERE ") + self.compiler.where(qy, plan.pre)
                             + Sql(" GROUP BY r.parameters_id"), many=True)
             newest = {}
-            names, per_shape, others = _records_per_shape(index, by_set, newest)
+            names, per_shape, others = _records_per_shape(
+                index, self._readable_per_set(qy, _chunks(by_set, 20000)), newest)
             counts = Counter()
             for shape, n in per_shape.items():
                 for name in _leaf_names(names[shape]):
@@ -984,14 +1007,15 @@ CODED_GROUP_SETTINGS = {"enable_nestloop": "off", "enable_sort": "off", "work_me
 EXAMPLE_SETS = 5  # sets per shape parsed for `keys`' examples (3 distinct values a key)
 
 
-def _records_per_shape(index, by_set, newest: dict | None = None):
+def _records_per_shape(index, chunks, newest: dict | None = None):
     """(the index's key names per shape, records per shape, records per set
-    the index has no shape for) of (set id, records) rows, read a chunk at a
-    time; `newest`, if given, keeps the newest sets of each shape."""
+    the index has no shape for) of chunks of (set id, records) rows (of
+    20,000: two small numbers a row); `newest`, if given, keeps the newest
+    sets of each shape."""
     per_shape, others = Counter(), {}
     with index.reading():
         names = index.shape_names()
-        for chunk in _chunks(by_set, 20000):  # two small numbers a row
+        for chunk in chunks:
             known = index.shapes_of(pid for pid, _ in chunk)
             for pid, n in chunk:
                 readable, shape = known.get(pid, (1, None))
@@ -1185,6 +1209,11 @@ def _readable_ts(value) -> bool:
     except (ValueError, TypeError, OverflowError):
         return False
     return True
+
+
+def _id_list(text) -> list[int]:
+    """The ids a group_concat gave (None: none)."""
+    return [int(i) for i in str(text).split(",")] if text else []
 
 
 def _chunks(cursor, size: int = 2000):
