@@ -80,6 +80,46 @@ def test_an_undamaged_store_reads_its_records_once(store):
     assert pushed >= 15
 
 
+def test_sqlite_timestamps_are_tested_again_once_the_store_changed(tmp_path):
+    """The GROUP BY counts the store's records whose timestamp is not surely
+    readable while the store may have changed since none had (SQLite's
+    data_version, the store's `sure_at`), and only then: with `sure_at`
+    the store's version, it tests none (damage made meanwhile goes unseen:
+    so `sure_at` comes from such a count only); once another connection
+    changed the store, it counts them again, and the group-by streams."""
+    import sqlite3
+    from datetime import datetime
+    from support.generations import Record
+    from smtql.stores.registry import open_store
+    records = [Record(f"r{i}", datetime(2021, i + 1, 1)) for i in range(4)]
+    built = build_store("0.8.1", "sqlite", records, target=tmp_path)
+    store = open_store(store=built.uri)
+    query = "count all group by month"
+
+    def damage(label):
+        db = sqlite3.connect(built.path)
+        db.execute("UPDATE django_store_record SET timestamp = 'garbage' WHERE label = ?",
+                   (label,))
+        db.commit()
+        db.close()
+
+    try:
+        assert sum(r["count"] for r in run(store, query).rows) == 4
+        assert store.last_group_statements and store.sure_at is not None
+        damage("r0")
+        store.sure_at = store.conn.execute(  # as if no record had been damaged
+            "SELECT data_version FROM pragma_data_version").fetchone()[0]
+        assert sum(r["count"] for r in run(store, query).rows) == 4  # not tested
+        assert store.last_group_statements
+        damage("r1")
+        got = run(store, query)
+        assert store.last_group_statements is None and store.sure_at is None  # streamed
+        assert sum(r["count"] for r in got.rows) == 2
+        assert " ".join(got.notes).count("timestamp could not be read") == 2
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres", "mysql"])
 def test_a_week_ends_with_sundays_last_microsecond(backend, tmp_path):
     """A record at 23:59:59.9999 on a Sunday is in that ISO week, in SQL as

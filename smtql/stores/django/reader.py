@@ -317,6 +317,10 @@ class DjangoSqlStore(Store):
         # say so, and a parameter count then reads the parameters_id index
         # alone, not each record's row as well (12,631 of 10^5: 70 ms).
         self.only_project_records = False
+        # SQLite's data_version of this connection when no record of the
+        # store had a timestamp that is not surely readable (None: not
+        # known): statements then need not test each (Compiler.timestamp_check).
+        self.sure_at: int | None = None
         self.layout = self._detect_layout()
         self.compiler = Compiler(self)
 
@@ -403,6 +407,7 @@ class DjangoSqlStore(Store):
         except Exception:  # noqa: BLE001 - it is being replaced
             pass
         self.conn, _ = connect(self.location)
+        self.sure_at = None  # a data_version is the connection's own
 
     def close(self) -> None:
         # The index's own (read-write) connection closes last: the last to
@@ -646,27 +651,34 @@ class DjangoSqlStore(Store):
         """COUNT(*) of the records `where` selects, as many as a scan finds:
         a record whose timestamp does not read is left out (and reported),
         as `_decoded` leaves it out of every answer. Where the column may
-        hold anything (SQLite), the records whose timestamp is not surely
-        readable are counted apart, decoded here one by one (none, in a
-        store nobody damaged). None if not counted within `within` seconds."""
+        hold anything (SQLite), and some record's timestamp is not surely
+        readable (Compiler.timestamp_check: none, in a store nobody
+        damaged), the filter's such records are listed and decoded here one
+        by one. None if not counted within `within` seconds."""
         # A count under a time limit annotates an answer (what `latest N`
         # leaves out): it counts every record the filter selects, those with
-        # an unreadable timestamp among them (the answer's notes name them);
-        # testing each timestamp would cost 110 ms at 10^5 records.
-        readable = (self.dialect.surely_readable_timestamp("r.timestamp")
-                    if within is None else None)
-        if readable is None:
-            sql = Sql(f"SELECT COUNT(*), NULL FROM {S.RECORD.name} r WHERE ") + where
-        else:  # one pass: every record counted, the ids of the unsure ones listed
-            # (a CASE test stops at the first OR term true; COALESCE(… OR …)
-            # would evaluate both)
-            sql = (Sql(f"SELECT COUNT(*), group_concat(CASE WHEN {readable} "
-                       f"THEN NULL ELSE r.db_id END) FROM {S.RECORD.name} r WHERE ") + where)
+        # an unreadable timestamp among them (the answer's notes name them).
+        check = self.compiler.timestamp_check() if within is None else []
+        sql = (Sql.join(", ", [Sql("SELECT COUNT(*)")] + check)
+               + Sql(f" FROM {S.RECORD.name} r WHERE ") + where)
         rows = qy.run(sql) if within is None else qy.run_within(sql, within)
         if rows is None:
             return None
-        total, unsure = rows[0]
-        return int(total) - len(self._unreadable(qy, _id_list(unsure)))
+        total = int(rows[0][0])
+        if not check or self._timestamps_sure(*rows[0][1:]):
+            return total
+        readable = self.dialect.surely_readable_timestamp("r.timestamp")
+        # (a CASE test stops at the first OR term true)
+        unsure = qy.run(Sql(f"SELECT group_concat(r.db_id) FROM {S.RECORD.name} r WHERE (")
+                        + where + Sql(f") AND CASE WHEN {readable} THEN 0 ELSE 1 END"))[0][0]
+        return total - len(self._unreadable(qy, _id_list(unsure)))
+
+    def _timestamps_sure(self, version: int, unsure: int) -> bool:
+        """Whether every record's timestamp is surely readable, from the two
+        columns of Compiler.timestamp_check (remembered until the store
+        changes)."""
+        self.sure_at = version if unsure == 0 else None
+        return unsure == 0
 
     def _unreadable(self, qy: Query, ids: list) -> set:
         """Those of these records whose timestamp does not read, each
@@ -718,7 +730,8 @@ class DjangoSqlStore(Store):
                 # transaction only (3.2 s under load, not 14).
                 qy.set_local(**CODED_GROUP_SETTINGS)
             found = qy.run(sql)
-            if _unsure_records(found, readers):
+            at = next((i for i, r in enumerate(readers) if r[0] == "version"), None)
+            if found and at is not None and not self._timestamps_sure(*found[0][at:at + 2]):
                 return None
             values = {}
             params = [(i, r[1]) for i, r in enumerate(readers)
@@ -767,18 +780,6 @@ class DjangoSqlStore(Store):
         if index is not None:
             qy.note_index_sets()
         return values
-
-    def _readable_per_set(self, qy: Query, chunks):
-        """Chunks of (set id, records) from chunks of (set id, records, ids
-        of those whose timestamp is not surely readable): the records whose
-        timestamp does not read taken off, sets left with none dropped."""
-        for chunk in chunks:
-            bad = self._unreadable(qy, [i for *_, ids in chunk for i in _id_list(ids)])
-            if not bad:
-                yield [(pid, n) for pid, n, _ in chunk]
-                continue
-            off = Counter(pid for pid, _, ids in chunk for i in _id_list(ids) if i in bad)
-            yield [(pid, n - off[pid]) for pid, n, _ in chunk if n > off[pid]]
 
     # -- vocabularies and references
     def tag_counts(self):
@@ -863,23 +864,23 @@ class DjangoSqlStore(Store):
         leaf keys read from its shape (paramindex: key names kept per
         structure), so no set is parsed but those the index has no shape
         for; and a few sets per shape (the newest of the answer) parsed
-        for the examples. None without the index."""
+        for the examples. None without the index, or when some record's
+        timestamp is not surely readable (then `keys` streams, as find:
+        those that do not read left out and reported)."""
         with Query(self) as qy:
             index = qy.param_index()
             if index is None:
                 return None
-            # with the ids of the records whose timestamp is not surely
-            # readable (a hand-edited SQLite store), of which those that
-            # do not read are taken off: a scan leaves them out
-            readable = self.dialect.surely_readable_timestamp("r.timestamp")
-            unsure = (f"group_concat(CASE WHEN {readable} THEN NULL ELSE r.db_id END)"
-                      if readable is not None else "NULL")
-            by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*), {unsure} FROM "
-                                f"{S.RECORD.name} r WHERE ") + self.compiler.where(qy, plan.pre)
+            check = self.compiler.timestamp_check()
+            # (a scan leaves out and reports records whose timestamp does
+            # not read: the count per set would not)
+            if check and not self._timestamps_sure(*qy.run("SELECT " + Sql.join(", ", check))[0]):
+                return None
+            by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
+                                f"WHERE ") + self.compiler.where(qy, plan.pre)
                             + Sql(" GROUP BY r.parameters_id"), many=True)
             newest = {}
-            names, per_shape, others = _records_per_shape(
-                index, self._readable_per_set(qy, _chunks(by_set, 20000)), newest)
+            names, per_shape, others = _records_per_shape(index, _chunks(by_set, 20000), newest)
             counts = Counter()
             for shape, n in per_shape.items():
                 for name in _leaf_names(names[shape]):
@@ -1062,13 +1063,6 @@ def _key_value(key, value, values):
     if isinstance(value, (bytes, bytearray)):  # MySQL's exact text is its bytes
         return value.decode("utf-8", errors="replace")
     return value if isinstance(value, str) or value is None else str(value)
-
-
-def _unsure_records(found, readers) -> int:
-    """How many records of the group-by's statement have a timestamp that
-    is not surely readable (its "unsure" column, summed over the groups)."""
-    at = next((i for i, r in enumerate(readers) if r[0] == "unsure"), None)
-    return 0 if at is None else sum(row[at] for row in found)
 
 
 def merge_partial_groups(found, readers, values) -> tuple[list[dict], Counter]:
