@@ -845,7 +845,7 @@ class DjangoSqlStore(Store):
         by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
                             f"WHERE r.project_id = ? GROUP BY r.parameters_id", [self.project]),
                         many=True)
-        names, per_shape, others = _records_per_shape(index, _chunks(by_set, 20000))
+        names, per_shape, others = _records_per_shape(index, by_set)
         counts = Counter()
         for shape, n in per_shape.items():
             for name in names[shape]:
@@ -880,7 +880,7 @@ class DjangoSqlStore(Store):
                                 f"WHERE ") + self.compiler.where(qy, plan.pre)
                             + Sql(" GROUP BY r.parameters_id"), many=True)
             newest = {}
-            names, per_shape, others = _records_per_shape(index, _chunks(by_set, 20000), newest)
+            names, per_shape, others = _records_per_shape(index, by_set, newest)
             counts = Counter()
             for shape, n in per_shape.items():
                 for name in _leaf_names(names[shape]):
@@ -1008,15 +1008,14 @@ CODED_GROUP_SETTINGS = {"enable_nestloop": "off", "enable_sort": "off", "work_me
 EXAMPLE_SETS = 5  # sets per shape parsed for `keys`' examples (3 distinct values a key)
 
 
-def _records_per_shape(index, chunks, newest: dict | None = None):
+def _records_per_shape(index, by_set, newest: dict | None = None):
     """(the index's key names per shape, records per shape, records per set
-    the index has no shape for) of chunks of (set id, records) rows (of
-    20,000: two small numbers a row); `newest`, if given, keeps the newest
-    sets of each shape."""
+    the index has no shape for) of (set id, records) rows, read a chunk at a
+    time; `newest`, if given, keeps the newest sets of each shape."""
     per_shape, others = Counter(), {}
     with index.reading():
         names = index.shape_names()
-        for chunk in chunks:
+        for chunk in _chunks(by_set, 20000):  # two small numbers a row
             known = index.shapes_of(pid for pid, _ in chunk)
             for pid, n in chunk:
                 readable, shape = known.get(pid, (1, None))

@@ -282,9 +282,10 @@ class SqliteDialect(Dialect):
     def surely_readable_timestamp(self, expr):
         # SQLite keeps whatever was written. Django writes `YYYY-MM-DD
         # HH:MM:SS[.ffffff]`: what it wrote is told first, at half the cost
-        # of the exhaustive test (a count or group-by pays for this on every
-        # record it reads: 75 -> 36 ms at 10^5), which then sees only the
-        # few values within half a millisecond of the next second.
+        # of the exhaustive test (the store-wide check of
+        # Compiler.timestamp_check pays for this on every record: 75 -> 36
+        # ms at 10^5), which then sees only the few values within half a
+        # millisecond of the next second.
         return f"({self._as_django_writes(expr)} OR {self._readable_shape(expr)})"
 
     @staticmethod
