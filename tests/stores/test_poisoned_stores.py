@@ -426,7 +426,12 @@ DAMAGED_PROGRAMS = ["count all", "find all", "find all show default, params, std
                     "explain count reason = \"\"", "keys a = 1", "describe earliest",
                     "diff latest, earliest depth 1", "tag checked where all",
                     "untag checked where reason = \"\"", "let x = after 2000; diff where $x",
-                    "status finished latest 2 merged", "find all order by user desc limit 3"]
+                    "status finished latest 2 merged", "find all order by user desc limit 3",
+                    # group-bys the store would run in SQL (they raised on min/max(timestamp)
+                    # and on a parameter key), keys and tags
+                    "all group by day show count, min(timestamp), max(timestamp)",
+                    "count all group by seed", "explain count all group by week",
+                    "keys tag finished", "tags all"]
 
 
 def test_damaged_content_is_reported_never_an_internal_error(damaged, tmp_path):
