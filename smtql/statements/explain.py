@@ -44,13 +44,16 @@ def _explain_group(stmt: ast.Group, ctx) -> TextResult:
     from . import group
     store = ctx.store
     plan = group.plan_of(stmt, store)
+    pushed = None
     if group.pushable(plan, store, stmt):
         from ..plan.evaluate import group_items
-        lines, _ = store.group(plan, stmt.keys, group_items(stmt)[1])
+        pushed = store.group(plan, stmt.keys, group_items(stmt)[1])
+    if pushed is not None:
+        lines, _ = pushed
         info = {"statements": store.last_group_statements, "candidates": len(lines),
                 "answer": len(lines), "groups": True}
         how = "in the store: one SQL GROUP BY"
-    else:
+    else:  # (or the store could not answer exactly: see Store.group)
         info = store.explain(plan)
         how = "in Python, streaming: memory grows with the number of groups, not of records"
     result = explain_plan(plan, store, info=info)

@@ -118,7 +118,9 @@ class Store(ABC):
 
     def group(self, plan, keys, aggregates):
         """(lines keyed by item name, values each aggregate left out) of the
-        group-by, computed by the store; only asked when `can_group`."""
+        group-by, computed by the store; only asked when `can_group`. None
+        when the store cannot answer this one exactly (records it cannot
+        tell are readable): the group-by then streams over `scan`."""
         raise NotImplementedError
 
     # -- output files

@@ -426,7 +426,12 @@ DAMAGED_PROGRAMS = ["count all", "find all", "find all show default, params, std
                     "explain count reason = \"\"", "keys a = 1", "describe earliest",
                     "diff latest, earliest depth 1", "tag checked where all",
                     "untag checked where reason = \"\"", "let x = after 2000; diff where $x",
-                    "status finished latest 2 merged", "find all order by user desc limit 3"]
+                    "status finished latest 2 merged", "find all order by user desc limit 3",
+                    # group-bys the store would run in SQL (they raised on min/max(timestamp)
+                    # and on a parameter key), keys and tags
+                    "all group by day show count, min(timestamp), max(timestamp)",
+                    "count all group by seed", "explain count all group by week",
+                    "keys tag finished", "tags all"]
 
 
 def test_damaged_content_is_reported_never_an_internal_error(damaged, tmp_path):
@@ -486,6 +491,64 @@ def test_count_equals_the_records_found_on_damaged_content(damaged, filter_):
     assert f"{len(found.labels)}" in explained
     if filter_ == "all":
         assert unreadable == 6 and int(counted) == n - 6
+
+
+GROUPED = ["count all group by week", "count all group by main_file",
+           "all group by day show count, min(timestamp), max(timestamp), mean(duration)",
+           "count all group by seed", "count tag finished group by status, month"]
+
+
+@pytest.mark.parametrize("query", GROUPED)
+def test_group_by_equals_the_streamed_one_on_damaged_content(damaged, query):
+    """A group-by the store would run as one GROUP BY gives on damaged
+    content what the streaming aggregation gives, and the reference
+    grouping of every record a scan reads (issue 16, item 7): a record
+    whose timestamp cannot be read is left out and reported the same way,
+    whatever the keys (a period of the timestamp, a field, a parameter)."""
+    import smtql
+    from plan.test_groups import bound, same
+    from smtql.plan.evaluate import group_items, reference_groups
+    project, _ = damaged
+    pushed, streamed = smtql.connect(project), smtql.connect(project)
+    streamed.store.can_group = lambda keys, aggregates: False
+    stmt = bound(query)
+    assert pushed.store.can_group(stmt.keys, group_items(stmt)[1])  # SQL is tried first
+    got, want = pushed.query(query), streamed.query(query)
+    assert got.rows == want.rows
+    assert got.notes == want.notes
+    reference, _ = reference_groups(streamed.store.scan(None), stmt)
+    assert len(got.rows) == len(reference)
+    for line, ref in zip(got.rows, reference):
+        assert all(same(line[k], ref[k]) for k in ref), (line, ref)
+    if "all" in query:
+        assert " ".join(got.notes).count("timestamp could not be read") == 6, got.notes
+    assert pushed.query(f"explain {query}").data["group_by"] == "python"
+
+
+@pytest.mark.parametrize("filter_", ["all", "tag finished", "seed > 1", "not tag nothing"])
+def test_keys_and_tags_count_what_find_finds_on_damaged_content(damaged, filter_):
+    """`keys F` and `tags F` count the records `find F` finds (issue 16,
+    item 7): a record whose timestamp cannot be read is left out of each,
+    and reported (keys are not counted per set from the index then)."""
+    import smtql
+    from collections import Counter
+    from smtql.language.fields import tag_word
+    project, _ = damaged
+    indexed, streamed = smtql.connect(project), smtql.connect(project)
+    streamed.store.keys_of = lambda plan: None  # every record's set parsed
+    found = indexed.query(f"find {filter_} show tags")
+    unreadable = sorted(n for n in found.notes if "timestamp could not be read" in n)
+    assert unreadable
+    for statement in ("keys", "tags"):
+        got = indexed.query(f"{statement} {filter_}")
+        assert sorted(n for n in got.notes if "timestamp could not be read" in n) == unreadable
+        if statement == "keys":
+            want = streamed.query(f"keys {filter_}")
+            assert {r["key"]: r["records"] for r in got.rows} == \
+                {r["key"]: r["records"] for r in want.rows}
+        else:
+            words = Counter(tag_word(t) for tags in found.dataframe()["tags"] for t in tags)
+            assert {r["tag"]: r["records"] for r in got.rows} == dict(words)
 
 
 # ------------------------------------------------------------------ damaged shelve content

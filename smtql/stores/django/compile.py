@@ -503,10 +503,32 @@ class Compiler:
             return [self.dialect.text_order(expr) + way]
         return None
 
+    # -- timestamps a scan would not read as SQL does
+    def timestamp_check(self) -> list[Sql]:
+        """Where a timestamp column may hold anything (SQLite), two columns:
+        the store's data_version (it changes whenever another connection
+        changed the store), and how many of the store's records have a
+        timestamp not surely readable: counted only when the store may have
+        changed since none had (the store's `sure_at`), 0 otherwise (no
+        scan). A scan leaves out and reports those that do not read, and
+        reads the others its own way: a statement that reads timestamps as
+        SQL does stands only when there are none. [] elsewhere."""
+        readable = self.dialect.surely_readable_timestamp("t.timestamp")
+        if readable is None:
+            return []
+        version = "(SELECT data_version FROM pragma_data_version)"
+        # (a CASE test stops at the first OR term true)
+        unsure = (f"(SELECT COUNT(*) FROM {S.RECORD.name} t "
+                  f"WHERE CASE WHEN {readable} THEN 0 ELSE 1 END)")
+        return [Sql(version), Sql(f"CASE WHEN {version} = ? THEN 0 ELSE {unsure} END",
+                                  [self.store.sure_at])]
+
     # -- GROUP BY (see `groupable` below)
     def _group_parts(self, qy: Query, keys, aggregates, coded=None):
         """(select list, GROUP BY list, joins, how to read each selected column):
-        a column's reader is ("key", key) or ("agg", aggregate, part).
+        a column's reader is ("key", key), ("newest", None) (a parameter
+        key's newest record), ("agg", aggregate, part), or the two columns
+        of `timestamp_check`: ("version", None) and ("unsure", None).
         `coded`: parameter key path -> its values coded by the parameter
         index (ParamIndex.value_codes), grouped by code, not by set."""
         d = self.dialect
@@ -548,6 +570,9 @@ class Compiler:
                        "min": f"MIN({column})", "max": f"MAX({column})"}[part]
                 selected.append(Sql(sql))
                 readers.append(("agg", agg, part))
+        check = self.timestamp_check()
+        selected += check
+        readers += [("version", None), ("unsure", None)][:len(check)]
         return selected, grouped, joins, readers
 
 

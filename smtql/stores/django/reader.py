@@ -317,6 +317,10 @@ class DjangoSqlStore(Store):
         # say so, and a parameter count then reads the parameters_id index
         # alone, not each record's row as well (12,631 of 10^5: 70 ms).
         self.only_project_records = False
+        # SQLite's data_version of this connection when no record of the
+        # store had a timestamp that is not surely readable (None: not
+        # known): statements then need not test each (Compiler.timestamp_check).
+        self.sure_at: int | None = None
         self.layout = self._detect_layout()
         self.compiler = Compiler(self)
 
@@ -403,6 +407,7 @@ class DjangoSqlStore(Store):
         except Exception:  # noqa: BLE001 - it is being replaced
             pass
         self.conn, _ = connect(self.location)
+        self.sure_at = None  # a data_version is the connection's own
 
     def close(self) -> None:
         # The index's own (read-write) connection closes last: the last to
@@ -646,31 +651,44 @@ class DjangoSqlStore(Store):
         """COUNT(*) of the records `where` selects, as many as a scan finds:
         a record whose timestamp does not read is left out (and reported),
         as `_decoded` leaves it out of every answer. Where the column may
-        hold anything (SQLite), the records whose timestamp is not surely
-        readable are counted apart, decoded here one by one (none, in a
-        store nobody damaged). None if not counted within `within` seconds."""
+        hold anything (SQLite), and some record's timestamp is not surely
+        readable (Compiler.timestamp_check: none, in a store nobody
+        damaged), the filter's such records are listed and decoded here one
+        by one. None if not counted within `within` seconds."""
         # A count under a time limit annotates an answer (what `latest N`
         # leaves out): it counts every record the filter selects, those with
-        # an unreadable timestamp among them (the answer's notes name them);
-        # testing each timestamp would cost 110 ms at 10^5 records.
-        readable = (self.dialect.surely_readable_timestamp("r.timestamp")
-                    if within is None else None)
-        if readable is None:
-            sql = Sql(f"SELECT COUNT(*), NULL FROM {S.RECORD.name} r WHERE ") + where
-        else:  # one pass: every record counted, the ids of the unsure ones listed
-            sql = (Sql(f"SELECT COUNT(*), group_concat(CASE WHEN COALESCE({readable}, 0) "
-                       f"THEN NULL ELSE r.db_id END) FROM {S.RECORD.name} r WHERE ") + where)
+        # an unreadable timestamp among them (the answer's notes name them).
+        check = self.compiler.timestamp_check() if within is None else []
+        sql = (Sql.join(", ", [Sql("SELECT COUNT(*)")] + check)
+               + Sql(f" FROM {S.RECORD.name} r WHERE ") + where)
         rows = qy.run(sql) if within is None else qy.run_within(sql, within)
         if rows is None:
             return None
-        total, unsure = rows[0]
-        if not unsure:
-            return int(total)
-        ids = [int(i) for i in str(unsure).split(",")]
+        total = int(rows[0][0])
+        if not check or self._timestamps_sure(*rows[0][1:]):
+            return total
+        readable = self.dialect.surely_readable_timestamp("r.timestamp")
+        # (a CASE test stops at the first OR term true)
+        unsure = qy.run(Sql(f"SELECT group_concat(r.db_id) FROM {S.RECORD.name} r WHERE (")
+                        + where + Sql(f") AND CASE WHEN {readable} THEN 0 ELSE 1 END"))[0][0]
+        return total - len(self._unreadable(qy, _id_list(unsure)))
+
+    def _timestamps_sure(self, version: int, unsure: int) -> bool:
+        """Whether every record's timestamp is surely readable, from the two
+        columns of Compiler.timestamp_check (remembered until the store
+        changes)."""
+        self.sure_at = version if unsure == 0 else None
+        return unsure == 0
+
+    def _unreadable(self, qy: Query, ids: list) -> set:
+        """Those of these records whose timestamp does not read, each
+        reported as a scan reports it (one statement, if any ids)."""
+        if not ids:
+            return set()
         label = self.dialect.selected_text("r.label")  # as the scan reads it, for the notes
-        others = qy.run(Sql(f"SELECT r.db_id, {label}, r.timestamp FROM {S.RECORD.name} r WHERE ")
-                        + self.dialect.in_ints("r.db_id", ids))
-        return int(total) - len(ids) + sum(1 for _ in self._decoded_one_by_one(others, None))
+        rows = qy.run(Sql(f"SELECT r.db_id, {label}, r.timestamp FROM {S.RECORD.name} r WHERE ")
+                      + self.dialect.in_ints("r.db_id", ids))
+        return set(ids).difference(values[0] for values, _ in self._decoded_one_by_one(rows, None))
 
     def explain(self, plan, count: bool = False) -> dict:
         """The statements the plan runs, and how many candidates each stage
@@ -694,7 +712,10 @@ class DjangoSqlStore(Store):
 
     def group(self, plan, keys, aggregates):
         """One GROUP BY statement; parameter keys are grouped by set there
-        and the sets' values merged here (structural equality is Python's)."""
+        and the sets' values merged here (structural equality is Python's).
+        None when some record's timestamp is not surely readable: the
+        group-by then streams, as exact as `find` (unreadable records left
+        out and reported, the others read in Python)."""
         with Query(self) as qy:
             coded = self._coded_keys(qy, keys)
             sql, readers = self.compiler.group_statement(qy, plan.pre, keys, aggregates, coded)
@@ -709,6 +730,9 @@ class DjangoSqlStore(Store):
                 # transaction only (3.2 s under load, not 14).
                 qy.set_local(**CODED_GROUP_SETTINGS)
             found = qy.run(sql)
+            at = next((i for i, r in enumerate(readers) if r[0] == "version"), None)
+            if found and at is not None and not self._timestamps_sure(*found[0][at:at + 2]):
+                return None
             values = {}
             params = [(i, r[1]) for i, r in enumerate(readers)
                       if r[0] == "key" and isinstance(r[1], ast.Param)]
@@ -840,10 +864,17 @@ class DjangoSqlStore(Store):
         leaf keys read from its shape (paramindex: key names kept per
         structure), so no set is parsed but those the index has no shape
         for; and a few sets per shape (the newest of the answer) parsed
-        for the examples. None without the index."""
+        for the examples. None without the index, or when some record's
+        timestamp is not surely readable (then `keys` streams, as find:
+        those that do not read left out and reported)."""
         with Query(self) as qy:
             index = qy.param_index()
             if index is None:
+                return None
+            check = self.compiler.timestamp_check()
+            # (a scan leaves out and reports records whose timestamp does
+            # not read: the count per set would not)
+            if check and not self._timestamps_sure(*qy.run("SELECT " + Sql.join(", ", check))[0]):
                 return None
             by_set = qy.run(Sql(f"SELECT r.parameters_id, COUNT(*) FROM {S.RECORD.name} r "
                                 f"WHERE ") + self.compiler.where(qy, plan.pre)
@@ -1171,6 +1202,11 @@ def _readable_ts(value) -> bool:
     except (ValueError, TypeError, OverflowError):
         return False
     return True
+
+
+def _id_list(text) -> list[int]:
+    """The ids a group_concat gave (None: none)."""
+    return [int(i) for i in str(text).split(",")] if text else []
 
 
 def _chunks(cursor, size: int = 2000):
