@@ -207,3 +207,57 @@ def _plan_nodes(node):
     yield node
     for child in node.get("Plans", ()):
         yield from _plan_nodes(child)
+
+
+def test_a_fresh_connection_trusts_the_stamp_of_an_unchanged_store(tmp_path):
+    """A connection that found no unsure timestamp keeps the store file's
+    stamp beside the parameter index (stamp.py); a fresh connection to the
+    unchanged file tests no record, while any write to the store, a store
+    with a write-ahead log, or --no-index leave it testing them again; what
+    it counts is what find finds."""
+    import sqlite3
+    from datetime import datetime
+    from support.generations import Record
+    from smtql.stores.django import stamp
+    from smtql.stores.registry import open_store
+    records = [Record(f"r{i}", datetime(2021, i + 1, 1)) for i in range(4)]
+    built = build_store("0.8.1", "sqlite", records, target=tmp_path)
+    query = "count all group by month"
+
+    def tested(**options):
+        """(records counted, whether the statement tested the timestamps)"""
+        store = open_store(store=built.uri, **options)
+        try:
+            store.statement_log = []
+            got = run(store, query)
+            text, params = next((t, p) for t, p in store.statement_log if "GROUP BY" in t)
+            return sum(r["count"] for r in got.rows), params[-1] is None
+        finally:
+            store.close()
+
+    def write(sql, *args):
+        db = sqlite3.connect(built.path)
+        db.execute(sql, args)
+        db.commit()
+        db.close()
+
+    assert tested() == (4, True)  # found sure, stamped
+    assert tested() == (4, False)  # a fresh connection trusts the stamp
+    assert tested(index=False) == (4, True)  # no cache without the index
+    write("UPDATE django_store_record SET timestamp = 'garbage' WHERE label = 'r0'")
+    store = open_store(store=built.uri)
+    try:  # the write changed the file: tested, streamed, the damage reported
+        assert sum(r["count"] for r in run(store, query).rows) == 3
+        assert store.last_group_statements is None and store.sure_at is None
+    finally:
+        store.close()
+    assert not stamp.unchanged(built.uri, built.path)
+    write("UPDATE django_store_record SET timestamp = '2021-01-01 00:00:00' WHERE label = 'r0'")
+    assert tested() == (4, True) and tested() == (4, False)
+    write("PRAGMA journal_mode = WAL")
+    db = sqlite3.connect(built.path)  # a reader holding the log open, as Sumatra's writer might
+    db.execute("SELECT 1 FROM django_store_record").fetchall()
+    try:
+        assert tested() == (4, True) and tested() == (4, True)  # never stamped
+    finally:
+        db.close()

@@ -480,9 +480,11 @@ def test_the_index_command(tmp_path):
     os.utime(files[0], (1, 1))
     assert _cli(project, "--no-index", COUNT, env=env).returncode == 0
     assert files[0].stat().st_mtime == 1
+    assert _cli(project, "count all", env=env).returncode == 0  # the store's stamp kept beside
+    assert len(list((tmp_path / "cache").glob("*.sure"))) == 1
     dropped = _cli(project, "index", "--drop", env=env)
     assert dropped.returncode == 0 and "dropped" in dropped.stdout
-    assert not list((tmp_path / "cache").glob("*.sqlite*"))
+    assert not list((tmp_path / "cache").iterdir())  # nothing kept for the store is left
     assert _cli(project, "--status", COUNT, env=env).returncode == 2
 
 

@@ -589,10 +589,12 @@ class ParamIndex:
         self.rebuilt = True
 
     def drop(self) -> None:
+        """The index and what is kept beside it for the store (its `-wal`
+        and `-shm`, stamp.py's `.sure`): every file named as it is."""
         self.close()
-        for suffix in ("", "-wal", "-shm"):
+        for kept in self.path.parent.glob(self.path.stem + ".*"):
             try:
-                os.remove(str(self.path) + suffix)
+                kept.unlink()
             except FileNotFoundError:
                 pass
 

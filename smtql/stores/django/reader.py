@@ -31,7 +31,7 @@ from ...progress import progress
 from .. import outputs
 from ..base import Store, no_such_record, parameter_key_names
 from ..rows import Row
-from . import paramindex
+from . import paramindex, stamp
 from . import schema as S
 from .compile import (ALL_FIELDS, Compiler, decode_duration, decode_ts, decode_ts_column,
                       durations_fine, groupable)
@@ -658,6 +658,8 @@ class DjangoSqlStore(Store):
         # A count under a time limit annotates an answer (what `latest N`
         # leaves out): it counts every record the filter selects, those with
         # an unreadable timestamp among them (the answer's notes name them).
+        if within is None:
+            self._recall_sure_timestamps(qy)
         check = self.compiler.timestamp_check() if within is None else []
         sql = (Sql.join(", ", [Sql("SELECT COUNT(*)")] + check)
                + Sql(f" FROM {S.RECORD.name} r WHERE ") + where)
@@ -677,8 +679,37 @@ class DjangoSqlStore(Store):
         """Whether every record's timestamp is surely readable, from the two
         columns of Compiler.timestamp_check (remembered until the store
         changes)."""
+        counted = version != self.sure_at  # the statement scanned the store
         self.sure_at = version if unsure == 0 else None
+        path = self._stamped_file()
+        if counted and path is not None:
+            # (within the statement's transaction: the file is as it read)
+            if unsure == 0:
+                stamp.keep(self.location, path)
+            else:
+                stamp.forget(self.location)
         return unsure == 0
+
+    def _recall_sure_timestamps(self, qy: Query) -> None:
+        """If this connection does not know whether some record's timestamp
+        is unsure, but the store file is as it was when another process
+        found none (stamp.py), know it now: the statement then tests none.
+        Compared after a read took the shared lock (rollback-journal mode:
+        no write lands before the statement)."""
+        path = self._stamped_file()
+        if self.sure_at is not None or path is None:
+            return
+        version = qy.run(Sql("SELECT (SELECT data_version FROM pragma_data_version) "
+                             "FROM sqlite_master LIMIT 1"))
+        if version and stamp.unchanged(self.location, path):
+            self.sure_at = version[0][0]
+
+    def _stamped_file(self) -> str | None:
+        """The SQLite file whose stamp is kept, beside the parameter index
+        (none without it: --no-index writes nothing to the cache)."""
+        if self.dialect.name != "sqlite" or not self.use_index:
+            return None
+        return getattr(self.conn, "store_path", None)
 
     def _unreadable(self, qy: Query, ids: list) -> set:
         """Those of these records whose timestamp does not read, each
@@ -718,6 +749,7 @@ class DjangoSqlStore(Store):
         out and reported, the others read in Python)."""
         with Query(self) as qy:
             coded = self._coded_keys(qy, keys)
+            self._recall_sure_timestamps(qy)
             sql, readers = self.compiler.group_statement(qy, plan.pre, keys, aggregates, coded)
             if coded:
                 # PostgreSQL without statistics (Sumatra never ANALYZEs)
@@ -871,6 +903,7 @@ class DjangoSqlStore(Store):
             index = qy.param_index()
             if index is None:
                 return None
+            self._recall_sure_timestamps(qy)
             check = self.compiler.timestamp_check()
             # (a scan leaves out and reports records whose timestamp does
             # not read: the count per set would not)
