@@ -55,34 +55,11 @@ def _read(type_name, content):
     from .parse import UnreadableParameters, parse_parameter_content
     stats["parsed"] += 1
     try:
-        value = parse_parameter_content(type_name, content)
-        if _deeper_than(value, MAX_DEPTH):
-            return Unreadable(f"nested more than {MAX_DEPTH} levels deep")
-        return value
+        return parse_parameter_content(type_name, content, max_depth=MAX_DEPTH)
     except UnreadableParameters as err:
         return Unreadable(str(err) or type(err).__name__)
     except (RecursionError, MemoryError, ValueError, TypeError) as err:
         return Unreadable(f"{type(err).__name__}: {err}")
-
-
-_CONTAINERS = (dict, list, tuple, set, frozenset)
-
-
-def _deeper_than(value, limit: int) -> bool:
-    """Whether containers nest in `value` more than `limit` deep (without
-    recursion: the value may be nested deeper than Python's stack). Level
-    by level, and only containers are kept for the next one: a large set
-    is mostly leaves, which are looked at once."""
-    level = [value] if isinstance(value, _CONTAINERS) else []
-    for _ in range(limit):
-        if not level:
-            return False
-        below: list = []
-        for node in level:
-            children = node.values() if isinstance(node, dict) else node
-            below += [c for c in children if isinstance(c, _CONTAINERS)]
-        level = below
-    return bool(level)
 
 
 def clear() -> None:

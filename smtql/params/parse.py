@@ -80,15 +80,16 @@ class UnreadableParameters(ValueError):
 # --------------------------------------------------------------------------
 # dispatch
 
-def parse_parameter_content(type_name: str, content: str):
+def parse_parameter_content(type_name: str, content: str, max_depth: int | None = None):
     """The value Sumatra itself would read from a stored parameter set, as plain Python data:
-    dict (nested dicts), list, tuple, str, int, float, bool, None, datetime.date/datetime (YAML). Never evaluates code."""
+    dict (nested dicts), list, tuple, str, int, float, bool, None, datetime.date/datetime (YAML). Never evaluates code.
+    With `max_depth`, a set whose containers nest deeper is unreadable."""
     if not isinstance(content, str):
         raise UnreadableParameters(
             "parameter content is %s, not text" % type(content).__name__)
     reader = _READERS.get(type_name)
     if reader is not None:
-        return reader(content)
+        return reader(content, max_depth)
     if type_name in _OTHER_SUMATRA_PARAMETERS_ATTRS or (
             isinstance(type_name, str) and hasattr(_A_MODULE, type_name)):
         # `hasattr(sumatra.parameters, type)` holds, so Sumatra would call
@@ -318,11 +319,13 @@ def _parse_expression(text, what):
             "%s: cannot be parsed (%s)" % (what, type(e).__name__)) from None
 
 
-def _read_nt(content):
-    # the text repr writes for plain data, read in one linear pass; anything
+def _read_nt(content, max_depth=None):
+    # the text repr writes for plain data, read in one linear pass (which
+    # refuses values deeper than max_depth: no walk to check them); anything
     # else (and every error) the exact way, through ast
-    value = _read_repr(content.lstrip(" \t"))
-    if value is FALLBACK:
+    value = _read_repr(content.lstrip(" \t"), max_depth)
+    walk = value is FALLBACK
+    if walk:
         tree = _parse_expression(content, "NTParameterSet")
         try:
             value = _lit(tree, _NT_NAMES, False)
@@ -335,20 +338,21 @@ def _read_nt(content):
         raise UnreadableParameters(
             "NTParameterSet: top level is a %s, not a dict" % type(value).__name__)
     try:
-        _nt_set(value)
+        moved = _nt_set(value)
     except RecursionError:
         raise UnreadableParameters("NTParameterSet: too deeply nested") from None
-    return value
+    # a dotted key moves its value deeper (`'a.b': …` into the set `a`)
+    return _within(value, max_depth) if walk or moved else value
 
 
-def _read_repr(src):
+def _read_repr(src, max_depth):
     """read_literal, with the cyclic garbage collector paused: a large set
     is millions of new containers, each of which would otherwise count
     towards a collection that finds nothing to free (a third of the time)."""
     paused = gc.isenabled()
     gc.disable()
     try:
-        return read_literal(src)
+        return read_literal(src) if max_depth is None else read_literal(src, max_depth)
     finally:
         if paused:
             gc.enable()
@@ -357,11 +361,12 @@ def _read_repr(src):
 _NT_INVALID_NAMES = ("parameters", "names")  # parameters.ParameterSet.invalid_names
 
 
-def _nt_set(d):
+def _nt_set(d) -> bool:
     """Turn the literal dict `d`, in place, into what parameters.ParameterSet(d)
     holds (as_dict()): nested dict values become sets themselves, and dotted
-    keys assign into the nested set named by their first segment."""
-    dotted = False
+    keys assign into the nested set named by their first segment. Whether
+    a dotted key was found (and its value moved)."""
+    dotted = moved = False
     for k, v in d.items():
         if type(k) is not str:
             raise UnreadableParameters(
@@ -370,7 +375,7 @@ def _nt_set(d):
             raise UnreadableParameters(
                 "NTParameterSet: %r is not allowed as a parameter name" % k)
         if type(v) is dict:
-            _nt_set(v)
+            moved |= _nt_set(v)
         if "." in k:
             dotted = True
     if dotted:
@@ -378,6 +383,7 @@ def _nt_set(d):
         d.clear()
         for k, v in items:
             _nt_assign(d, k, v)
+    return moved or dotted
 
 
 def _nt_assign(ps, name, value):
@@ -688,10 +694,47 @@ def _interpolate(value, mapping, memo, budget, section, option):
 _KEYCRE = re.compile(r"%\(([^)]+)\)s")  # BasicInterpolation._KEYCRE
 
 
+# --------------------------------------------------------------------------
+# Depth
+
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
+def deeper_than(value, limit: int) -> bool:
+    """Whether containers nest in `value` more than `limit` deep (without
+    recursion: the value may be nested deeper than Python's stack). Level
+    by level, and only containers are kept for the next one: a large set
+    is mostly leaves, which are looked at once."""
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    for _ in range(limit):
+        if not level:
+            return False
+        below: list = []
+        for node in level:
+            children = node.values() if isinstance(node, dict) else node
+            below += [c for c in children if isinstance(c, _CONTAINERS)]
+        level = below
+    return bool(level)
+
+
+def _within(value, max_depth):
+    """`value`, or UnreadableParameters when it nests deeper than max_depth."""
+    if max_depth is not None and deeper_than(value, max_depth):
+        raise UnreadableParameters(f"nested more than {max_depth} levels deep")
+    return value
+
+
+def _walked(read):
+    """A reader whose values are walked to check their depth."""
+    def read_within(content, max_depth):
+        return _within(read(content), max_depth)
+    return read_within
+
+
 _READERS = {
-    "NTParameterSet": _read_nt,
-    "SimpleParameterSet": _read_simple,
-    "YAMLParameterSet": _read_yaml,
-    "JSONParameterSet": _read_json,
-    "ConfigParserParameterSet": _read_configparser,
+    "NTParameterSet": _read_nt,  # checks depth while reading
+    "SimpleParameterSet": _walked(_read_simple),
+    "YAMLParameterSet": _walked(_read_yaml),
+    "JSONParameterSet": _walked(_read_json),
+    "ConfigParserParameterSet": _walked(_read_configparser),
 }

@@ -384,10 +384,14 @@ def tree_text(value, max_lines: int | None) -> str:
         "--format json shows all)")
 
 
+_LEAF_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
 def _count_values(value) -> int:
     """The values (leaves) of a parameter set, without recursion, level by
     level: only containers are carried down, so a set of millions of leaves
-    costs one look at each."""
+    costs one look at each — in C for a container of plain leaves only (most
+    of a large set: lists of numbers), whose types alone are looked at."""
     containers = (dict, list, tuple)
     if not isinstance(value, containers):
         return 1
@@ -396,6 +400,9 @@ def _count_values(value) -> int:
         below: list = []
         for node in level:
             children = node.values() if isinstance(node, dict) else node
+            if _LEAF_TYPES.issuperset(map(type, children)):
+                n += len(children)
+                continue
             inner = [c for c in children if isinstance(c, containers)]
             n += len(children) - len(inner)
             below += inner

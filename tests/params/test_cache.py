@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smtql.params import cache
+from smtql.params import cache, parse
 
 
 def depth(value) -> int:
@@ -29,7 +29,7 @@ values = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(values, st.integers(0, 8))
 def test_deeper_than_counts_container_levels(value, limit):
-    assert cache._deeper_than(value, limit) == (depth(value) > limit)
+    assert parse.deeper_than(value, limit) == (depth(value) > limit)
 
 
 def test_a_set_nested_too_deep_is_unreadable():
@@ -40,3 +40,12 @@ def test_a_set_nested_too_deep_is_unreadable():
     for _ in range(97):
         nested = [nested]
     assert cache.read("NTParameterSet", "{'a': " + "[" * 98 + "]" * 98 + "}") == {"a": nested}
+
+
+def test_a_dotted_key_that_moves_a_value_too_deep_is_unreadable():
+    # read as 100 levels; `a.b.c` puts its list under a and b: 102
+    text = "{'a': {'b': {}}, 'a.b.c': " + "[" * 99 + "]" * 99 + "}"
+    got = cache.read("NTParameterSet", text)
+    assert isinstance(got, cache.Unreadable) and "nested more than 100" in str(got)
+    text = "{'a': {'b': {}}, 'a.b.c': " + "[" * 97 + "]" * 97 + "}"  # 100
+    assert not isinstance(cache.read("NTParameterSet", text), cache.Unreadable)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import ast
 import math
 import warnings
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from smtql.params import parse
+from smtql.params import literal
 from smtql.params.literal import FALLBACK, read_literal
 from support.large import large_set
 
@@ -44,7 +46,10 @@ scalars = (st.none() | st.booleans() | st.integers(-10**30, 10**30)
            | st.floats(allow_nan=False, allow_infinity=False)
            | st.text(st.characters(blacklist_categories=("Cs",)), max_size=10)
            | st.sampled_from(["", "'", '"', "\\", "it's", 'say "hi"', "a\nb", "\t", "\x00",
-                              "\x7f\x85\u2028", "日本", "\U0001f600", "True", "1e5"]))
+                              "\x7f\x85\u2028", "日本", "\U0001f600", "True", "1e5",
+                              # what the JSON route must not take for structure
+                              "a, b", "x: y", "[1]", "{'a': 1}", "(1,)", "(", "}", "None",
+                              "null", "NaN", "-Infinity", "\\'", "'\\", '\\"', "\\u005b"]))
 values = st.recursive(
     scalars,
     lambda c: (st.lists(c, max_size=5) | st.lists(c, max_size=4).map(tuple)
@@ -79,7 +84,11 @@ SNIPPETS = ["{", "}", "[", "]", "(", ")", ",", ":", " ", "\n", "\t", "'a'", '"b"
             "'''", "1", "0", "00", "-", "+", "1.5", ".5", "1.", "1e5", "1e", "j", "_", ".",
             "True", "None", "true", "nan", "inf", "pi", "set", "x", "b", "r", "#",
             "\\", "'\\x41'", "'\\''", "'\\q'", "'\\0'", "'\\N{BULLET}'", "'\\U00110000'",
-            "'a\\\nb'", "\r", "\x0c", "\x00", "'\ud800'", "1_0", "0x1", "1j", "'é'"]
+            "'a\\\nb'", "\r", "\x0c", "\x00", "'\ud800'", "1_0", "0x1", "1j", "'é'",
+            # for the JSON route: strings holding structure, words JSON knows, numbers it does not
+            "'a, b'", "'[x]'", "'{'", "')'", "'True'", "'a:b'", "'x\\\\'", '"it\'s"', "'a\"b'",
+            "('a',)", "(1, 'x')", "(1)", "(,)", "-inf", "-nan", "-pi", "1e", "1.e5", "1e+5", "0e0",
+            "1-2", "1+2", "e", "E5", "NaN", "null", "Infinity", "-Infinity", "'\\u005b'", "-"]
 
 
 @SETTINGS
@@ -117,6 +126,63 @@ def test_a_snippet_put_anywhere_in_plain_data_is_never_misread(value, where, sni
     if got is not FALLBACK:
         ok, want = exact(text)
         assert ok and same(got, want), text
+
+
+def json_route(text):
+    """read_literal's answer without the token reader: the JSON route's."""
+    with mock.patch.object(literal, "_read_tokens", lambda src, max_depth: FALLBACK):
+        return read_literal(text)
+
+
+@SETTINGS
+@given(values)
+def test_the_json_route_reads_as_literal_eval_reads_or_steps_aside(value):
+    text = repr(value)
+    got = json_route(text)
+    if got is not FALLBACK:
+        assert same(got, ast.literal_eval(text)), text
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(SNIPPETS), max_size=14))
+@example(["[", "'a, b'", ",", "'[x]'", ",", "'True'", ",", "True", "]"])
+@example(["{", "'a:b'", ":", "('a',)", ",", "'{'", ":", "-inf", "}"])
+@example(["[", "1e", "]"])
+@example(["[", "-", "inf", "]"])
+@example(["(", "1", ")"])
+def test_the_json_route_on_any_text_reads_as_ast_or_steps_aside(snippets):
+    text = "".join(snippets)
+    got = json_route(text)
+    if got is not FALLBACK:
+        ok, want = exact(text)
+        assert ok and same(got, want), text
+
+
+def test_plain_data_goes_the_json_route():
+    value = {"s": "it's \"q\" [x] True \\ \n", "t": ("a", 1, -1.5e-3), "u": (), "v": (1,),
+             "b": [True, False, None], "f": [-math.inf, math.pi], "n": {"": [[], {}]},
+             "d": {"a, b": 1, "x: y": 2, "[": 3, "\u005b": 4}}
+    assert same(json_route(repr(value)), value)
+
+
+def depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(depth, value.values()), default=0)
+    if isinstance(value, (list, tuple)):
+        return 1 + max(map(depth, value), default=0)
+    return 0
+
+
+@SETTINGS
+@given(values, st.integers(0, 6))
+def test_a_value_deeper_than_asked_is_left_to_ast(value, limit):
+    got = read_literal(repr(value), limit)
+    if depth(value) > limit:
+        assert got is FALLBACK, repr(value)
+    elif got is FALLBACK:  # only the token reader's count of a tuple key's level
+        assert "{(" in repr(value) or ", (" in repr(value), repr(value)
+    else:
+        assert same(got, ast.literal_eval(repr(value))), repr(value)
 
 
 def test_deep_nesting_is_left_to_ast():

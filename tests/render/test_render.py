@@ -280,3 +280,22 @@ def test_describe_cuts_huge_content_and_says_how_much():
     assert data["stdout_stderr"] == stdout and len(data["parameters"]) == 20_000
     # --max-lines chooses how much
     assert "(" + f"{n_lines - 3:,}" + " more lines" in record.render("table", max_lines=3, width=120)
+
+
+def test_values_are_counted_alike_in_containers_of_leaves_and_others():
+    from collections import OrderedDict
+    from datetime import date
+
+    from smtql.render.layout import _count_values
+
+    def leaves(v):
+        if isinstance(v, dict):
+            return sum(map(leaves, v.values()))
+        if isinstance(v, (list, tuple)):
+            return sum(map(leaves, v))
+        return 1
+    # plain leaves only (counted from their types), a date among them, a
+    # dict subclass among them (a container, though not of a leaf type)
+    value = {"a": [1, 2.5, "x", None, True], "b": [date(2020, 1, 1), 1],
+             "c": [OrderedDict(x=1, y=[2, 3]), ()], "d": (), "e": {}}
+    assert _count_values(value) == leaves(value) == 10

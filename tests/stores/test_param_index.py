@@ -493,3 +493,14 @@ def test_server_indexes_are_named_without_passwords():
     b = paramindex.identity("postgresql://me:other@db.example:5432/lab")
     assert a == b and "secret" not in a
     assert paramindex.identity("mysql://u:p@h/x") != paramindex.identity("mysql://u:p@h/y")
+
+
+def test_node_rows_of_strings_and_list_elements():
+    from smtql.stores.django.paramindex import SEP, _nodes, _typed
+    assert _typed("ab") == ("s", None, "ab") and _typed("μ") == ("s", None, "μ")
+    assert _typed("a\ud800") == ("S", None, None)  # SQLite cannot hold it as text
+    out: list = []
+    assert _nodes({"a": {"b": [1, "x", [2], {"c": None}]}}, (), out)
+    key = "a" + SEP + "b"
+    assert out == [("", 0, "d", None, None), ("a", 0, "d", None, None), (key, 0, "l", None, None),
+                   (key, 1, "n", 1.0, None), (key, 1, "s", None, "x")]

@@ -183,6 +183,8 @@ def _typed(v):
     if isinstance(v, float):
         return "n", (None if math.isnan(v) else v), None
     if isinstance(v, str):
+        if v.isascii():  # most strings: no need to encode them to know
+            return "s", None, v
         try:
             v.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates
@@ -205,8 +207,9 @@ def _nodes(value, parts: tuple, out: list, own_row: bool = True, sig: list | Non
     or holds the separator, two nodes with one key (a task key shadowing
     one of its inputs)."""
     kind, num, text = _typed(value)
+    key = SEP.join(parts)
     if own_row:  # a task's `inputs` dict has its task's key: no row of its own
-        out.append((SEP.join(parts), 0, kind, num, text))
+        out.append((key, 0, kind, num, text))
     exact = True
     if kind == "d":
         task = "taskname" in value and isinstance(value.get("inputs"), dict)
@@ -231,9 +234,7 @@ def _nodes(value, parts: tuple, out: list, own_row: bool = True, sig: list | Non
     if kind == "l":
         # Scalar elements, for `contains`. Paths into a list (`layers.0.x`)
         # are answered by the list's own node (see `_atom`).
-        for x in value:
-            if not isinstance(x, (dict, list, tuple)):
-                out.append((SEP.join(parts),) + (1,) + _typed(x))
+        out += [(key, 1) + _typed(x) for x in value if not isinstance(x, (dict, list, tuple))]
     return exact
 
 
@@ -1024,8 +1025,8 @@ class _Writer:
                 sets.append((pid, digest, 1, 0, 0, None, None))
                 continue
             sets.append((pid, digest, 1, 1, int(exact), None, shape))
-            path = self._path
-            nodes.extend((pid, path(k), e, t, n, x) for k, e, t, n, x in out)
+            known, path = self.paths.get, self._path  # most keys are known: no call to _path
+            nodes += [(pid, known(k) or path(k), e, t, n, x) for k, e, t, n, x in out]
         c = self.index.conn
         c.executemany("INSERT INTO sets VALUES (?, ?, ?, ?, ?, ?, ?)", sets)
         # In the indexes' order (path, elem, kind, value): neighbouring rows
