@@ -27,6 +27,7 @@ import pickle
 from collections.abc import Mapping
 
 from ..errors import StoreError
+from . import lean_sumatra
 
 # (module, name) of the Sumatra 0.8 classes a record pickles.
 _SUMATRA = {
@@ -197,6 +198,7 @@ def open_shelve_store(name: str):
     """Sumatra's ShelveRecordStore over a ReadOnlyShelf: its own `list`,
     `get` and `list_projects`, without its constructor (which opens the
     shelf for writing)."""
+    lean_sumatra.load()
     from sumatra.recordstore.shelve_store import ShelveRecordStore
     store = ShelveRecordStore.__new__(ShelveRecordStore)
     store._shelf_name = name

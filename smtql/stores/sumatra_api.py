@@ -16,6 +16,7 @@ from ..progress import progress
 from .rows import Row, from_record
 from .base import Store
 from .faults import fault_point
+from . import lean_sumatra
 
 
 class SumatraApiStore(Store):
@@ -118,7 +119,8 @@ class ApiWriter:
         return self.store.current_tags(labels)
 
     def apply(self, changes, prepare, commit_hook) -> list[dict]:
-        from sumatra.recordstore.shelve_store import ShelveRecordStore
+        lean_sumatra.load()
+    from sumatra.recordstore.shelve_store import ShelveRecordStore
         if not isinstance(self.store.record_store, ShelveRecordStore):
             return _apply_record_by_record(self.store, changes, prepare, commit_hook)
         return _apply_shelve(self.store, changes, prepare, commit_hook)
@@ -164,6 +166,7 @@ def open_api_store(location, project: str | None) -> SumatraApiStore:
         refuse_migration(location.uri)
     try:
         if location.kind == DJANGO:
+            lean_sumatra.load()
             from sumatra.recordstore.django_store import DjangoRecordStore
             record_store = DjangoRecordStore(location.uri)
         else:
@@ -285,6 +288,7 @@ def _apply_shelve(store, changes, prepare, commit_hook) -> list[dict]:
     index still reads the old records from it), then the new .dir (the new
     records). A crash between the two renames leaves the old store.
     Copies that killed writers left behind are removed first."""
+    lean_sumatra.load()
     from sumatra.recordstore.shelve_store import ShelveRecordStore
     from .shelf import load_value
     name = store.location

@@ -8,6 +8,7 @@ import json
 
 from ...params import cache as paramcache
 from ...params.model import Unreadable
+from .. import lean_sumatra
 from . import schema as S
 from .compile import decode_duration, decode_ts
 from .schema import Sql
@@ -132,6 +133,7 @@ def plain_record(**fields):
     """A sumatra.records.Record with exactly these fields (what
     Record.__init__ would set, without copying the data store or checking
     the label)."""
+    lean_sumatra.load()
     from sumatra.records import Record
     fields.setdefault("on_changed", "error")
     return plain(Record, **fields)
@@ -332,6 +334,7 @@ def _parameter_set(type_name: str, content):
     data = paramcache.parse(type_name, content)
     if isinstance(data, Unreadable):
         return content
+    lean_sumatra.load()
     from sumatra import parameters
     cls = getattr(parameters, type_name, None)
     if cls is None:
