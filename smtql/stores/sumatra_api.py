@@ -120,7 +120,7 @@ class ApiWriter:
 
     def apply(self, changes, prepare, commit_hook) -> list[dict]:
         lean_sumatra.load()
-    from sumatra.recordstore.shelve_store import ShelveRecordStore
+        from sumatra.recordstore.shelve_store import ShelveRecordStore
         if not isinstance(self.store.record_store, ShelveRecordStore):
             return _apply_record_by_record(self.store, changes, prepare, commit_hook)
         return _apply_shelve(self.store, changes, prepare, commit_hook)
