@@ -42,24 +42,34 @@ def make_repl(demo_project, *extra):
 def drive(repl, *keys: str, history="memory", pause: float = 0.3) -> int:
     """Type `keys` at the prompt (in-process, no terminal); several pieces
     are typed one after the other with a pause between them, as a person
-    would (completion runs in the background while typing)."""
+    would (completion runs in the background while typing). After a Tab,
+    the next piece waits until the completion changed the line (at most
+    10 s: a loaded machine completes later than a person types)."""
     import threading
     import time
     from prompt_toolkit.history import InMemoryHistory
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
     with create_pipe_input() as inp:
+        session = repl.session(input=inp, output=DummyOutput(),
+                               history=InMemoryHistory() if history == "memory" else history)
+
+        def line() -> str:
+            return session.app.current_buffer.text
+
         inp.send_text(keys[0])
 
         def type_the_rest():
             for piece in keys[1:]:
                 time.sleep(pause)
+                before = line()
                 inp.send_text(piece)
+                deadline = time.monotonic() + 10
+                while piece == "\t" and line() == before and time.monotonic() < deadline:
+                    time.sleep(0.02)
 
         typist = threading.Thread(target=type_the_rest, daemon=True)
         typist.start()
-        session = repl.session(input=inp, output=DummyOutput(),
-                               history=InMemoryHistory() if history == "memory" else history)
         status = repl.interact(session)
         typist.join(10)
         return status
