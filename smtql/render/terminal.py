@@ -38,8 +38,8 @@ def render_table(result, max_chars=None, max_lines=None, width=None, color=False
     if result.shape == 'text':
         return result.text
     width = width or shutil.get_terminal_size((FALLBACK_WIDTH, 24)).columns
-    console = _console(width, color)
     if result.shape == 'record':
+        console = _console(width, color)
         _draw_describe(console, result, max_chars, max_lines)
         return _text(console)
     if not result.shape in ('table', 'diff'):
@@ -54,10 +54,17 @@ def render_table(result, max_chars=None, max_lines=None, width=None, color=False
         grid = narrowed_default(grid, width)
     if not pair and grid.rows and (vertical or min_width(grid) > width):
         # One field per line has room: cut only where asked.
+        console = _console(width, color)
         _draw_vertical(console, _grid(result, max_chars, grid_max_lines(max_lines)),
                        skip_missing=result.shape == 'diff')
     elif grid.rows:
+        plain = None if color else plain_table(grid, width, grid_max_lines(max_lines))
+        if plain is not None:
+            return plain
+        console = _console(width, color)
         _draw_grid(console, grid, grid_max_lines(max_lines))
+    else:
+        console = _console(width, color)
     _print(console, grid.footer, style="dim")
     return _text(console)
 
@@ -335,6 +342,40 @@ def _draw_grid(console, grid: Grid, max_lines: int) -> None:
     _write_lines(console, lines)
 
 
+def plain_table(grid: Grid, width: int, max_lines: int) -> str | None:
+    """The table as `_draw_grid` and the footer draw it without color, made
+    here without rich where all of it is plain text within its width (rich
+    itself then is not even imported: 40 ms of a command's 300); None
+    otherwise. The same text (tests/render/test_terminal_rows.py)."""
+    widths = allotted_widths(grid, width)
+    head = []
+    for col, w in zip(grid.columns, widths):
+        if not _plain_line(col.name, w):
+            return None  # rich folds a long name onto more lines
+        head.append(col.name.rjust(w) if col.right else col.name.ljust(w))
+    lines = ["  ".join(head), "─" * (sum(widths) + 2 * (len(widths) - 1))]
+    unstyled = {"dim": ("", ""), "cyan": ("", "")}
+    for i, section in enumerate(grid.sections):
+        if i:
+            lines.append("")
+        for row in section:
+            cells = [fitted(t, c, w, max_lines) for t, c, w in zip(row, grid.columns, widths)]
+            drawn = _plain_row(cells, grid.columns, widths, unstyled)
+            if drawn is None:
+                return None
+            lines += drawn
+    if grid.footer:
+        if "\n" in grid.footer or not _plain_line(grid.footer, width):
+            return None  # rich wraps it
+        lines.append(grid.footer)
+    return "\n".join(line.rstrip() for line in lines).rstrip("\n")
+
+
+def _plain_line(text: str, width: int) -> bool:
+    """One line of plain text (every character one cell wide) within `width`."""
+    return len(text) <= width and text.isprintable() and (text.isascii() or _same_cells(text))
+
+
 def _rich_table(columns, widths, header: bool):
     from rich import box
     from rich.table import Table as RichTable
@@ -364,10 +405,8 @@ def _plain_row(cells, columns, widths, styles) -> list[str] | None:
     split = []
     for text, width in zip(cells, widths):
         lines = text.split("\n")
-        for line in lines:
-            if len(line) > width or not line.isprintable() or not (
-                    line.isascii() or _same_cells(line)):
-                return None
+        if not all(_plain_line(line, width) for line in lines):
+            return None
         split.append(lines)
     height = max(map(len, split))
     out = []

@@ -6,7 +6,7 @@ every row."""
 
 from __future__ import annotations
 
-from hypothesis import assume, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from smtql.render import terminal
@@ -64,3 +64,36 @@ def test_plain_rows_are_not_drawn_by_rich(monkeypatch):
     terminal._draw_grid(console, grid, 1)
     assert len(tables) == 1
     assert terminal._text(console).splitlines()[2:4] == ["r0      0", "r1      1"]
+
+
+FOOTERS = st.one_of(st.just(""), st.sampled_from(["(3 records)", "(20 of 7,099 records; … "
+                                                  "timestamp left out to fit 80 columns)"]),
+                    st.lists(st.sampled_from(PIECES), max_size=12).map("".join))
+
+
+@settings(max_examples=300, deadline=None)
+@given(grids(), st.integers(12, 100), st.sampled_from([1, 2, 3]), FOOTERS)
+def test_a_plain_table_is_what_rich_draws(grid, width, max_lines, footer):
+    """Without color, a table of plain text is drawn without rich at all
+    (head, rule, rows, footer): where it is, the text is rich's."""
+    assume(terminal.min_width(grid) <= width)
+    grid.footer = footer
+    plain = terminal.plain_table(grid, width, max_lines)
+    slow = terminal._console(width, False)
+    drawn_by_rich(slow, grid, max_lines)
+    terminal._print(slow, footer, style="dim")
+    event("drawn without rich" if plain is not None else "drawn by rich")
+    if plain is not None:
+        assert plain == terminal._text(slow)
+
+
+def test_a_plain_table_imports_no_rich():
+    import subprocess
+    import sys
+    code = ("import sys; from smtql.render import terminal; from smtql.render.layout import "
+            "Column, Grid; g = Grid([Column('label'), Column('n', 'fixed', right=True)], "
+            "[[['r1', '1'], ['r2', '22']]], '(2 records)'); "
+            "print(terminal.plain_table(g, 80, 1)); print('rich' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60).stdout.splitlines()
+    assert out == ["label   n", "─────────", "r1      1", "r2     22", "(2 records)", "False"]
