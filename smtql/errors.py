@@ -138,12 +138,36 @@ def _words(items: tuple[str, ...]) -> str:
     return ", ".join(items[:-1]) + " or " + items[-1]
 
 
+# Past this many candidates (a store's labels), difflib compares the word
+# with those nearest it in sorted order only, by its start and by its end:
+# it compares with each one, and 10^5 labels of one pattern took 3 s a word.
+MANY_CANDIDATES = 2000
+
+
 def closest(word: str, candidates, n: int = 3, cutoff: float = 0.6) -> list[str]:
     """The candidates a misspelt `word` most likely meant, best first."""
-    candidates = list(dict.fromkeys(candidates))
-    lowered = {c.lower(): c for c in candidates}
-    found = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=cutoff)
+    lowered = {c.lower(): c for c in dict.fromkeys(candidates)}
+    found = difflib.get_close_matches(word.lower(), narrowed([word.lower()], list(lowered)),
+                                      n=n, cutoff=cutoff)
     return [lowered[f] for f in found]
+
+
+def narrowed(words: list[str], pool: list[str]) -> list[str]:
+    """What `closest` compares these words with: the whole pool when it is
+    small; else, for each word, the MANY_CANDIDATES // 4 on each side of it
+    in the pool sorted, and sorted by their reversed text (a slip near the
+    start keeps the end). Sorted once for all the words."""
+    if len(pool) <= MANY_CANDIDATES:
+        return pool
+    import bisect
+    k, near = MANY_CANDIDATES // 4, []
+    for key in (None, lambda w: w[::-1]):
+        ordered = sorted(pool, key=key)
+        keys = ordered if key is None else [key(w) for w in ordered]
+        for word in words:
+            at = bisect.bisect_left(keys, word if key is None else key(word))
+            near += ordered[max(0, at - k):at + k]
+    return list(dict.fromkeys(near))
 
 
 def quoted_choices(words: list[str]) -> str:

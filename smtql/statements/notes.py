@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..errors import closest
+from ..errors import closest, narrowed
 from ..language import ast, fields
 from ..plan.evaluate import tag_alternatives
 
@@ -101,6 +101,7 @@ def _label_notes(store, labels) -> list[str]:
     if not missing:
         return []
     every = [row.label for row in store.scan(planner.plan(ast.All(), store, fields=("label",)))]
+    every = narrowed(missing[:LABELS_SUGGESTED], every)  # sorted once, not once a label
     notes = []
     for label in missing[:LABELS_SUGGESTED]:
         near = closest(label, every, cutoff=0.5)
