@@ -437,6 +437,19 @@ def test_build_reports_each_step_as_the_child_finishes_it(builds):
     assert not any(s.startswith("smtql demo:") for s in steps)
 
 
+def _read_all(fd: int, quiet: float = 0.5) -> bytes:
+    """What a pseudo-terminal holds, read until nothing more comes for
+    `quiet` seconds (one read may return only the first writes)."""
+    import select
+    got = b""
+    while select.select([fd], [], [], quiet)[0]:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
 def test_progress_at_a_terminal_is_one_line_rewritten():
     """At a terminal (a real pseudo-terminal here) each step rewrites one
     line, the counts of records saved too, and the line is cleared at the
@@ -451,7 +464,8 @@ def test_progress_at_a_terminal_is_one_line_rewritten():
         for line in ("smt init: 0.5 s", "… saving records: 250 of 2500", "total: 9.0 s"):
             progress(line)
         progress.done()
-        seen = os.read(master, 4096).decode("utf-8")
+        tty.flush()
+        seen = _read_all(master).decode("utf-8")
     os.close(master)
     assert seen == ("\r\x1b[K  smt init: 0.5 s\r\x1b[K  … saving records: 250 of 2500"
                     "\r\x1b[K  total: 9.0 s\r\x1b[K")
