@@ -269,11 +269,16 @@ def _print(console, text: str, style: str | None = None) -> None:
 
 def _cell(text: str):
     from rich.text import Text
-    if text == MISSING_TEXT:
-        return Text(text, style="dim")
-    if text.startswith("<+> "):
-        return Text(text, style="cyan")
-    return Text(text)
+    return Text(text, style=_style_of(text) or "")
+
+
+def _style_of(cell: str) -> str | None:
+    """A table cell's style: missing values dim, a diff's added ones cyan."""
+    if cell == MISSING_TEXT:
+        return "dim"
+    if cell.startswith("<+> "):
+        return "cyan"
+    return None
 
 
 def narrowed_default(grid: Grid, width: int) -> Grid:
@@ -324,22 +329,28 @@ def _draw_grid(console, grid: Grid, max_lines: int) -> None:
     same text (tests/render/test_terminal_rows.py)."""
     widths = allotted_widths(grid, console.width)
     console.print(_rich_table(grid.columns, widths, header=True))
-    styles = _cell_styles(console)
     lines: list[str] = []
+    for drawn, cells in _drawn_rows(grid, widths, max_lines, _cell_styles(console)):
+        if drawn is None:
+            _write_lines(console, lines)
+            table = _rich_table(grid.columns, widths, header=False)
+            table.add_row(*map(_cell, cells))
+            console.print(table)
+        else:
+            lines += drawn
+    _write_lines(console, lines)
+
+
+def _drawn_rows(grid: Grid, widths, max_lines: int, styles):
+    """(its lines, or None where rich must draw it; its cells fitted to
+    the widths) of each row, and a blank line between sections (this box
+    draws a section's rule as one)."""
     for i, section in enumerate(grid.sections):
         if i:
-            lines.append("")  # this box draws a section's rule as a blank line
+            yield [""], None
         for row in section:
             cells = [fitted(t, c, w, max_lines) for t, c, w in zip(row, grid.columns, widths)]
-            drawn = _plain_row(cells, grid.columns, widths, styles)
-            if drawn is None:
-                _write_lines(console, lines)
-                table = _rich_table(grid.columns, widths, header=False)
-                table.add_row(*map(_cell, cells))
-                console.print(table)
-            else:
-                lines += drawn
-    _write_lines(console, lines)
+            yield _plain_row(cells, grid.columns, widths, styles), cells
 
 
 def plain_table(grid: Grid, width: int, max_lines: int) -> str | None:
@@ -354,16 +365,10 @@ def plain_table(grid: Grid, width: int, max_lines: int) -> str | None:
             return None  # rich folds a long name onto more lines
         head.append(col.name.rjust(w) if col.right else col.name.ljust(w))
     lines = ["  ".join(head), "─" * (sum(widths) + 2 * (len(widths) - 1))]
-    unstyled = {"dim": ("", ""), "cyan": ("", "")}
-    for i, section in enumerate(grid.sections):
-        if i:
-            lines.append("")
-        for row in section:
-            cells = [fitted(t, c, w, max_lines) for t, c, w in zip(row, grid.columns, widths)]
-            drawn = _plain_row(cells, grid.columns, widths, unstyled)
-            if drawn is None:
-                return None
-            lines += drawn
+    for drawn, _ in _drawn_rows(grid, widths, max_lines, _UNSTYLED):
+        if drawn is None:
+            return None
+        lines += drawn
     if grid.footer:
         if "\n" in grid.footer or not _plain_line(grid.footer, width):
             return None  # rich wraps it
@@ -388,11 +393,14 @@ def _rich_table(columns, widths, header: bool):
     return table
 
 
+_UNSTYLED = {"dim": ("", ""), "cyan": ("", "")}
+
+
 def _cell_styles(console) -> dict:
     """How `_cell`'s styles are written on this console (`_console`: no
     color, or the standard colors): (before, after)."""
     if not console.is_terminal or console.no_color:
-        return {"dim": ("", ""), "cyan": ("", "")}
+        return _UNSTYLED
     from rich.color import ColorSystem
     from rich.style import Style
     return {name: tuple(Style.parse(name).render("\0", color_system=ColorSystem.STANDARD)
@@ -418,8 +426,7 @@ def _plain_row(cells, columns, widths, styles) -> list[str] | None:
                 continue
             # rich drops a right-aligned line's trailing blanks before aligning it
             line = lines[k].rstrip().rjust(width) if col.right else lines[k].ljust(width)
-            style = ("dim" if text == MISSING_TEXT else
-                     "cyan" if text.startswith("<+> ") else None)
+            style = _style_of(text)
             if style is not None:
                 before, after = styles[style]
                 line = before + line + after
