@@ -504,7 +504,7 @@ class Compiler:
         return None
 
     # -- timestamps a scan would not read as SQL does
-    def timestamp_check(self) -> list[Sql]:
+    def timestamp_check(self, qy: Query) -> list[Sql]:
         """Where a timestamp column may hold anything (SQLite), two columns:
         the store's data_version (it changes whenever another connection
         changed the store), and how many of the store's records have a
@@ -512,10 +512,13 @@ class Compiler:
         changed since none had (the store's `sure_at`), 0 otherwise (no
         scan). A scan leaves out and reports those that do not read, and
         reads the others its own way: a statement that reads timestamps as
-        SQL does stands only when there are none. [] elsewhere."""
+        SQL does stands only when there are none. [] elsewhere. A new
+        connection to a store file unchanged since no timestamp was unsure
+        knows it first (the store's recall_sure_timestamps: no scan)."""
         readable = self.dialect.surely_readable_timestamp("t.timestamp")
         if readable is None:
             return []
+        self.store.recall_sure_timestamps(qy)
         version = "(SELECT data_version FROM pragma_data_version)"
         # (a CASE test stops at the first OR term true)
         unsure = (f"(SELECT COUNT(*) FROM {S.RECORD.name} t "
@@ -570,7 +573,7 @@ class Compiler:
                        "min": f"MIN({column})", "max": f"MAX({column})"}[part]
                 selected.append(Sql(sql))
                 readers.append(("agg", agg, part))
-        check = self.timestamp_check()
+        check = self.timestamp_check(qy)
         selected += check
         readers += [("version", None), ("unsure", None)][:len(check)]
         return selected, grouped, joins, readers

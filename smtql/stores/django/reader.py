@@ -658,9 +658,7 @@ class DjangoSqlStore(Store):
         # A count under a time limit annotates an answer (what `latest N`
         # leaves out): it counts every record the filter selects, those with
         # an unreadable timestamp among them (the answer's notes name them).
-        if within is None:
-            self._recall_sure_timestamps(qy)
-        check = self.compiler.timestamp_check() if within is None else []
+        check = self.compiler.timestamp_check(qy) if within is None else []
         sql = (Sql.join(", ", [Sql("SELECT COUNT(*)")] + check)
                + Sql(f" FROM {S.RECORD.name} r WHERE ") + where)
         rows = qy.run(sql) if within is None else qy.run_within(sql, within)
@@ -690,7 +688,7 @@ class DjangoSqlStore(Store):
                 stamp.forget(self.location)
         return unsure == 0
 
-    def _recall_sure_timestamps(self, qy: Query) -> None:
+    def recall_sure_timestamps(self, qy: Query) -> None:
         """If this connection does not know whether some record's timestamp
         is unsure, but the store file is as it was when another process
         found none (stamp.py), know it now: the statement then tests none.
@@ -749,7 +747,6 @@ class DjangoSqlStore(Store):
         out and reported, the others read in Python)."""
         with Query(self) as qy:
             coded = self._coded_keys(qy, keys)
-            self._recall_sure_timestamps(qy)
             sql, readers = self.compiler.group_statement(qy, plan.pre, keys, aggregates, coded)
             if coded:
                 # PostgreSQL without statistics (Sumatra never ANALYZEs)
@@ -903,8 +900,7 @@ class DjangoSqlStore(Store):
             index = qy.param_index()
             if index is None:
                 return None
-            self._recall_sure_timestamps(qy)
-            check = self.compiler.timestamp_check()
+            check = self.compiler.timestamp_check(qy)
             # (a scan leaves out and reports records whose timestamp does
             # not read: the count per set would not)
             if check and not self._timestamps_sure(*qy.run("SELECT " + Sql.join(", ", check))[0]):
