@@ -835,7 +835,8 @@ class ParamIndex:
         c = self.conn
         c.execute("BEGIN")
         try:
-            state = "%d/%d" % self.state()
+            max_id, count = self.state()
+            state = _codes_state(max_id, count)
             kept = self._kept_codes(key, state)
             if kept is None:
                 kept = self._work_out_codes(key)
@@ -844,8 +845,7 @@ class ParamIndex:
         self._keep_codes(key, state, kept)
         known, doubtful = kept
         return ValueCodes([_node_value(kind, num, text) for kind, num, text, _, _ in known],
-                          [(members, n) for _, _, _, members, n in known], doubtful,
-                          int(state.split("/")[0]))
+                          [(members, n) for _, _, _, members, n in known], doubtful, max_id)
 
     def _work_out_codes(self, key: str):
         """([(kind, num, text, set ids joined, how many)] per value, the
@@ -886,7 +886,7 @@ class ParamIndex:
         try:
             c.execute("BEGIN IMMEDIATE")
             try:
-                if "%d/%d" % self.state() == state:
+                if _codes_state(*self.state()) == state:
                     c.execute(_CODES)
                     c.execute("INSERT OR REPLACE INTO codes VALUES (?, ?, ?)",
                               (key, state, json.dumps(kept)))
@@ -898,6 +898,11 @@ class ParamIndex:
             pass  # locked by a writer, or a read-only index: worked out again next time
         finally:
             c.execute(f"PRAGMA busy_timeout = {int(LOCK_TIMEOUT * 1000)}")
+
+
+def _codes_state(max_id: int, count: int) -> str:
+    """The index's state its kept codes belong to (ParamIndex._kept_codes)."""
+    return f"{max_id}/{count}"
 
 
 class ValueCodes:
