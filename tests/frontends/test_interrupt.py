@@ -96,6 +96,15 @@ def interrupt_once_open(child, store) -> float:
     return waited
 
 
+def goes_on(child, records: int) -> None:
+    """After a cancelled statement the REPL session goes on, on the same
+    store (`count all` answers `records`), and Ctrl-D ends it."""
+    child.send("count all\r")
+    child.expect(rf"(?<!\d){records}\r\n")
+    child.send("\x04")
+    child.expect(pexpect.EOF)
+
+
 def test_ctrl_c_stops_the_statement_at_the_command_line(slow_store, tmp_path):
     before = digest(slow_store)
     child = spawn(["--store", str(slow_store), SLOW], tmp_path)
@@ -119,10 +128,7 @@ def test_ctrl_c_stops_the_statement_in_the_repl(slow_store, tmp_path):
         time.sleep(0.5)  # the statement is running
         waited = interrupt(child, "cancelled")
         child.expect("smtql>")
-        child.send("count all\r")  # the session goes on, on the same store
-        child.expect(rf"(?<!\d){RECORDS}\r\n")
-        child.send("\x04")
-        child.expect(pexpect.EOF)
+        goes_on(child, RECORDS)
     finally:
         child.close()
     assert waited < AT_ONCE
@@ -194,10 +200,7 @@ def test_ctrl_c_stops_the_wait_for_a_locked_store_in_the_repl(locked_store, tmp_
         child.expect("smtql>")
         holder.stdin.close()  # the writer ends: its transaction is rolled back
         holder.wait(timeout=30)
-        child.send("count all\r")  # the session goes on, on the same store
-        child.expect(r"(?<!\d)3\r\n")
-        child.send("\x04")
-        child.expect(pexpect.EOF)
+        goes_on(child, 3)
     finally:
         child.close()
     assert waited < AT_ONCE
