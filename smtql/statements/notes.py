@@ -26,26 +26,26 @@ def _tag_notes(store, tags) -> list[str]:
         return []
     notes = []
     alternatives = [a for t in tags for a in tag_alternatives(t)]
-    present = store.present_tags(alternatives)  # a cheap check first; counts only for hints
-    counts = None
+    present = store.present_tags(alternatives)  # a cheap check first; all names only for hints
+    names = None
     for tag in dict.fromkeys(tags):
         if not any(a in present for a in tag_alternatives(tag)):
-            if counts is None:
-                counts = store.tag_counts()
-            notes.append(_missing_tag_note(tag, counts))
+            if names is None:
+                names = sorted(store.tag_names())
+            notes.append(_missing_tag_note(tag, names))
     return notes
 
 
-def _missing_tag_note(tag: str, counts) -> str:
+def _missing_tag_note(tag: str, names) -> str:
     """What to say of a tag no record has: the closest tags other than the
     one typed (a status word is among the candidates, and must not suggest
     itself), and for a status word on a store without any status tag, why."""
-    candidates = [t for t in dict.fromkeys(list(counts) + list(fields.STATUS_WORDS)) if t != tag]
+    candidates = [t for t in dict.fromkeys(list(names) + list(fields.STATUS_WORDS)) if t != tag]
     near = closest(tag, candidates)
     note = f"no record has tag '{tag}'"
     if tag in fields.STATUS_WORDS:
         note += f" (nor the status tag {fields.status_tag(tag)})"
-        if not any(is_status_tag(t) for t in counts):
+        if not any(is_status_tag(t) for t in names):
             note += "; this store holds no status tags at all, so status words match nothing"
     return note + (f"; closest: {', '.join(near)}" if near else "")
 

@@ -33,7 +33,7 @@ class Store(ABC):
       oldest candidates, and their ties), and `count(plan)` says how many
       there are in all; `orders_by(field)`: also the first n by `order by`
       that field;
-    - `count(plan)`, `explain(plan)`, `tag_counts()`, `present_tags()`,
+    - `count(plan)`, `explain(plan)`, `tag_counts()`, `present_tags()`, `tag_names()`,
       `param_keys()`, `has_param()`, `get_row()`: answered from `scan` by
       default;
     - `writer()`: what writes tags (default: none, a StoreError);
@@ -195,6 +195,10 @@ class Store(ABC):
         """Which of these tags some record carries."""
         counts = self.tag_counts()
         return {n for n in names if counts.get(n)}
+
+    def tag_names(self) -> set[str]:
+        """Every tag some record carries (no counts: for notes' hints)."""
+        return set(+self.tag_counts())
 
     def has_param(self, path: tuple) -> bool:
         return any(row.param(path) is not MISSING for row in self.scan(None))

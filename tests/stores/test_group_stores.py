@@ -159,7 +159,7 @@ def test_postgres_groups_parameter_values_in_the_statement(form, monkeypatch):
     the records and no subplan; the lines equal those without the index."""
     from datetime import datetime, timedelta
     from support.generations import Record
-    from smtql.stores.django.reader import CODED_GROUP_SETTINGS, Query
+    from smtql.stores.django.reader import Query
     from smtql.stores.registry import open_store
     from smtql.stores.django import compile as compile_module
     store_support.require_server("postgres")
@@ -186,7 +186,7 @@ def test_postgres_groups_parameter_values_in_the_statement(form, monkeypatch):
         text, params = next((t, p) for t, p in indexed.statement_log
                             if "GROUP BY" in t and mark in t)
         with Query(indexed) as qy:
-            qy.set_local(**CODED_GROUP_SETTINGS)  # as the store's own transaction
+            qy.set_local(**indexed.dialect.hash_join_settings)  # as the store's own transaction
             rows = indexed.conn.execute(text, params).fetchall()
             plan = indexed.conn.execute("EXPLAIN (FORMAT JSON) " + text, params).fetchone()[0]
         # gru, lstm, rnn, null (i % 10 == 0 but 10), missing (`bare`); the list: its own row

@@ -285,6 +285,7 @@ def test_vocabulary_statements_have_plans_without_statistics(fresh):
     try:
         assert store.tag_counts()["_finished_"] > 0
         assert store.present_tags(["_finished_", "no such tag"]) == {"_finished_"}
+        assert store.tag_names() == set(+store.tag_counts())
         store.statement_started()
         assert store.param_keys()
         assert store.has_param(("seed",)) in (True, False)
@@ -292,6 +293,52 @@ def test_vocabulary_statements_have_plans_without_statistics(fresh):
         log, store.statement_log = store.statement_log, None
     problems = {text: p for text, params in log if (p := plan_problems(kind, store, text, params))}
     assert not problems, json.dumps(problems, indent=1)
+
+
+def _tag_items_and_pages(store) -> tuple[dict, int]:
+    """(tag name -> its items, the record table's pages), asked directly."""
+    import psycopg
+    with psycopg.connect(store.location) as c:
+        items = dict(c.execute("SELECT t.name, COUNT(*) FROM django_store_taggeditem ti "
+                               "JOIN django_store_tag t ON t.id = ti.tag_id GROUP BY t.name"))
+        pages = c.execute("SELECT pg_relation_size('django_store_record') / "
+                          "current_setting('block_size')::int").fetchone()[0]
+    return items, pages
+
+
+def test_postgres_hashes_a_count_whose_tags_a_nested_loop_would_pay_for(fresh):
+    """PostgreSQL without statistics loops over a tag's items, one record
+    lookup each (or a range of the tag index per record, for a second
+    tag): a count or a scan is told to hash (transaction-local settings)
+    when its one tag test has more items than the record table has pages, or when
+    it has several; a rare tag keeps its loop. Under the settings the
+    statement's plan has no nested loop."""
+    kind, conn = fresh
+    if kind != "postgres":
+        pytest.skip("the other planners are not told")
+    store = conn.store
+    items, pages = _tag_items_and_pages(store)
+    rare, rare2, *_, broad = sorted(items, key=items.get)
+    assert items[rare2] <= pages < items[broad], (items, pages)  # the fixture shows both cases
+    cases = {f"count tag {rare}": False, f"count tag {broad}": True,
+             f"count tag {rare} and tag {rare2}": True, f"count tag {rare} or tag {rare2}": True,
+             f"tag {rare} and tag {rare2}": True, f"tag {rare}": False}
+    for program, hashed in cases.items():
+        store.statement_log = []
+        try:
+            conn.query(program)
+        finally:
+            log, store.statement_log = store.statement_log, None
+        settings = [(t, p) for t, p in log if t.startswith("SELECT set_config(")]
+        assert bool(settings) == hashed, (program, log)
+        if hashed:
+            text, params = log[log.index(settings[0]) + 1]  # the statement it was set for
+            with store.conn.transaction():
+                store.conn.execute(*settings[0])
+                plan = store.conn.execute("EXPLAIN (FORMAT JSON) " + text, params).fetchone()[0]
+            store.conn.rollback()
+            nodes = json.dumps(plan)
+            assert '"Nested Loop"' not in nodes, (program, nodes)
 
 
 def test_tags_and_outputs_are_read_in_batches_keyed_by_the_answer(fresh):

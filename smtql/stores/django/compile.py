@@ -253,6 +253,7 @@ class Compiler:
         ctype = qy.content_type_id()
         if not tag_ids or ctype is None:
             return Sql(FALSE_SQL)
+        qy.tag_tests.append(tuple(tag_ids))
         if self.per_record:  # only the object_id index can serve it, once per record
             return (Sql(f"EXISTS (SELECT 1 FROM {self.names.taggeditem.name} ti "
                         f"WHERE ti.object_id = r.db_id AND ") + self.record_items(ctype) + " AND "
