@@ -7,15 +7,17 @@ layout. Nothing past the parser sees a Lark tree.
 
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError, dataclass, field
+from dataclasses import FrozenInstanceError, dataclass, field, fields
 from typing import Any, Union
 
 
 class _Immutable:
-    """What `dataclass(frozen=True)` gives, at a third of the start-up cost
-    (frozen=True writes two more methods for every one of the 45 classes:
-    7 ms of every command): a field is set once, by `__init__`, and never
-    again; nothing else is set or deleted."""
+    """The root of the node classes: what `dataclass(frozen=True, eq=True,
+    unsafe_hash=True)` would write into each of the 45 classes (four
+    methods, each compiled from source), written once here. A field is set
+    once, by `__init__`, and never again; nothing else is set or deleted.
+    Nodes compare and hash by their compared fields (span left out), and
+    print as dataclasses do."""
 
     __slots__ = ()
 
@@ -27,10 +29,36 @@ class _Immutable:
     def __delattr__(self, name):
         raise FrozenInstanceError(f"cannot delete field {name!r}")
 
+    def _compared(self) -> tuple:
+        return tuple(getattr(self, n) for n in _names(type(self), "compare"))
 
-# A node class: a dataclass, compared and hashed by its fields (span left
-# out), whose instances cannot change (its root classes are _Immutable).
-immutable = dataclass(unsafe_hash=True)
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._compared() == other._compared()
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self._compared())
+
+    def __repr__(self):
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in _names(type(self), "repr"))
+        return f"{type(self).__qualname__}({shown})"
+
+
+_NAMES: dict = {}
+
+
+def _names(cls, flag: str) -> tuple[str, ...]:
+    """The names of cls's fields with `flag` (compare, repr) set, in order."""
+    key = (cls, flag)
+    if key not in _NAMES:
+        _NAMES[key] = tuple(f.name for f in fields(cls) if getattr(f, flag))
+    return _NAMES[key]
+
+
+# A node class: a dataclass whose only written method is __init__ (the
+# others are _Immutable's), so instances cannot change.
+immutable = dataclass(eq=False, repr=False)
 
 
 @immutable

@@ -112,6 +112,7 @@ _TABLES = ("meta", "sets", "paths", "shapes", "nodes", "structures", "codes")
 _STRUCTURES = "CREATE TABLE IF NOT EXISTS structures (sig TEXT PRIMARY KEY, shape INTEGER NOT NULL)"
 # Each key's value codes, while the index stays as it was (ParamIndex._keep_codes).
 _CODES = "CREATE TABLE IF NOT EXISTS codes (path TEXT PRIMARY KEY, state TEXT NOT NULL, data TEXT NOT NULL)"
+SORT_THREADS = max(1, min(4, (os.cpu_count() or 2) - 1))  # SQLite's, beside the caller's
 WRITE_CACHE = -32768  # KiB of page cache while writing (the default, 2 MB, rereads index pages)
 
 
@@ -705,6 +706,9 @@ class ParamIndex:
                 break
         writer.finish(max_id=upto if exhausted else last)
         if exhausted:
+            # SQLite sorts for CREATE INDEX; a helper thread of its own
+            # sorts beside it (10^5 sets, 2.3 million rows: 7.7 s → 4.8 s).
+            self.conn.execute(f"PRAGMA threads = {SORT_THREADS}")
             _script(self.conn, _INDEXES)
         return exhausted
 
@@ -971,6 +975,10 @@ class _Writer:
         self.shapes = dict(c.execute("SELECT names, id FROM shapes"))
         # Per transaction: another process may rebuild the index between two.
         self.by_structure = {}
+        # Rows are sorted for indexes that exist (a refresh), not for those
+        # made after the first build's last row.
+        self.sorted = c.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
+                                "AND name = 'nodes_num'").fetchone() is not None
         c.execute(_STRUCTURES)
         c.execute(f"PRAGMA cache_size = {WRITE_CACHE}")
         self.added = 0
@@ -995,18 +1003,19 @@ class _Writer:
         structure: sets of one sweep differ in values, not in keys."""
         if None in sig:
             return self._shape(parameter_key_names(parsed))
-        sig = hashlib.blake2b(repr(tuple(sig)).encode("utf-8", "surrogatepass"),
-                              digest_size=16).hexdigest()
-        shape = self.by_structure.get(sig)
+        structure = tuple(sig)  # known in this process by itself; in the index by its digest
+        shape = self.by_structure.get(structure)
         if shape is None:
+            digest = hashlib.blake2b(repr(structure).encode("utf-8", "surrogatepass"),
+                                     digest_size=16).hexdigest()
             conn = self.index.conn
-            known = conn.execute("SELECT shape FROM structures WHERE sig = ?", (sig,)).fetchone()
+            known = conn.execute("SELECT shape FROM structures WHERE sig = ?", (digest,)).fetchone()
             if known:
                 shape = known[0]
             else:
                 shape = self._shape(parameter_key_names(parsed))
-                conn.execute("INSERT INTO structures VALUES (?, ?)", (sig, shape))
-            self.by_structure[sig] = shape
+                conn.execute("INSERT INTO structures VALUES (?, ?)", (digest, shape))
+            self.by_structure[structure] = shape
         return shape
 
     def add(self, rows) -> None:
@@ -1034,9 +1043,10 @@ class _Writer:
             nodes += [(pid, known(k) or path(k), e, t, n, x) for k, e, t, n, x in out]
         c = self.index.conn
         c.executemany("INSERT INTO sets VALUES (?, ?, ?, ?, ?, ?, ?)", sets)
-        # In the indexes' order (path, elem, kind, value): neighbouring rows
-        # go to one index page, not each to its own (a fifth less time).
-        nodes.sort(key=_node_order)
+        if self.sorted:
+            # In the indexes' order (path, elem, kind, value): neighbouring
+            # rows go to one index page, not each to its own (a fifth less time).
+            nodes.sort(key=_node_order)
         c.executemany("INSERT INTO nodes VALUES (?, ?, ?, ?, ?, ?)", nodes)
         self.added += len(sets)
         self.index.built_now += len(sets)
