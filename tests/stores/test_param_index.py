@@ -437,6 +437,38 @@ def test_concurrent_builders_leave_a_consistent_index(tmp_path):
     assert len(shared[0]) == n_store
 
 
+def test_worker_processes_build_the_index_one_process_builds(tmp_path, monkeypatch):
+    """From PARALLEL_FROM sets on, a build flattens them in worker
+    processes, chunk by chunk, and writes them in order: the index is row
+    for row (sets, their shapes, nodes) the one a process builds alone,
+    over several batches and transactions."""
+    project = build_demo("sqlite", tmp_path / "p", records=200, seed=6)
+    save_records(project, _sweep(40))
+    monkeypatch.setattr(paramindex, "BATCH", 30)
+    monkeypatch.setattr(paramindex, "COMMIT_EVERY", 90)
+    monkeypatch.setattr(paramindex._InWorkers, "chunk", 7)
+    monkeypatch.setattr(paramindex.os, "cpu_count", lambda: 2)
+    pools = []
+    real = paramindex._InWorkers.__init__
+    monkeypatch.setattr(paramindex._InWorkers, "__init__",
+                        lambda self, n: pools.append(n) or real(self, n))
+    rows = {}
+    for name, threshold in (("alone", 10 ** 9), ("workers", 1)):
+        monkeypatch.setenv("SMTQL_INDEX_DIR", str(tmp_path / name))
+        monkeypatch.setattr(paramindex, "PARALLEL_FROM", threshold)
+        assert _answer(project) == _answer(project, index=False)
+        path = tmp_path / name / paramindex.index_path(str(project / ".smt" / "records")).name
+        db = sqlite3.connect(path)
+        shapes = db.execute("SELECT s.id, s.exact, h.names FROM sets s "
+                            "LEFT JOIN shapes h ON h.id = s.shape ORDER BY s.id").fetchall()
+        db.close()
+        rows[name] = _index_rows(path), shapes
+    assert pools == [2]  # the second build only, in two workers
+    alone, workers = rows["alone"], rows["workers"]
+    assert workers[0][0] == alone[0][0] and workers[0][1] == alone[0][1]
+    assert workers[1] == alone[1] and len(alone[1]) > 90  # batches of 30 in transactions of 90
+
+
 # ------------------------------------------------------------------ falling back, the command
 
 def _cli(project, *args, env=None):

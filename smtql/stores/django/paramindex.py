@@ -78,6 +78,8 @@ from .schema import Sql
 FORMAT = 3  # bump when the tables or what goes into them change
 SEP = "\x1f"  # between the segments of a node's key
 BATCH = 5000  # sets read from the store per statement while building
+PARALLEL_FROM = 20000  # sets to index from which worker processes flatten them
+MAX_WORKERS = 4
 COMMIT_EVERY = 20000  # sets per index transaction while building
 WAL_LIMIT = 16 * 2 ** 20  # bytes of write-ahead log kept after a checkpoint
 CHECK_WINDOW = 10000  # newest set ids compared with the store at each refresh
@@ -104,7 +106,7 @@ CREATE INDEX IF NOT EXISTS sets_inexact ON sets (exact) WHERE exact = 0;
 CREATE INDEX IF NOT EXISTS sets_unreadable ON sets (readable) WHERE readable = 0;
 """
 _TABLES = ("meta", "sets", "paths", "shapes", "nodes", "structures", "codes")
-# Which shape each structure of set has (_Writer._shape_of), kept so that a
+# Which shape each structure of set has (_Writer._shape_for), kept so that a
 # fresh process indexing new sets does not work out the key names of every
 # structure again (236 of 1,000 new sets at 10^6: a third of the CPU of
 # bringing the index up to date). Made when missing: an index written
@@ -626,13 +628,17 @@ class ParamIndex:
         if decision[0] == "ok":
             return
         total = decision[2] - decision[1] if decision[0] == "append" else None
-        with progress(total=total, description="indexing parameter sets") as bar:
-            # Each step is one transaction that decides again under the lock:
-            # another process may have done the work meanwhile.
-            while not self._write(lambda: self._step(qy, bar)):
-                pass
+        flattener = _flattener(total)
+        try:
+            with progress(total=total, description="indexing parameter sets") as bar:
+                # Each step is one transaction that decides again under the
+                # lock: another process may have done the work meanwhile.
+                while not self._write(lambda: self._step(qy, bar, flattener)):
+                    pass
+        finally:
+            flattener.close()
 
-    def _step(self, qy, bar) -> bool:
+    def _step(self, qy, bar, flattener) -> bool:
         """One step of a refresh, in a write transaction; True when done."""
         if not self._valid():
             self._recreate()
@@ -649,7 +655,7 @@ class ParamIndex:
             except _Rebuild:
                 self._recreate()
             return False
-        return self._append(qy, decision[1], decision[2], bar)
+        return self._append(qy, decision[1], decision[2], bar, flattener)
 
     def _decide(self, qy):
         max_id, count = self.state()
@@ -687,23 +693,37 @@ class ParamIndex:
             memo[m] = (None if row[0] is None else int(row[0]), int(row[1] or 0), row[2], row[3])
         return memo[m]
 
-    def _append(self, qy, after: int, upto: int, bar) -> bool:
+    def _append(self, qy, after: int, upto: int, bar, flattener) -> bool:
         """Index the sets with ids in (after, upto], about COMMIT_EVERY of
-        them; True when that was all."""
+        them; True when that was all. Each batch read goes to the flattener
+        in chunks, whose results are written in order, at most
+        `flattener.ahead` behind."""
         P = S.PARAMETERSET.name
         q = qy.dialect.q
         writer = _Writer(self)
-        last, exhausted = after, False
-        while writer.added < COMMIT_EVERY:
+        last, exhausted, waiting = after, False, []
+
+        def write_oldest():
+            flat = waiting.pop(0).result()
+            writer.write(flat)
+            bar.advance(len(flat))
+
+        for _ in range(max(1, COMMIT_EVERY // BATCH)):
             rows = qy.run(Sql(f"SELECT id, {q('type')}, content FROM {P} WHERE id > ? "
                               f"AND id <= ? ORDER BY id LIMIT {BATCH}", [last, upto]))
+            for at in range(0, len(rows), flattener.chunk):
+                part = rows[at:at + flattener.chunk]
+                waiting.append(flattener.submit([(i, k, _text(c)) for i, k, c in part],
+                                                writer.knows))
+                while len(waiting) > flattener.ahead:
+                    write_oldest()
             if rows:
-                writer.add(rows)
                 last = rows[-1][0]
-                bar.advance(len(rows))
             if len(rows) < BATCH:
                 exhausted = True
                 break
+        while waiting:
+            write_oldest()
         writer.finish(max_id=upto if exhausted else last)
         if exhausted:
             # SQLite sorts for CREATE INDEX; a helper thread of its own
@@ -727,8 +747,9 @@ class ParamIndex:
         writer = _Writer(self)
         for i in range(0, len(missing), BATCH):
             part = missing[i:i + BATCH]
-            writer.add(qy.run(Sql(f"SELECT id, {qy.dialect.q('type')}, content FROM {P} "
-                                  f"WHERE ") + qy.dialect.in_ints("id", part)))
+            rows = qy.run(Sql(f"SELECT id, {qy.dialect.q('type')}, content FROM {P} WHERE ")
+                          + qy.dialect.in_ints("id", part))
+            writer.add(rows)
         writer.finish(max_id=None)
 
     # -- answering
@@ -964,6 +985,101 @@ def _node_order(row) -> tuple:
     return path, elem, kind, num if num is not None else -math.inf, text or ""
 
 
+def _never(structure) -> bool:
+    return False
+
+
+def _flatten_rows(rows, knows=_never) -> list[tuple]:
+    """The index's view of each (id, type, text) set of a batch, worked out
+    apart from the index (so in another process, for a first build):
+    (id, content hash, why unreadable or None, exact, structure digest or
+    None, key names or None, node rows with their keys, or None when too
+    deep to index). Key names are worked out once per structure and batch,
+    unless the writer `knows` the structure's shape."""
+    flat, named = [], set()
+    for pid, kind, content in rows:
+        digest = content_hash(kind, content)
+        parsed = paramcache.read(kind, content)  # not cached: the index is the cache
+        if isinstance(parsed, Unreadable):
+            flat.append((pid, digest, parsed.reason or "unreadable", False, None, None, None))
+            continue
+        out: list = []
+        sig: list = []
+        try:
+            exact = _nodes(parsed, (), out, sig=sig)
+            keys = [k for k, e, _, _, _ in out if not e]
+            exact = exact and len(keys) == len(set(keys))
+            structure = None if None in sig else hashlib.blake2b(
+                repr(tuple(sig)).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            names = None
+            if structure is None or structure not in named and not knows(structure):
+                names = parameter_key_names(parsed)
+                named.add(structure)
+        except (RecursionError, ValueError, TypeError):
+            flat.append((pid, digest, None, False, None, None, None))
+            continue
+        flat.append((pid, digest, None, exact, structure, names, out))
+    return flat
+
+
+class _Serially:
+    """Batches flattened here, each when its result is asked for."""
+
+    ahead, chunk = 0, BATCH
+
+    def submit(self, rows, knows):
+        return _Later(rows, knows)
+
+    def close(self):
+        pass
+
+
+class _Later:
+    def __init__(self, rows, knows):
+        self.rows, self.knows = rows, knows
+
+    def result(self):
+        return _flatten_rows(self.rows, self.knows)
+
+
+class _InWorkers:
+    """Batches flattened by worker processes while this one reads the store
+    and writes the index (a first build: parsing and flattening are most of
+    its time). At most `ahead` chunks of a batch wait (their rows come
+    back to this process as they are done), so memory stays a few chunks."""
+
+    chunk = 1000
+
+    def __init__(self, workers: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        self.pool = ProcessPoolExecutor(workers, mp_context=context,
+                                        initializer=_leave_interrupts_to_the_caller)
+        self.ahead = 2 * workers
+
+    def submit(self, rows, knows):
+        # (what the writer knows stays here: each chunk names its structures)
+        return self.pool.submit(_flatten_rows, rows)
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _leave_interrupts_to_the_caller():
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the build in its process
+
+
+def _flattener(sets: int | None):
+    """Where a refresh that indexes `sets` sets flattens them."""
+    workers = min(MAX_WORKERS, os.cpu_count() or 1)
+    if sets is None or sets < PARALLEL_FROM or workers < 2:
+        return _Serially()
+    return _InWorkers(workers)
+
+
 class _Writer:
     """Rows for the index, inserted in batches within the caller's
     transaction; meta is updated last, in the same transaction."""
@@ -998,49 +1114,46 @@ class _Writer:
             sid = self.shapes[text] = cur.lastrowid
         return sid
 
-    def _shape_of(self, parsed, sig: list) -> int:
+    def knows(self, structure: str) -> bool:
+        """Whether this structure's shape is known (kept in the index, or
+        met in this transaction): its key names need not be worked out."""
+        if structure not in self.by_structure:
+            known = self.index.conn.execute("SELECT shape FROM structures WHERE sig = ?",
+                                            (structure,)).fetchone()
+            if not known:
+                return False
+            self.by_structure[structure] = known[0]
+        return True
+
+    def _shape_for(self, structure: str | None, names) -> int:
         """The shape (task-folded key names) of a set, worked out once per
-        structure: sets of one sweep differ in values, not in keys."""
-        if None in sig:
-            return self._shape(parameter_key_names(parsed))
-        structure = tuple(sig)  # known in this process by itself; in the index by its digest
-        shape = self.by_structure.get(structure)
-        if shape is None:
-            digest = hashlib.blake2b(repr(structure).encode("utf-8", "surrogatepass"),
-                                     digest_size=16).hexdigest()
-            conn = self.index.conn
-            known = conn.execute("SELECT shape FROM structures WHERE sig = ?", (digest,)).fetchone()
-            if known:
-                shape = known[0]
-            else:
-                shape = self._shape(parameter_key_names(parsed))
-                conn.execute("INSERT INTO structures VALUES (?, ?)", (digest, shape))
-            self.by_structure[structure] = shape
-        return shape
+        structure (sets of one sweep differ in values, not in keys):
+        `structure` is its digest (None: no structure shared, `names` are
+        its key names), and `names` are given the first time a batch meets
+        it unless this writer `knows` it (_flatten_rows)."""
+        if structure is None:
+            return self._shape(names)
+        if not self.knows(structure):
+            shape = self.by_structure[structure] = self._shape(names)
+            self.index.conn.execute("INSERT INTO structures VALUES (?, ?)", (structure, shape))
+        return self.by_structure[structure]
 
     def add(self, rows) -> None:
+        """Write these (id, type, text) sets."""
+        self.write(_flatten_rows([(i, k, _text(c)) for i, k, c in rows], self.knows))
+
+    def write(self, flat) -> None:
+        """Write the sets of one batch, as _flatten_rows gave them."""
         sets, nodes = [], []
-        for pid, kind, content in rows:
-            content = _text(content)
-            digest = content_hash(kind, content)
-            parsed = paramcache.read(kind, content)  # not cached: the index is the cache
-            if isinstance(parsed, Unreadable):
-                sets.append((pid, digest, 0, 0, 0, parsed.reason or "unreadable", None))
-                continue
-            out: list = []
-            sig: list = []
-            try:
-                exact = _nodes(parsed, (), out, sig=sig)
-                keys = [k for k, e, _, _, _ in out if not e]
-                exact = exact and len(keys) == len(set(keys))
-                shape = self._shape_of(parsed, sig)
-            except (RecursionError, ValueError, TypeError):
-                # Too deep to index: always a candidate, the reader decides.
+        known, path = self.paths.get, self._path  # most keys are known: no call to _path
+        for pid, digest, reason, exact, structure, names, out in flat:
+            if reason is not None:  # unreadable
+                sets.append((pid, digest, 0, 0, 0, reason, None))
+            elif out is None:  # too deep to index: always a candidate, the reader decides
                 sets.append((pid, digest, 1, 0, 0, None, None))
-                continue
-            sets.append((pid, digest, 1, 1, int(exact), None, shape))
-            known, path = self.paths.get, self._path  # most keys are known: no call to _path
-            nodes += [(pid, known(k) or path(k), e, t, n, x) for k, e, t, n, x in out]
+            else:
+                sets.append((pid, digest, 1, 1, int(exact), None, self._shape_for(structure, names)))
+                nodes += [(pid, known(k) or path(k), e, t, n, x) for k, e, t, n, x in out]
         c = self.index.conn
         c.executemany("INSERT INTO sets VALUES (?, ?, ?, ?, ?, ?, ?)", sets)
         if self.sorted:
