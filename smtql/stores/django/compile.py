@@ -146,6 +146,7 @@ class Compiler:
 
     # -- WHERE
     def where(self, qy: Query, pre, unindexed_project: bool = False) -> Sql:
+        qy.tag_tests = []  # `tagged` lists this filter's tag tests there
         cond = self._cond(qy, pre)
         if self.store.only_project_records:
             return cond

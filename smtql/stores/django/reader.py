@@ -70,7 +70,7 @@ class Query(Transaction):
     def __init__(self, store: "DjangoSqlStore"):
         super().__init__(store)
         self._tags: dict[str, list[int]] | None = None
-        self.tag_tests: list[tuple] = []  # the tag ids of each tag test written (Compiler.tagged)
+        self.tag_tests: list[tuple] = []  # each tag test's ids in the last WHERE written (Compiler)
         self._ctype_looked_up = False
         self.paramsets: dict | None = None  # id -> (parsed, record count)
         self._index = None  # the parameter index, refreshed in this transaction
@@ -698,13 +698,14 @@ class DjangoSqlStore(Store):
     def _plan_for_breadth(self, qy: Query) -> None:
         """Where the store's planner has no statistics to go by (PostgreSQL,
         never ANALYZEd), have it hash the tag tests of the filter just
-        written (a count's, a scan's) when a nested loop could cost records × tag items. Without
-        statistics it takes a tag's items for a few dozen: it looks each
-        record up by primary key (`count tag finished` at 10^6, 760,000
-        items: 4.7 s, against 0.6 s hashing the items and scanning the
-        records once), and checks a second tag by a range of the
-        (tag, content type, object) index per record (`tag finished and tag
-        figure2`: minutes). One tag test of a rare tag keeps its loop."""
+        written (a count's, a scan's) when a nested loop could cost
+        records × tag items. Without statistics it takes a tag's items for
+        a few dozen: it looks each record up by primary key (`count tag
+        finished` at 10^6, 760,000 items: 4.7 s, against 0.6 s hashing the
+        items and scanning the records once), and checks a second tag by a
+        range of the (tag, content type, object) index per record (`tag
+        finished and tag figure2`: minutes). One tag test of a rare tag
+        keeps its loop."""
         settings, tests = self.dialect.hash_join_settings, qy.tag_tests
         if settings and (len(tests) > 1 or tests and qy.many_tagged(tests[0])):
             qy.set_local(**settings)
@@ -864,27 +865,27 @@ class DjangoSqlStore(Store):
         return counts
 
     def present_tags(self, names) -> set[str]:
-        """Which of these tags some record of the project carries (one
-        statement, each check stopping at its first record)."""
-        names = list(dict.fromkeys(names))
-        if not names:
-            return set()
         with Query(self) as qy:
-            ids = {n: qy.tag_ids([n]) for n in names}
-            known = [n for n in names if ids[n]]
-            if not known:
-                return set()
-            checks = ["CASE WHEN " + self.compiler.tag_present(qy, ids[n]) + " THEN 1 ELSE 0 END"
-                      for n in known]
-            row = qy.run("SELECT " + Sql.join(", ", checks))[0]
-        return {n for n, hit in zip(known, row) if hit}
+            return self._present_tags(qy, names)
 
     def tag_names(self) -> set[str]:
         # Each tag's check stops at its first record: counting every tag's
         # records (tag_counts) is a join of every tag item (2.2 s at 10^6).
         with Query(self) as qy:
-            names = qy.tag_names()
-        return self.present_tags(names)
+            return self._present_tags(qy, qy.tag_names())
+
+    def _present_tags(self, qy: Query, names) -> set[str]:
+        """Which of these tags some record of the project carries (one
+        statement, each check stopping at its first record)."""
+        names = list(dict.fromkeys(names))
+        ids = {n: qy.tag_ids([n]) for n in names}
+        known = [n for n in names if ids[n]]
+        if not known:
+            return set()
+        checks = ["CASE WHEN " + self.compiler.tag_present(qy, ids[n]) + " THEN 1 ELSE 0 END"
+                  for n in known]
+        row = qy.run("SELECT " + Sql.join(", ", checks))[0]
+        return {n for n, hit in zip(known, row) if hit}
 
     def _paramsets_now(self) -> dict:
         if self._statement_paramsets is None:
