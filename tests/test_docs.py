@@ -334,13 +334,19 @@ WIDTH = "80"  # the terminal the shown outputs are drawn for
 # The real runs are the only records dated after the synthetic ones.
 _REAL_RUN = re.compile(r"\b20(2[2-9]|[3-9]\d)(\d\d\d\d-\d{6}\b|-\d\d-\d\d[ T]\d\d:\d\d)")
 _REAL_RUN_LINE = "<a line about one of the real smt runs: masked>"
+# The real runs import yaml, and Sumatra records the version installed where
+# the demo was built (a new virtual environment has the newest): the
+# version, and the blanks that pad it to its column, compare as one word.
+_YAML_VERSION = re.compile(r"\byaml \d+(?:\.\d+)+\S* *")
+_YAML_MASKED = "yaml <the installed version> "
 
 
 def masked(text: str, workdir: Path) -> str:
     """Output as it compares: the scratch directory as `/…`, a line naming
     a real run (its label or timestamp: the day the demo was built) as a
-    placeholder, trailing spaces dropped."""
-    text = text.replace(str(workdir), "/…")
+    placeholder, the version of yaml the real runs recorded as another,
+    trailing spaces dropped."""
+    text = _YAML_VERSION.sub(_YAML_MASKED, text.replace(str(workdir), "/…"))
     return "".join(_REAL_RUN_LINE + "\n" if _REAL_RUN.search(line) else line.rstrip() + "\n"
                    for line in text.splitlines())
 
@@ -486,6 +492,17 @@ def test_masking_hides_the_real_runs_only():
         f"{_REAL_RUN_LINE}\n{synthetic}\n/…/examples\n"
     assert masked("2026-12-03 06:52:45\n", work) == _REAL_RUN_LINE + "\n"
     assert masked("2021-09-30 13:31:29\n", work) == "2021-09-30 13:31:29\n"
+
+
+def test_masking_hides_the_version_of_yaml_the_real_runs_recorded():
+    work = Path("/scratch/x")
+    shown = "dependencies                      yaml 6.0.3              (none)\n"
+    for real in ("dependencies                      yaml 6.0.4              (none)\n",
+                 "dependencies                      yaml 6.0.10             (none)\n"):
+        assert masked(real, work) == masked(shown, work)
+    assert masked("dependencies   yaml 6.0.3   numpy 1.26.4\n", work) == \
+        "dependencies   yaml <the installed version> numpy 1.26.4\n"
+    assert masked(shown.replace("(none)", "yaml 6.0.3"), work) != masked(shown, work)
 
 
 def test_an_elision_keeps_the_first_and_last_lines_shown():
