@@ -48,12 +48,17 @@ def stopping_statements(store):
 
 
 def _watch(read: int, done: int, store) -> None:
+    """Stop the store's statement on each Ctrl-C until told the body is
+    done. The signal is read before the end is heeded: with a driver that
+    waits in Python (PyMySQL), the KeyboardInterrupt can end the body before
+    this thread has woken, and the statement must still be stopped and the
+    connection, left in the middle of a reply, marked for replacing."""
     while True:
         ready, _, _ = select.select([read, done], [], [])
-        if done in ready:
-            return
-        if signal.SIGINT in os.read(read, 512):
+        if read in ready and signal.SIGINT in os.read(read, 512):
             try:
                 store.interrupt()
             except Exception:  # noqa: BLE001 - the KeyboardInterrupt comes anyway
                 pass
+        if done in ready:
+            return

@@ -277,3 +277,31 @@ def test_ctrl_c_cancels_the_statement_on_a_server(kind, tmp_path):
             locker.close()
     assert waited < AT_ONCE
     assert child.exitstatus == 0
+
+
+# ------------------------------------------------------------------ the watcher
+
+def test_a_ctrl_c_that_ended_the_body_first_still_stops_the_statement():
+    """With a driver that waits in Python (PyMySQL), the KeyboardInterrupt
+    can end the body before the watcher thread wakes: it then finds the
+    signal and the end together, and must still stop the statement (which
+    also marks the connection for replacing)."""
+    import signal
+
+    from smtql.frontends.interrupt import _watch
+
+    class Store:
+        stops = 0
+
+        def interrupt(self):
+            self.stops += 1
+    store = Store()
+    signals, done = os.pipe(), os.pipe()
+    try:
+        os.write(signals[1], bytes([signal.SIGINT]))
+        os.write(done[1], b"x")
+        _watch(signals[0], done[0], store)
+    finally:
+        for fd in (*signals, *done):
+            os.close(fd)
+    assert store.stops == 1

@@ -65,3 +65,43 @@ def test_latest_counts_what_it_leaves_out(store):
 def test_an_uncounted_rest_is_said_so():
     res = Table(["label"], [{"label": "a"}], hidden=None)
     assert table_footer(res) == "(1 record; how many more match was not counted, to answer sooner)"
+
+
+@pytest.mark.parametrize("store", ["postgres", "mysql"], indirect=True)
+def test_a_statement_stopped_in_the_middle_of_its_reply_leaves_the_store_answering(store):
+    """A KeyboardInterrupt while the driver waits for the server's reply (a
+    signal's handler raising it, as Python does for Ctrl-C): PyMySQL is
+    left out of step with its server; the next query must still answer
+    on a fresh connection, and the stopped statement not go on running."""
+    import signal
+    import time
+    kind, conn = store
+
+    def stop(*_):
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGALRM, stop)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(KeyboardInterrupt), Transaction(conn.store) as tx:
+            tx.run(Sql(SLOW[kind].format(n=10 ** 9)))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert conn.query("count all") == RECORDS
+    deadline = time.monotonic() + 5
+    while _running(kind, conn.store, "seq_1_to_" if kind == "mysql" else "generate_series"):
+        assert time.monotonic() < deadline, "the stopped statement still runs on the server"
+        time.sleep(0.05)
+
+
+def _running(kind: str, store, marker: str) -> bool:
+    """Whether a statement holding `marker` runs on the store's database,
+    other than the one asking."""
+    with Transaction(store) as tx:
+        if kind == "postgres":
+            rows = tx.run(Sql("SELECT query FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                              "AND datname = current_database() AND state = 'active'"))
+        else:
+            rows = tx.run(Sql("SELECT info FROM information_schema.processlist "
+                              "WHERE id <> connection_id() AND db = database()"))
+    return any(q and marker in q for (q,) in rows)

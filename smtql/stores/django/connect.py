@@ -253,7 +253,11 @@ class Transaction:
                 cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, *exc):
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            # Stopped wherever it was, perhaps in the middle of a reply
+            # (PyMySQL reads in Python): the next transaction starts afresh.
+            self.store.interrupted = True
         conn = self.store.conn
         try:
             if self.dialect.name == "sqlite":

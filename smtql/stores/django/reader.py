@@ -420,12 +420,19 @@ class DjangoSqlStore(Store):
         """A fresh connection, after an interrupted statement: a driver stopped
         in the middle of a reply (PyMySQL) is out of step with its server."""
         self.interrupted = False
-        try:
-            self.conn.close()
-        except Exception:  # noqa: BLE001 - it is being replaced
-            pass
+        old = self.conn
         self.conn, _ = connect(self.location)
         self.sure_at = None  # a data_version is the connection's own
+        try:
+            if self.dialect.name == "mysql":
+                # MariaDB goes on with a statement whose client stopped
+                # reading (a KeyboardInterrupt with no Ctrl-C behind it, or
+                # one that came before the watcher's KILL): stop it here.
+                with self.conn.cursor() as cur:
+                    cur.execute(f"KILL QUERY {int(old.thread_id())}")
+            old.close()
+        except Exception:  # noqa: BLE001 - it is being replaced
+            pass
 
     def close(self) -> None:
         # The index's own (read-write) connection closes last: the last to
