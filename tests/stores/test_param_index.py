@@ -184,8 +184,9 @@ def test_candidates_are_a_necessary_bound_and_sure_sets_are_answers(tmp_path):
     check()
 
 
-def test_a_selective_predicate_has_few_candidates(tmp_path):
-    index = ParamIndex("test://few", tmp_path / "few.sqlite").open()
+def _sweep_index(path: Path) -> ParamIndex:
+    """An index of 90 task-like sets: 3 learning rates × 3 kinds × 10 seeds."""
+    index = ParamIndex("test://few", path).open()
     sets = [{"optimizer": {"taskname": "Adam", "inputs": {"lr": lr, "model": {"kind": kind}}},
              "seed": i} for i, (lr, kind) in enumerate(
         (lr, kind) for lr in (0.1, 0.01, 0.001) for kind in ("gru", "lstm", "rnn")
@@ -193,8 +194,16 @@ def test_a_selective_predicate_has_few_candidates(tmp_path):
     writer = _Writer(index)
     writer.add([(i + 1, "JSONParameterSet", json.dumps(s)) for i, s in enumerate(sets)])
     writer.finish(max_id=len(sets))
-    lr = ast.Compare(ast.Param(("optimizer", "lr")), "=", ast.Const(0.01))
-    kind = ast.Compare(ast.Param(("optimizer", "model", "kind")), "=", ast.Const("gru"))
+    return index
+
+
+LR = ast.Compare(ast.Param(("optimizer", "lr")), "=", ast.Const(0.01))
+KIND = ast.Compare(ast.Param(("optimizer", "model", "kind")), "=", ast.Const("gru"))
+
+
+def test_a_selective_predicate_has_few_candidates(tmp_path):
+    index = _sweep_index(tmp_path / "few.sqlite")
+    lr, kind = LR, KIND
     full = ast.Compare(ast.Param(("optimizer", "inputs", "lr")), "=", ast.Const(0.01))
     both = index.candidates(ast.And((lr, kind)))
     assert len(both[0]) == 10 and sorted(both[1]) == sorted(both[0])  # decided by the index
@@ -202,6 +211,27 @@ def test_a_selective_predicate_has_few_candidates(tmp_path):
     assert len(index.candidates(lr)[0]) == len(index.candidates(lr)[1]) == 30
     assert index.candidates(full)[1] == []  # a path with `inputs`: parsed, not sure
     index.close()
+
+
+@pytest.mark.parametrize("combine", [" and ", " or "])
+def test_the_ids_of_several_predicates_are_merged_not_sorted(tmp_path, combine):
+    """Each predicate reads its set ids in order from an index, so SQLite
+    merges them; a compound with no order builds a temporary B-tree of a
+    side's ids (at 10^5 sets, twice the time of the merge). With no
+    inexact set in the index, the sure sets are not less the inexact ones
+    (an EXCEPT of none still builds a B-tree of every id)."""
+    project = build_demo("sqlite", tmp_path / "p", records=30, seed=4)
+    conn = smtql.connect(project)
+    try:
+        conn.store.statement_log = []
+        conn.query("count " + combine.join(['optimizer.lr = 0.01', 'optimizer.model.kind = "gru"']))
+        [(text, params)] = [s for s in conn.store.statement_log if "smtql_index.nodes" in s[0]]
+        plan = [r[3] for r in conn.store.conn.execute("EXPLAIN QUERY PLAN " + text, params)]
+    finally:
+        conn.close()
+    word = "INTERSECT" if combine == " and " else "UNION"
+    assert f"MERGE ({word})" in plan and not any("TEMP B-TREE" in p for p in plan), plan
+    assert "EXCEPT" not in text
 
 
 # ------------------------------------------------------------------ stores kept up to date

@@ -477,10 +477,16 @@ _COMPOUND = 400
 
 
 def _combine(word: str, parts) -> tuple[str, list]:
+    """One compound SELECT of the parts' set ids, in order of id: each part
+    reads its ids in that order from an index (path, elem, kind, value,
+    set_id), and a compound ordered so is merged, where one unordered
+    builds a temporary B-tree of a side's ids (twice the time, at 10^5
+    sets). So a compound ends in ORDER BY: put it in parentheses before
+    adding to it."""
     parts = list(parts)
     while len(parts) > _COMPOUND:
         parts = [_combine(word, parts[i:i + _COMPOUND]) for i in range(0, len(parts), _COMPOUND)]
-    return (word.join(f"SELECT set_id FROM ({s})" for s, _ in parts),
+    return (word.join(f"SELECT set_id FROM ({s})" for s, _ in parts) + " ORDER BY 1",
             [v for _, p in parts for v in p])
 
 
@@ -767,12 +773,13 @@ class ParamIndex:
             if maybe is None:
                 return None, [], max_id
             text, params = maybe
-            limit = f" LIMIT {int(limit)}" if limit is not None else ""
-            # UNION ALL under a limit (no set of all rows to build first)
-            union = "UNION ALL" if limit else "UNION"
+            # Under a limit, UNION ALL and no order: the first rows found
+            # end it, with no set of all the rows to build first.
+            limit = f" LIMIT {int(limit)}" if limit is not None else " ORDER BY 1"
+            union = "UNION" if limit == " ORDER BY 1" else "UNION ALL"
             found = [r[0] for r in c.execute(
-                f"{text} {union} SELECT id FROM sets WHERE indexed = 0 AND readable = 1{limit}",
-                params)]
+                f"SELECT set_id FROM ({text}) {union} "
+                f"SELECT id FROM sets WHERE indexed = 0 AND readable = 1{limit}", params)]
             if sure is None:
                 certain = []
             elif sure == maybe:  # the usual case: one query, less the inexact sets
@@ -781,7 +788,8 @@ class ParamIndex:
             else:
                 text, params = sure
                 certain = [r[0] for r in c.execute(
-                    f"{text} EXCEPT SELECT id FROM sets WHERE exact = 0{limit}", params)]
+                    f"SELECT set_id FROM ({text}) EXCEPT SELECT id FROM sets WHERE exact = 0"
+                    f"{limit}", params)]
             return found, certain, max_id
         finally:
             c.execute("COMMIT")
@@ -1194,8 +1202,11 @@ def attached_prefilter(f, db: str, inexact_sets: bool):
     unindexed = f"SELECT id FROM {db}sets WHERE indexed = 0 AND readable = 1"
     inexact = f"SELECT id FROM {db}sets WHERE exact = 0"
     if sure is None:
-        return (f"{maybe[0]} UNION {unindexed}", maybe[1]), None
-    certain = (f"SELECT set_id FROM ({sure[0]}) EXCEPT {inexact}", sure[1])
+        return (f"SELECT set_id FROM ({maybe[0]}) UNION {unindexed}", maybe[1]), None
+    # Less the inexact sets, if there are any: an EXCEPT of none still
+    # builds a B-tree of every sure id (half the statement's time at 10^5).
+    certain = (f"SELECT set_id FROM ({sure[0]}) EXCEPT {inexact}", sure[1]) if inexact_sets \
+        else sure
     if sure == maybe:  # the usual case: the doubtful are the inexact candidates
         if not inexact_sets:  # (unindexed sets are inexact too)
             return None, certain
