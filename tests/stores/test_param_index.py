@@ -234,6 +234,24 @@ def test_the_ids_of_several_predicates_are_merged_not_sorted(tmp_path, combine):
     assert "EXCEPT" not in text
 
 
+@pytest.mark.parametrize("combined", [ast.And((LR, KIND)), ast.Or((LR, KIND))])
+def test_the_candidates_a_server_store_is_sent_are_merged_too(tmp_path, combined):
+    """The index read on its own connection (for a server store): each
+    statement's plan merges, and the answer is the same."""
+    index = _sweep_index(tmp_path / "merged.sqlite")
+    paramindex._script(index.conn, paramindex._INDEXES)  # as a whole build leaves it
+    statements = []
+    index.conn.set_trace_callback(statements.append)
+    maybe, sure, _ = index.candidates(combined)
+    index.conn.set_trace_callback(None)
+    word = "INTERSECT" if isinstance(combined, ast.And) else "UNION"
+    [text] = [s for s in statements if word in s]
+    plan = [row[3] for row in index.conn.execute("EXPLAIN QUERY PLAN " + text)]
+    assert f"MERGE ({word})" in plan and not any("TEMP B-TREE" in p for p in plan), plan
+    assert len(maybe) == (10 if word == "INTERSECT" else 50) and sorted(sure) == sorted(maybe)
+    index.close()
+
+
 # ------------------------------------------------------------------ stores kept up to date
 
 # Saves records with Sumatra's own RecordStore.save, each with a parameter

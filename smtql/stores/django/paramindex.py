@@ -514,6 +514,13 @@ def candidate_sql(f, db: str = ""):
     return None, None  # not: its complement is no bound; anything else: unknown
 
 
+def _ids(conn, text: str, params, limit: int | None) -> list[int]:
+    """The distinct set ids a SELECT of them reads (a single predicate can
+    match a set at several list elements), at most `limit`."""
+    more = f" LIMIT {int(limit)}" if limit is not None else ""
+    return list(dict.fromkeys(r[0] for r in conn.execute(text + more, params)))
+
+
 # ------------------------------------------------------------------ the index
 
 class ParamIndex:
@@ -772,24 +779,21 @@ class ParamIndex:
             maybe, sure = candidate_sql(f)
             if maybe is None:
                 return None, [], max_id
-            text, params = maybe
-            # Under a limit, UNION ALL and no order: the first rows found
-            # end it, with no set of all the rows to build first.
-            limit = f" LIMIT {int(limit)}" if limit is not None else " ORDER BY 1"
-            union = "UNION" if limit == " ORDER BY 1" else "UNION ALL"
-            found = [r[0] for r in c.execute(
-                f"SELECT set_id FROM ({text}) {union} "
-                f"SELECT id FROM sets WHERE indexed = 0 AND readable = 1{limit}", params)]
+            # Each a statement of its own: a compound inside another loses
+            # its order, and with it the merge (candidate_sql). The sets
+            # not indexed have no nodes: no candidate is among them.
+            found = (_ids(c, *maybe, limit) + _ids(
+                c, "SELECT id FROM sets WHERE indexed = 0 AND readable = 1", [], limit))[:limit]
+            inexact = {r[0] for r in c.execute("SELECT id FROM sets WHERE exact = 0")}
             if sure is None:
                 certain = []
             elif sure == maybe:  # the usual case: one query, less the inexact sets
-                inexact = {r[0] for r in c.execute("SELECT id FROM sets WHERE exact = 0")}
                 certain = [i for i in found if i not in inexact]
+            elif not inexact:
+                certain = _ids(c, *sure, limit)
             else:
-                text, params = sure
-                certain = [r[0] for r in c.execute(
-                    f"SELECT set_id FROM ({text}) EXCEPT SELECT id FROM sets WHERE exact = 0"
-                    f"{limit}", params)]
+                certain = _ids(c, f"SELECT set_id FROM ({sure[0]}) EXCEPT SELECT id FROM sets "
+                                  f"WHERE exact = 0", sure[1], limit)
             return found, certain, max_id
         finally:
             c.execute("COMMIT")
