@@ -419,9 +419,9 @@ class DjangoSqlStore(Store):
     def reconnect(self) -> None:
         """A fresh connection, after an interrupted statement: a driver stopped
         in the middle of a reply (PyMySQL) is out of step with its server."""
-        self.interrupted = False
         old = self.conn
-        self.conn, _ = connect(self.location)
+        self.conn, _ = connect(self.location)  # (if this fails, the next query tries again)
+        self.interrupted = False
         self.sure_at = None  # a data_version is the connection's own
         try:
             if self.dialect.name == "mysql":
