@@ -784,19 +784,23 @@ class ParamIndex:
             # not indexed have no nodes: no candidate is among them.
             found = (_ids(c, *maybe, limit) + _ids(
                 c, "SELECT id FROM sets WHERE indexed = 0 AND readable = 1", [], limit))[:limit]
-            inexact = {r[0] for r in c.execute("SELECT id FROM sets WHERE exact = 0")}
-            if sure is None:
-                certain = []
-            elif sure == maybe:  # the usual case: one query, less the inexact sets
-                certain = [i for i in found if i not in inexact]
-            elif not inexact:
-                certain = _ids(c, *sure, limit)
-            else:
-                certain = _ids(c, f"SELECT set_id FROM ({sure[0]}) EXCEPT SELECT id FROM sets "
-                                  f"WHERE exact = 0", sure[1], limit)
-            return found, certain, max_id
+            return found, self._certain(maybe, sure, found, limit), max_id
         finally:
             c.execute("COMMIT")
+
+    def _certain(self, maybe, sure, found: list[int], limit: int | None) -> list[int]:
+        """The sets of `sure` the index is exact about (`found`: those of
+        `maybe`, read already), in candidates' transaction."""
+        if sure is None:
+            return []
+        c = self.conn
+        inexact = {r[0] for r in c.execute("SELECT id FROM sets WHERE exact = 0")}
+        if sure == maybe:  # the usual case: the candidates read, less the inexact sets
+            return [i for i in found if i not in inexact]
+        if not inexact:
+            return _ids(c, *sure, limit)
+        return _ids(c, f"SELECT set_id FROM ({sure[0]}) EXCEPT SELECT id FROM sets WHERE exact = 0",
+                    sure[1], limit)
 
     def all_ids(self) -> list[int]:
         return [r[0] for r in self.conn.execute("SELECT id FROM sets ORDER BY id")]
