@@ -479,6 +479,35 @@ _YAML_C_MAX_NESTING = 1000
 _YAML_MAX_EXPANDED = 1_000_000  # alias expansion / billion laughs guard
 
 
+class _LinearSimpleKeys:
+    """PyYAML's scanner, minus a cost quadratic in the nesting depth.
+
+    The scanner keeps one possible simple key per flow level and, before every
+    token, walks all of them twice (to drop stale ones, to find the nearest);
+    `a: [[[[...` then costs seconds before the composer's RecursionError.  The
+    keys are saved in the order of their position, so the stale ones (on an
+    earlier line, or more than 1024 characters back) are a prefix of the dict
+    and the nearest is its first: the same answers, errors included, read from
+    the front."""
+
+    def next_possible_simple_key(self):
+        for key in self.possible_simple_keys.values():
+            return key.token_number
+        return None
+
+    def stale_possible_simple_keys(self):
+        keys = self.possible_simple_keys
+        while keys:
+            level, key = next(iter(keys.items()))
+            if key.line == self.line and self.index - key.index <= 1024:
+                return
+            if key.required:
+                from yaml.scanner import ScannerError
+                raise ScannerError("while scanning a simple key", key.mark,
+                                   "could not find expected ':'", self.get_mark())
+            del keys[level]
+
+
 def _get_yaml_loaders():
     global _yaml_loaders
     if _yaml_loaders is None:
@@ -487,7 +516,7 @@ def _get_yaml_loaders():
         def construct_tuple(loader, node):
             return tuple(loader.construct_sequence(node))
 
-        class PySafe(yaml.SafeLoader):
+        class PySafe(_LinearSimpleKeys, yaml.SafeLoader):
             pass
         PySafe.add_constructor("tag:yaml.org,2002:python/tuple", construct_tuple)
         c_safe = None

@@ -365,6 +365,32 @@ def test_yaml_text_differential(text):
             parse_parameter_content("YAMLParameterSet", text)
 
 
+def _tokens(loader, text):
+    return [(type(t).__name__, t.start_mark.index, t.end_mark.index, getattr(t, "value", None))
+            for t in yaml.scan(text, Loader=loader)]
+
+
+def _scan(loader, text):
+    ok, got = outcome(_tokens, loader, text)
+    return ok, got if ok else (type(got).__name__, str(got))
+
+
+@YAML_SETTINGS
+@given(YAML_TEXT | st.lists(st.sampled_from(
+    list("ab:-,[]{}?'\"# \n") + ["x" * 1010, "x" * 1030, "[" * 30, "{a: ", "? ", ": "]),
+    max_size=40).map("".join))
+@example("a: " + "[" * 30 + "b" * 1100 + "]" * 30)
+@example("{" + "x" * 1010 + ": 1}")     # a simple key can be 1024 characters long
+@example("[" + "x" * 1030 + ": 1]")
+@example("[a\n: b]")
+@example("a\nb: c")
+def test_the_python_loaders_scanner_reads_as_pyyaml_does(text):
+    """The scanner smtql's pure-Python loader uses, linear where PyYAML's is
+    quadratic in the nesting depth, gives PyYAML's tokens and errors."""
+    from smtql.params.parse import _get_yaml_loaders
+    assert _scan(_get_yaml_loaders()[2], text) == _scan(yaml.SafeLoader, text)
+
+
 @pytest.mark.parametrize("content,expected", [
     ("a: yes\nb: No\nc: on\nd: off\ne: ~\nf: null\n",
      {"a": True, "b": False, "c": True, "d": False, "e": None, "f": None}),
